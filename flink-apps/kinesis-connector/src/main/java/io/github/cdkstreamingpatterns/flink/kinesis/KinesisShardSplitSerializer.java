@@ -1,0 +1,55 @@
+package io.github.cdkstreamingpatterns.flink.kinesis;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+/** Versioned binary form of {@link KinesisShardSplit}, stored in checkpoints and savepoints. */
+public final class KinesisShardSplitSerializer implements SimpleVersionedSerializer<KinesisShardSplit> {
+  static final int VERSION = 1;
+
+  @Override
+  public int getVersion() {
+    return VERSION;
+  }
+
+  @Override
+  public byte[] serialize(KinesisShardSplit split) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      write(split, out);
+    }
+    return bytes.toByteArray();
+  }
+
+  @Override
+  public KinesisShardSplit deserialize(int version, byte[] serialized) throws IOException {
+    if (version != VERSION) {
+      throw new IOException("Unsupported KinesisShardSplit serializer version " + version + " (expected " + VERSION + ")");
+    }
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
+      return read(in);
+    }
+  }
+
+  static void write(KinesisShardSplit split, DataOutputStream out) throws IOException {
+    out.writeUTF(split.shardId());
+    out.writeUTF(split.startPosition().name());
+    out.writeLong(split.startTimestampMillis());
+    out.writeBoolean(split.lastSequenceNumber() != null);
+    if (split.lastSequenceNumber() != null) {
+      out.writeUTF(split.lastSequenceNumber());
+    }
+  }
+
+  static KinesisShardSplit read(DataInputStream in) throws IOException {
+    String shardId = in.readUTF();
+    InitialPosition position = InitialPosition.valueOf(in.readUTF());
+    long timestamp = in.readLong();
+    String last = in.readBoolean() ? in.readUTF() : null;
+    return new KinesisShardSplit(shardId, position, timestamp, last);
+  }
+}
