@@ -1,0 +1,80 @@
+package io.github.cdkstreamingpatterns.flink.enrichment;
+
+import com.amazonaws.services.kinesisanalytics.runtime.KinesisAnalyticsRuntime;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Runtime property groups: from Managed Service for Apache Flink when deployed, from the classpath file
+ * {@value #DEV_FILE} when running locally.
+ */
+public final class ApplicationProperties {
+  /** Classpath resource read for local runs, in the same format Managed Flink writes. */
+  public static final String DEV_FILE = "flink-application-properties-dev.json";
+
+  private ApplicationProperties() {}
+
+  /**
+   * @param local true when running in a local environment (IDE, mini cluster); only then is the dev file used, so a
+   *     deployed application without property groups fails fast instead of silently pointing at localhost
+   */
+  public static Map<String, Properties> load(boolean local) throws IOException {
+    if (local) {
+      try (InputStream in = ApplicationProperties.class.getClassLoader().getResourceAsStream(DEV_FILE)) {
+        if (in == null) {
+          throw new IOException("local run but " + DEV_FILE + " is not on the classpath");
+        }
+        return parse(in);
+      }
+    }
+    return KinesisAnalyticsRuntime.getApplicationProperties();
+  }
+
+  /** Parses {@code [{"PropertyGroupId":"...","PropertyMap":{"key":"value",...}}, ...]}. */
+  public static Map<String, Properties> parse(InputStream in) throws IOException {
+    JsonNode root = Json.MAPPER.readTree(in);
+    if (root == null || !root.isArray()) {
+      throw new IOException("application properties must be a JSON array of property groups");
+    }
+    Map<String, Properties> groups = new LinkedHashMap<>();
+    for (JsonNode group : root) {
+      JsonNode id = group.get("PropertyGroupId");
+      JsonNode map = group.get("PropertyMap");
+      if (id == null || !id.isTextual() || map == null || !map.isObject()) {
+        throw new IOException("each property group needs a PropertyGroupId string and a PropertyMap object");
+      }
+      Properties props = new Properties();
+      for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        // Managed Flink passes every value as a string; accept numbers and booleans in the dev file too.
+        if (!e.getValue().isValueNode() || e.getValue().isNull()) {
+          throw new IOException(
+              "property " + id.textValue() + "." + e.getKey() + " must be a string, number or boolean");
+        }
+        props.setProperty(e.getKey(), e.getValue().asText());
+      }
+      groups.put(id.textValue(), props);
+    }
+    return groups;
+  }
+
+  /** The named group; fails with the group name when it is missing. */
+  public static Properties require(Map<String, Properties> groups, String groupId) {
+    Properties p = groups.get(groupId);
+    if (p == null) {
+      throw new IllegalArgumentException("missing property group " + groupId + " (have " + groups.keySet() + ")");
+    }
+    return p;
+  }
+
+  /** The named group, or an empty one (every key in it has a default). */
+  public static Properties optional(Map<String, Properties> groups, String groupId) {
+    Properties p = groups.get(groupId);
+    return p == null ? new Properties() : p;
+  }
+}

@@ -1,0 +1,116 @@
+package io.github.cdkstreamingpatterns.flink.enrichment;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.ThreadSafeSimpleCounter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Adds device metadata from the reference data and counts late records.
+ *
+ * <p>Each subtask loads the reference data in {@link #open} and re-reads it every refresh interval on a daemon
+ * thread, so the task thread never waits on S3. A failed load keeps the last good copy and increments {@code
+ * referenceLoadFailures}; if even the first load fails, records pass through as unknown devices until a refresh
+ * succeeds, rather than failing the job.
+ *
+ * <p>Records behind the current watermark are counted as {@code late} and still enriched and emitted: the
+ * downstream consumer windows by processing time, so a late record is still useful there.
+ *
+ * <p>Metrics in group {@code enrichment}: {@code enriched} (emitted with metadata), {@code unknownDevice} (emitted
+ * with empty metadata and {@code "enriched":false}), {@code late}, {@code referenceLoadFailures}, gauges {@code
+ * referenceDevices} and {@code referenceInvalidLines}. Every input record is emitted exactly once, so {@code
+ * enriched + unknownDevice} equals the records written to the enriched stream.
+ */
+public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRecord> {
+  private static final long serialVersionUID = 1L;
+
+  private final ReferenceDataLoader loader;
+  private final Duration refreshInterval;
+
+  private transient ReferenceDataCache cache;
+  private transient ScheduledExecutorService refresher;
+  private transient Counter enriched;
+  private transient Counter unknownDevice;
+  private transient Counter late;
+  private transient Counter referenceLoadFailures;
+
+  public EnrichFunction(ReferenceDataLoader loader, Duration refreshInterval) {
+    this.loader = loader;
+    this.refreshInterval = refreshInterval;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    MetricGroup group = getRuntimeContext().getMetricGroup().addGroup(EnrichmentJob.METRIC_GROUP);
+    enriched = group.counter("enriched");
+    unknownDevice = group.counter("unknownDevice");
+    late = group.counter("late");
+    // Incremented on the refresher thread.
+    referenceLoadFailures = group.counter("referenceLoadFailures", new ThreadSafeSimpleCounter());
+    cache = new ReferenceDataCache(loader, referenceLoadFailures);
+    group.gauge("referenceDevices", (Gauge<Integer>) () -> cache.current().size());
+    group.gauge("referenceInvalidLines", (Gauge<Integer>) () -> cache.current().invalidLines());
+
+    cache.refresh();
+    String threadName =
+        "reference-refresh-" + getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks();
+    refresher =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, threadName);
+              t.setDaemon(true);
+              return t;
+            });
+    long periodMillis = refreshInterval.toMillis();
+    refresher.scheduleWithFixedDelay(cache::refresh, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void processElement(TelemetryRecord record, Context ctx, Collector<EnrichedRecord> out) {
+    Long timestamp = ctx.timestamp();
+    if (timestamp != null && timestamp <= ctx.timerService().currentWatermark()) {
+      late.inc();
+    }
+    Map<String, String> metadata = cache.lookup(record.deviceId);
+    if (metadata == null) {
+      unknownDevice.inc();
+    } else {
+      enriched.inc();
+    }
+    out.collect(EnrichedRecord.of(record, metadata, ctx.timerService().currentProcessingTime()));
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (refresher != null) {
+      refresher.shutdownNow();
+      // Wait for an in-flight load so the loader is not closed under it.
+      refresher.awaitTermination(30, TimeUnit.SECONDS);
+    }
+    loader.close();
+  }
+
+  long lateCount() {
+    return late.getCount();
+  }
+
+  long enrichedCount() {
+    return enriched.getCount();
+  }
+
+  long unknownDeviceCount() {
+    return unknownDevice.getCount();
+  }
+
+  long referenceLoadFailureCount() {
+    return referenceLoadFailures.getCount();
+  }
+}

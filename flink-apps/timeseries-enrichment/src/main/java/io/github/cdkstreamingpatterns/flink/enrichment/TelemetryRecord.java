@@ -1,0 +1,78 @@
+package io.github.cdkstreamingpatterns.flink.enrichment;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A validated raw telemetry record. Public fields and a no-arg constructor keep it a Flink POJO, so it is
+ * serialized without Kryo when it crosses the network for the keyBy on eventId.
+ */
+public class TelemetryRecord {
+  public String eventId;
+  public String deviceId;
+  public long timestamp;
+  public Map<String, Double> metrics = new LinkedHashMap<>();
+  public Map<String, String> attributes = new LinkedHashMap<>();
+
+  public TelemetryRecord() {}
+
+  public TelemetryRecord(
+      String eventId,
+      String deviceId,
+      long timestamp,
+      Map<String, Double> metrics,
+      Map<String, String> attributes) {
+    this.eventId = eventId;
+    this.deviceId = deviceId;
+    this.timestamp = timestamp;
+    this.metrics = metrics;
+    this.attributes = attributes;
+  }
+
+  public String getEventId() {
+    return eventId;
+  }
+
+  public String getDeviceId() {
+    return deviceId;
+  }
+
+  public long getTimestamp() {
+    return timestamp;
+  }
+
+  /**
+   * Hash of everything but the eventId, used to tell a plain redelivery from a conflicting record that reuses an
+   * eventId. Maps are compared by content, so field order in the source JSON does not matter.
+   */
+  public long contentHash() {
+    return Objects.hash(deviceId, timestamp, metrics, attributes);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof TelemetryRecord)) {
+      return false;
+    }
+    TelemetryRecord that = (TelemetryRecord) o;
+    return timestamp == that.timestamp
+        && Objects.equals(eventId, that.eventId)
+        && Objects.equals(deviceId, that.deviceId)
+        && Objects.equals(metrics, that.metrics)
+        && Objects.equals(attributes, that.attributes);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(eventId, deviceId, timestamp, metrics, attributes);
+  }
+
+  @Override
+  public String toString() {
+    return "TelemetryRecord{eventId=" + eventId + ", deviceId=" + deviceId + ", timestamp=" + timestamp + "}";
+  }
+}
