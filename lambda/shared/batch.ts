@@ -1,0 +1,187 @@
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { DeadLetterEntry, DeadLetterSink, KinesisDeadLetterSink, SqsDeadLetterSink } from './dead-letter';
+import { isDeadLetterError } from './errors';
+import { DecodedRecord, decodeRecord, payloadForDeadLetter, shardIdOf } from './records';
+import { kinesisClient, sqsClient } from './clients';
+import { createObservability, MetricUnit, Observability } from './observability';
+
+/** Handles one user record. Throw `DeadLetterError` for a record that can never succeed, anything else to retry. */
+export type RecordHandler = (record: DecodedRecord) => Promise<void> | void;
+
+export interface BatchOptions {
+  /** Name written into dead-letter entries and logs. */
+  readonly stage: string;
+  readonly deadLetters: DeadLetterSink;
+  readonly observability?: Observability;
+}
+
+/** What happened to a batch. `received === processed + deadLettered + failed` always holds. */
+export interface BatchReport {
+  /** User records in the batch (after KPL de-aggregation; an undecodable Kinesis record counts as one). */
+  readonly received: number;
+  readonly processed: number;
+  readonly deadLettered: number;
+  /** Records reported back to Lambda for retry (the first transient failure of a shard and everything after it). */
+  readonly failed: number;
+  readonly response: KinesisStreamBatchResponse;
+}
+
+/**
+ * Processes a Kinesis batch record by record, in order within each shard.
+ * - A `DeadLetterError` sends the record with its reason to the dead-letter sink; the batch goes on.
+ * - Any other error stops that shard: the failing record and every later record of the shard are reported in
+ *   `batchItemFailures`, so Lambda retries from there and per-shard order holds. Other shards go on.
+ * - If the dead-letter sink itself fails, the record is treated as a transient failure (never lost).
+ * Handlers must be idempotent: a retried batch re-delivers records (a KPL aggregate is retried as a whole).
+ */
+export async function processKinesisBatch(
+  event: KinesisStreamEvent,
+  handler: RecordHandler,
+  options: BatchOptions,
+): Promise<BatchReport> {
+  const byShard = new Map<string, KinesisStreamRecord[]>();
+  for (const r of event.Records) {
+    const shard = shardIdOf(r);
+    const list = byShard.get(shard);
+    if (list) list.push(r);
+    else byShard.set(shard, [r]);
+  }
+
+  let received = 0;
+  let processed = 0;
+  let deadLettered = 0;
+  let failed = 0;
+  const failures: { itemIdentifier: string }[] = [];
+
+  for (const records of byShard.values()) {
+    let shardFailed = false;
+    for (const record of records) {
+      if (shardFailed) {
+        const n = countUserRecords(record);
+        received += n;
+        failed += n;
+        failures.push({ itemIdentifier: record.kinesis.sequenceNumber });
+        continue;
+      }
+      let users: DecodedRecord[];
+      try {
+        users = decodeRecord(record);
+      } catch (e) {
+        received += 1;
+        const raw = Buffer.from(record.kinesis.data, 'base64');
+        const ok = await tryDeadLetter(options, e, {
+          data: raw,
+          partitionKey: record.kinesis.partitionKey,
+          sequenceNumber: record.kinesis.sequenceNumber,
+          subSequenceNumber: 0,
+          shardId: shardIdOf(record),
+          approximateArrivalTimestamp: 0,
+        });
+        if (ok) deadLettered += 1;
+        else {
+          failed += 1;
+          shardFailed = true;
+          failures.push({ itemIdentifier: record.kinesis.sequenceNumber });
+        }
+        continue;
+      }
+      received += users.length;
+      for (let i = 0; i < users.length; i++) {
+        try {
+          await handler(users[i]);
+          processed += 1;
+        } catch (e) {
+          if (isDeadLetterError(e) && (await tryDeadLetter(options, e, users[i]))) {
+            deadLettered += 1;
+            continue;
+          }
+          options.observability?.logger.warn('record failed, shard stops until retry', {
+            stage: options.stage,
+            shardId: users[i].shardId,
+            sequenceNumber: users[i].sequenceNumber,
+            error: (e as Error).message,
+          });
+          failed += users.length - i;
+          shardFailed = true;
+          failures.push({ itemIdentifier: record.kinesis.sequenceNumber });
+          break;
+        }
+      }
+    }
+  }
+
+  const obs = options.observability;
+  if (obs) {
+    obs.metrics.addMetric('RecordsReceived', MetricUnit.Count, received);
+    obs.metrics.addMetric('RecordsProcessed', MetricUnit.Count, processed);
+    obs.metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, deadLettered);
+    obs.metrics.addMetric('RecordsFailed', MetricUnit.Count, failed);
+    obs.logger.info('batch done', { stage: options.stage, received, processed, deadLettered, failed });
+  }
+  return { received, processed, deadLettered, failed, response: { batchItemFailures: failures } };
+}
+
+function countUserRecords(record: KinesisStreamRecord): number {
+  try {
+    return decodeRecord(record).length;
+  } catch {
+    return 1;
+  }
+}
+
+async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
+  const reason = isDeadLetterError(error) ? error.reason : 'UNDECODABLE';
+  const detail = isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error);
+  const entry: DeadLetterEntry = {
+    reason,
+    detail,
+    stage: options.stage,
+    payload: payloadForDeadLetter(record.data),
+    at: Date.now(),
+    partitionKey: record.partitionKey,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    shardId: record.shardId,
+  };
+  try {
+    await options.deadLetters.send([entry]);
+    options.observability?.logger.info('record dead-lettered', { stage: options.stage, reason, detail });
+    return true;
+  } catch (e) {
+    options.observability?.logger.error('dead-letter sink failed; record will be retried', {
+      stage: options.stage,
+      error: (e as Error).message,
+    });
+    return false;
+  }
+}
+
+/**
+ * The dead-letter sink configured for a deployed handler: `DEAD_LETTER_QUEUE_URL` (SQS, set by
+ * `LambdaStreamProcessor`) or `DEAD_LETTER_STREAM_ARN` (Kinesis).
+ */
+export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink {
+  if (env.DEAD_LETTER_QUEUE_URL) return new SqsDeadLetterSink(sqsClient(), env.DEAD_LETTER_QUEUE_URL);
+  if (env.DEAD_LETTER_STREAM_ARN) return new KinesisDeadLetterSink(kinesisClient(), env.DEAD_LETTER_STREAM_ARN);
+  throw new Error('set DEAD_LETTER_QUEUE_URL or DEAD_LETTER_STREAM_ARN: records that cannot be processed need a place');
+}
+
+/** Builds a Lambda handler for a Kinesis event source mapping with ReportBatchItemFailures. */
+export function kinesisHandler(
+  stage: string,
+  handler: RecordHandler,
+  deadLetters?: DeadLetterSink,
+): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
+  const observability = createObservability(stage);
+  let sink = deadLetters;
+  return async (event) => {
+    try {
+      // Resolved on first use so that importing a handler module (e.g. in unit tests) needs no environment.
+      sink ??= deadLetterSinkFromEnv();
+      const report = await processKinesisBatch(event, handler, { stage, deadLetters: sink, observability });
+      return report.response;
+    } finally {
+      observability.metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,2 @@
+// Constructs of this layer are exported here.
+export {};

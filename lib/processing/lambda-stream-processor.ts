@@ -1,0 +1,324 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { validateInteger, validateRange } from '../internal';
+
+/** Where the event source mapping sends batches that exhausted their retries or aged out. */
+export enum OnFailureDestinationType {
+  /** The construct's encrypted SQS dead-letter queue (also receives records the handler dead-letters). */
+  SQS = 'SQS',
+  /** An encrypted S3 bucket (created unless `onFailureBucket` is given); metadata and payloads are kept. */
+  S3 = 'S3',
+}
+
+/** One event filter pattern, as JSON (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html). */
+export interface StreamEventFilter {
+  /** The filter pattern, e.g. `{ data: { type: ['alarm'] } }`. */
+  readonly pattern: { [key: string]: unknown };
+}
+
+export interface LambdaStreamProcessorProps {
+  /** The stream to read. */
+  readonly stream: kinesis.IStream;
+  /** Read through this enhanced fan-out consumer (e.g. from `StreamStore.addConsumer`). @default - shared throughput polling */
+  readonly consumer?: kinesis.IStreamConsumer;
+  /** Path of the handler's TypeScript entry file. */
+  readonly entry: string;
+  /** @default 'handler' */
+  readonly handler?: string;
+  /** @default - the construct path */
+  readonly description?: string;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /** @default - none besides the dead-letter settings */
+  readonly environment?: { [key: string]: string };
+  /** @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Records per batch, 1 to 10000. @default 100 */
+  readonly batchSize?: number;
+  /** Wait up to this long to fill a batch, 0 to 300 s. @default Duration.seconds(1) */
+  readonly maxBatchingWindow?: Duration;
+  /** Concurrent batches per shard, 1 to 10 (ordering then holds per partition key, not per shard). @default 1 */
+  readonly parallelizationFactor?: number;
+  /** @default lambda.StartingPosition.TRIM_HORIZON - nothing already in the stream is skipped on first deploy */
+  readonly startingPosition?: lambda.StartingPosition;
+  /** Retries of a failing batch, 0 to 10000. @default 3 */
+  readonly retryAttempts?: number;
+  /** Records older than this go to the on-failure destination, 60 s to 7 days. @default Duration.hours(6) */
+  readonly maxRecordAge?: Duration;
+  /** Split a failing batch in two and retry each half. @default true */
+  readonly bisectBatchOnError?: boolean;
+  /** Tumbling window for stateful aggregation across invocations, up to 15 minutes. @default - no window */
+  readonly tumblingWindow?: Duration;
+  /** Only records matching one of these patterns invoke the function. @default - every record */
+  readonly filters?: StreamEventFilter[];
+  /** @default OnFailureDestinationType.SQS */
+  readonly onFailure?: OnFailureDestinationType;
+  /** Bucket for `OnFailureDestinationType.S3`. @default - a new encrypted bucket */
+  readonly onFailureBucket?: s3.IBucket;
+  /** Key for the dead-letter queue. @default - a new KMS key with rotation */
+  readonly deadLetterQueueKey?: kms.IKey;
+  /** How long dead letters are kept, 60 s to 14 days. @default Duration.days(14) */
+  readonly deadLetterRetention?: Duration;
+  /** Create the default alarms. @default true */
+  readonly createAlarms?: boolean;
+  /** Alarm on function errors in 5 minutes at or above this. @default 1 */
+  readonly errorsThreshold?: number;
+  /** Alarm on throttles in 5 minutes at or above this. @default 1 */
+  readonly throttlesThreshold?: number;
+  /** Alarm when the mapping's iterator age (Maximum) reaches this. @default Duration.minutes(5) */
+  readonly iteratorAgeThreshold?: Duration;
+  /** Alarm when this many messages wait in the dead-letter queue. @default 1 */
+  readonly deadLetterQueueDepthThreshold?: number;
+  /** Topic notified when an alarm fires or recovers. @default - no action */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * Lambda stream processing: a `NodejsFunction` (nodejs24.x, arm64, local esbuild) fed by a Kinesis event source
+ * mapping with safe defaults, a dead-letter queue for records the handler rejects, an on-failure destination for
+ * batches that run out of retries, and alarms scoped to the function and queue.
+ */
+export class LambdaStreamProcessor extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.IRole;
+  public readonly eventSourceMapping: lambda.IEventSourceMapping;
+  /** Records the handler dead-letters (with reason) and, with SQS on-failure, batches that ran out of retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The S3 on-failure bucket, when S3 is the on-failure destination. */
+  public readonly onFailureBucket?: s3.IBucket;
+  public readonly logGroup: logs.LogGroup;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: LambdaStreamProcessorProps) {
+    super(scope, id);
+    validateInteger('batchSize', props.batchSize, 1, 10000);
+    validateInteger('parallelizationFactor', props.parallelizationFactor, 1, 10);
+    validateInteger('retryAttempts', props.retryAttempts, 0, 10000);
+    validateRange('maxBatchingWindow', props.maxBatchingWindow?.toSeconds(), 0, 300, 'seconds');
+    validateRange('maxRecordAge', props.maxRecordAge?.toSeconds(), 60, 604800, 'seconds');
+    validateRange('tumblingWindow', props.tumblingWindow?.toSeconds(), 1, 900, 'seconds');
+    validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
+    if (
+      props.consumer &&
+      !Token.isUnresolved(props.consumer.stream.streamArn) &&
+      !Token.isUnresolved(props.stream.streamArn)
+    ) {
+      if (props.consumer.stream.streamArn !== props.stream.streamArn) {
+        throw new Error(`consumer belongs to ${props.consumer.stream.streamArn}, not to ${props.stream.streamArn}`);
+      }
+    }
+    if (props.onFailureBucket && props.onFailure !== OnFailureDestinationType.S3) {
+      throw new Error(`onFailureBucket requires onFailure S3, got ${props.onFailure ?? 'SQS (default)'}`);
+    }
+
+    const queueKey =
+      props.deadLetterQueueKey ??
+      new kms.Key(this, 'DeadLetterKey', {
+        description: `Encrypts the dead-letter queue of ${this.node.path}`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: queueKey,
+      enforceSSL: true,
+      retentionPeriod: props.deadLetterRetention ?? Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is the terminal dead-letter destination of the stream processor; its depth is alarmed.',
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An explicit role keeps log permissions scoped to this function's log group (no managed policy).
+    const role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.role = role;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      description: props.description ?? `Kinesis stream processor ${this.node.path}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.minutes(1),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName + '-' + id,
+        POWERTOOLS_METRICS_NAMESPACE: 'CdkStreamingPatterns',
+        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        ...props.environment,
+      },
+      bundling: {
+        // Local esbuild only: no Docker engine is needed. Deterministic output keeps asset hashes stable.
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: false,
+        target: 'node24',
+        format: nodejs.OutputFormat.CJS,
+        externalModules: [],
+      },
+    });
+    // Least privilege for a producer to a KMS-encrypted queue (grantSendMessages adds kms:ReEncrypt* and more).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [queueKey.keyArn] }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+    });
+
+    let onFailure: lambda.IEventSourceDlq;
+    if (props.onFailure === OnFailureDestinationType.S3) {
+      this.onFailureBucket =
+        props.onFailureBucket ??
+        new s3.Bucket(this, 'OnFailureBucket', {
+          encryption: s3.BucketEncryption.S3_MANAGED,
+          enforceSSL: true,
+          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+          versioned: true,
+          removalPolicy: RemovalPolicy.RETAIN,
+          lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(30) }],
+        });
+      onFailure = new sources.S3OnFailureDestination(this.onFailureBucket);
+    } else {
+      onFailure = new sources.SqsDlq(this.deadLetterQueue);
+      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
+          reason: `aws-cdk-lib's SqsDlq on-failure destination grants ${action} on this queue's own key only, to send failed batch metadata.`,
+        });
+      }
+    }
+
+    const common: sources.StreamEventSourceProps = {
+      startingPosition: props.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: props.batchSize ?? 100,
+      maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+      parallelizationFactor: props.parallelizationFactor ?? 1,
+      retryAttempts: props.retryAttempts ?? 3,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+      bisectBatchOnError: props.bisectBatchOnError ?? true,
+      reportBatchItemFailures: true,
+      tumblingWindow: props.tumblingWindow,
+      onFailure,
+      filters: props.filters?.map((f) => ({ pattern: JSON.stringify(f.pattern) })),
+    };
+    const eventSource = props.consumer
+      ? new sources.KinesisConsumerEventSource(props.consumer, common)
+      : new sources.KinesisEventSource(props.stream, common);
+    this.function.addEventSource(eventSource);
+    this.eventSourceMapping = eventSourceMappingOf(this.function);
+
+    if (props.createAlarms ?? true) {
+      const topic = props.alarmTopic;
+      const add = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+        const alarm = new cloudwatch.Alarm(this, alarmId, alarmProps);
+        if (topic) {
+          alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+          alarm.addOkAction(new cloudwatchActions.SnsAction(topic));
+        }
+        this.alarms.push(alarm);
+      };
+      const common2 = {
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        evaluationPeriods: 1,
+      };
+      add('ErrorsAlarm', {
+        ...common2,
+        metric: this.metricErrors(),
+        threshold: props.errorsThreshold ?? 1,
+        alarmDescription: `${this.node.path} function errors`,
+      });
+      add('ThrottlesAlarm', {
+        ...common2,
+        metric: this.metricThrottles(),
+        threshold: props.throttlesThreshold ?? 1,
+        alarmDescription: `${this.node.path} function throttles`,
+      });
+      const iteratorAge = props.iteratorAgeThreshold ?? Duration.minutes(5);
+      add('IteratorAgeAlarm', {
+        ...common2,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        metric: this.metricIteratorAge({ period: Duration.minutes(1) }),
+        threshold: iteratorAge.toMilliseconds(),
+        alarmDescription: `${this.node.path} falls behind the stream by more than ${iteratorAge.toHumanString()}`,
+      });
+      add('DeadLetterQueueDepthAlarm', {
+        ...common2,
+        metric: this.metricDeadLetterQueueDepth(),
+        threshold: props.deadLetterQueueDepthThreshold ?? 1,
+        alarmDescription: `${this.node.path} has dead-lettered records waiting`,
+      });
+    }
+  }
+
+  /** Lambda Errors. @default statistic Sum over 5 minutes */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors({ statistic: 'Sum', ...props });
+  }
+
+  /** Lambda Throttles. @default statistic Sum over 5 minutes */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricThrottles({ statistic: 'Sum', ...props });
+  }
+
+  /** Lambda IteratorAge of the stream mapping, milliseconds. @default statistic Maximum over 5 minutes */
+  public metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metric('IteratorAge', { statistic: 'Maximum', ...props });
+  }
+
+  /** SQS ApproximateNumberOfMessagesVisible of the dead-letter queue. @default statistic Maximum over 5 minutes */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /** Lets `grantee` read the dead-letter queue (e.g. a redrive tool). */
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grantConsumeMessages(grantee);
+  }
+}
+
+function eventSourceMappingOf(fn: lambda.Function): lambda.IEventSourceMapping {
+  const mapping = fn.node.children.find((c) => c instanceof lambda.EventSourceMapping);
+  if (!mapping) throw new Error(`no event source mapping was created on ${fn.node.path}`);
+  return mapping as lambda.EventSourceMapping;
+}

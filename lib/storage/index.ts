@@ -1,0 +1,2 @@
+export * from './shard-calculator';
+export * from './stream-store';
