@@ -142,18 +142,17 @@ final class KinesisSourceEnumerator implements SplitEnumerator<KinesisShardSplit
     if (lastListing == null || pending.isEmpty()) {
       return;
     }
-    Set<Integer> readers = context.registeredReaders().keySet();
-    if (readers.isEmpty()) {
-      return;
-    }
-    Map<Integer, Integer> load = new HashMap<>();
-    for (Integer reader : readers) {
-      load.put(reader, 0);
+    Set<Integer> registered = context.registeredReaders().keySet();
+    // Balance over all subtasks, not just the registered ones: otherwise the first reader to register would get
+    // every shard of the first discovery. A split whose target has not registered yet waits for addReader().
+    Map<Integer, Integer> load = new TreeMap<>();
+    for (int i = 0; i < context.currentParallelism(); i++) {
+      load.put(i, 0);
     }
     for (Integer owner : ownerByShard.values()) {
       load.computeIfPresent(owner, (k, v) -> v + 1);
     }
-    Map<Integer, List<KinesisShardSplit>> assignment = new HashMap<>();
+    Map<Integer, List<KinesisShardSplit>> assignment = new TreeMap<>();
     List<String> readyIds = new ArrayList<>();
     for (String id : pending.keySet()) {
       if (parentsDone(id)) {
@@ -161,8 +160,11 @@ final class KinesisSourceEnumerator implements SplitEnumerator<KinesisShardSplit
       }
     }
     for (String id : readyIds) {
-      KinesisShardSplit split = pending.remove(id);
       int target = leastLoaded(load);
+      if (target < 0 || !registered.contains(target)) {
+        break;
+      }
+      KinesisShardSplit split = pending.remove(id);
       load.merge(target, 1, Integer::sum);
       assignment.computeIfAbsent(target, k -> new ArrayList<>()).add(split);
       assigned.add(id);
@@ -174,10 +176,11 @@ final class KinesisSourceEnumerator implements SplitEnumerator<KinesisShardSplit
     }
   }
 
+  /** Lowest subtask index among those with the fewest active shards, or -1 if there are none. */
   private static int leastLoaded(Map<Integer, Integer> load) {
     int best = -1;
     int bestLoad = Integer.MAX_VALUE;
-    for (Map.Entry<Integer, Integer> e : new TreeMap<>(load).entrySet()) {
+    for (Map.Entry<Integer, Integer> e : load.entrySet()) {
       if (e.getValue() < bestLoad) {
         best = e.getKey();
         bestLoad = e.getValue();
