@@ -130,17 +130,16 @@ public final class TelemetryParser implements Serializable {
 
     // Pass 3: event time window.
     long ts = timestamp.longValue();
-    if (ts > nowMillis && ts - nowMillis > maxFutureSkewMillis) {
+    // Compared against the bounds, not by subtracting from ts, so extreme timestamps cannot overflow.
+    if (ts > nowMillis + maxFutureSkewMillis) {
       return ParseResult.invalid(
           DeadLetterReason.TIMESTAMP_FUTURE,
-          "timestamp " + ts + " is " + (ts - nowMillis) + " ms ahead of processing time " + nowMillis
-              + " (max " + maxFutureSkewMillis + " ms)");
+          "timestamp " + ts + " is more than " + maxFutureSkewMillis + " ms ahead of processing time " + nowMillis);
     }
-    if (ts < nowMillis && nowMillis - ts > maxPastAgeMillis) {
+    if (ts < nowMillis - maxPastAgeMillis) {
       return ParseResult.invalid(
           DeadLetterReason.TIMESTAMP_PAST,
-          "timestamp " + ts + " is " + (nowMillis - ts) + " ms behind processing time " + nowMillis
-              + " (max " + maxPastAgeMillis + " ms)");
+          "timestamp " + ts + " is more than " + maxPastAgeMillis + " ms behind processing time " + nowMillis);
     }
 
     Map<String, String> attributeValues = new LinkedHashMap<>();
