@@ -1,0 +1,57 @@
+package io.github.cdkstreamingpatterns.flink.statefun;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * Builds dead-letter records in the shared format
+ * {@code {"reason","detail","stage","payload","at"}}; payload is the original record as UTF-8 text, or base64 when
+ * the bytes are not valid UTF-8.
+ */
+public final class DeadLetters {
+    public static final String STAGE = "stateful-functions";
+
+    public static final String MALFORMED_JSON = "MALFORMED_JSON";
+    public static final String SCHEMA = "SCHEMA";
+    public static final String UNKNOWN_EVENT_TYPE = "UNKNOWN_EVENT_TYPE";
+    public static final String UNKNOWN_FUNCTION = "UNKNOWN_FUNCTION";
+    public static final String UNKNOWN_EGRESS = "UNKNOWN_EGRESS";
+    public static final String HTTP_STATUS = "HTTP_STATUS";
+    public static final String TIMEOUT = "TIMEOUT";
+    public static final String UNREACHABLE = "UNREACHABLE";
+    public static final String INVALID_RESPONSE = "INVALID_RESPONSE";
+    public static final String REJECTED = "REJECTED";
+
+    private DeadLetters() {}
+
+    public static DeadLetterRecord of(String reason, String detail, String partitionKey, String payload, long at) {
+        ObjectNode node = Json.object();
+        node.put("reason", reason);
+        node.put("detail", detail);
+        node.put("stage", STAGE);
+        node.put("payload", payload);
+        node.put("at", at);
+        return new DeadLetterRecord(reason, partitionKey, Json.write(node));
+    }
+
+    public static DeadLetterRecord ofBytes(String reason, String detail, String partitionKey, byte[] payload, long at) {
+        return of(reason, detail, partitionKey, payloadText(payload), at);
+    }
+
+    static String payloadText(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return Base64.getEncoder().encodeToString(bytes);
+        }
+    }
+}

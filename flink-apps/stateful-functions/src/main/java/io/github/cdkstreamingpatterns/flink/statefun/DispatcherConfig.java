@@ -1,0 +1,118 @@
+package io.github.cdkstreamingpatterns.flink.statefun;
+
+import java.io.Serializable;
+import java.util.Objects;
+
+/** Settings of the function dispatcher, taken from the StatefulFunctions (and StateExport) property groups. */
+public final class DispatcherConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public static final int DEFAULT_MAX_CONCURRENT_CALLS = 100;
+    public static final long DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+    static final long DEFAULT_BACKOFF_BASE_MS = 100;
+    static final long DEFAULT_BACKOFF_MAX_MS = 30_000;
+
+    private final ModuleDefinition module;
+    private final int maxConcurrentCalls;
+    private final String signingRegion;
+    private final long backoffBaseMs;
+    private final long backoffMaxMs;
+    private final StateExportConfig stateExport;
+    private final String pipelineName;
+
+    private DispatcherConfig(Builder b) {
+        this.module = Objects.requireNonNull(b.module, "module");
+        if (b.maxConcurrentCalls < 1) {
+            throw new IllegalArgumentException("max.concurrent.calls must be >= 1, got " + b.maxConcurrentCalls);
+        }
+        if (b.backoffBaseMs < 1 || b.backoffMaxMs < b.backoffBaseMs) {
+            throw new IllegalArgumentException("backoff must satisfy 1 <= base <= max, got " + b.backoffBaseMs + ", " + b.backoffMaxMs);
+        }
+        this.maxConcurrentCalls = b.maxConcurrentCalls;
+        this.signingRegion = b.signingRegion == null || b.signingRegion.isBlank() ? null : b.signingRegion.trim();
+        this.backoffBaseMs = b.backoffBaseMs;
+        this.backoffMaxMs = b.backoffMaxMs;
+        this.stateExport = b.stateExport;
+        this.pipelineName = b.pipelineName;
+    }
+
+    public static Builder builder(ModuleDefinition module) {
+        return new Builder(module);
+    }
+
+    public ModuleDefinition module() {
+        return module;
+    }
+
+    public int maxConcurrentCalls() {
+        return maxConcurrentCalls;
+    }
+
+    /** Region for SigV4 signing, or null for unsigned requests. */
+    public String signingRegion() {
+        return signingRegion;
+    }
+
+    public long backoffBaseMs() {
+        return backoffBaseMs;
+    }
+
+    public long backoffMaxMs() {
+        return backoffMaxMs;
+    }
+
+    /** Null when state export is off. */
+    public StateExportConfig stateExport() {
+        return stateExport;
+    }
+
+    public String pipelineName() {
+        return pipelineName;
+    }
+
+    /** Builder. */
+    public static final class Builder {
+        private final ModuleDefinition module;
+        private int maxConcurrentCalls = DEFAULT_MAX_CONCURRENT_CALLS;
+        private String signingRegion;
+        private long backoffBaseMs = DEFAULT_BACKOFF_BASE_MS;
+        private long backoffMaxMs = DEFAULT_BACKOFF_MAX_MS;
+        private StateExportConfig stateExport;
+        private String pipelineName = "statefun";
+
+        private Builder(ModuleDefinition module) {
+            this.module = module;
+        }
+
+        public Builder maxConcurrentCalls(int value) {
+            this.maxConcurrentCalls = value;
+            return this;
+        }
+
+        public Builder signingRegion(String value) {
+            this.signingRegion = value;
+            return this;
+        }
+
+        public Builder backoff(long baseMs, long maxMs) {
+            this.backoffBaseMs = baseMs;
+            this.backoffMaxMs = maxMs;
+            return this;
+        }
+
+        public Builder stateExport(StateExportConfig value) {
+            this.stateExport = value;
+            return this;
+        }
+
+        /** Distinguishes several runtimes in one job (names the in-JVM feedback channels). */
+        public Builder pipelineName(String value) {
+            this.pipelineName = value;
+            return this;
+        }
+
+        public DispatcherConfig build() {
+            return new DispatcherConfig(this);
+        }
+    }
+}

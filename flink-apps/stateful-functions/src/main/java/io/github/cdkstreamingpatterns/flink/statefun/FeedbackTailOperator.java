@@ -1,0 +1,119 @@
+package io.github.cdkstreamingpatterns.flink.statefun;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.state.CheckpointStreamFactory;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.OperatorSnapshotFutures;
+import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * End of the feedback loop: receives function-to-function messages keyed by their target and hands them to the
+ * co-located {@link FunctionDispatcherOperator} subtask through its {@link FeedbackChannels.Channel}. Its checkpoint
+ * holds the messages handed over after the dispatcher's snapshot of the same checkpoint; they are handed over again
+ * after a restore (union list state, filtered by key-group ownership so rescaling keeps each message with its key).
+ */
+final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements OneInputStreamOperator<RoutedMessage, Void>, BoundedOneInput {
+    private static final long serialVersionUID = 1L;
+
+    private final String pipelineName;
+    private transient ListState<RoutedMessage> pending;
+    private transient List<RoutedMessage> restoredMessages;
+    private transient FeedbackChannels.Channel channel;
+    private transient FeedbackChannels.Quiescence quiescence;
+
+    FeedbackTailOperator(StreamOperatorParameters<Void> parameters, String pipelineName) {
+        super(parameters);
+        this.pipelineName = pipelineName;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        pending = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("statefun-feedback-in-transit", TypeInformation.of(RoutedMessage.class)));
+        restoredMessages = new ArrayList<>();
+        if (context.isRestored()) {
+            int maxParallelism = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
+            int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+            int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+            for (RoutedMessage message : pending.get()) {
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(message.addressKey(), maxParallelism, parallelism) == subtask) {
+                    restoredMessages.add(message);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        String jobId = getRuntimeContext().getJobInfo().getJobId().toString();
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        channel = FeedbackChannels.channel(FeedbackChannels.channelKey(pipelineName, jobId, subtask, attempt));
+        channel.acquire();
+        quiescence = FeedbackChannels.quiescence(FeedbackChannels.jobKey(pipelineName, jobId, attempt), parallelism);
+        quiescence.register(restoredMessages.size());
+        if (!restoredMessages.isEmpty()) {
+            LOG.info("Handing {} restored function-to-function messages back to the dispatcher", restoredMessages.size());
+        }
+        for (RoutedMessage message : restoredMessages) {
+            channel.put(message);
+        }
+        restoredMessages = null;
+    }
+
+    @Override
+    public void processElement(StreamRecord<RoutedMessage> element) {
+        channel.put(element.getValue());
+    }
+
+    @Override
+    public OperatorSnapshotFutures snapshotState(long checkpointId, long timestamp, CheckpointOptions options, CheckpointStreamFactory factory) throws Exception {
+        if (options.isUnalignedCheckpoint()) {
+            // In-flight feedback would be captured twice or not at all; fail the checkpoint loudly instead.
+            throw new IllegalStateException("unaligned checkpoints are not supported by the stateful functions runtime");
+        }
+        return super.snapshotState(checkpointId, timestamp, options, factory);
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        pending.update(channel.unconsumedAt(context.getCheckpointId()));
+    }
+
+    @Override
+    public void endInput() {
+        int unconsumed = channel.unconsumedCount();
+        if (unconsumed > 0) {
+            throw new IllegalStateException(unconsumed + " function-to-function messages were not delivered before the dispatcher finished");
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (channel != null) {
+                channel.release();
+            }
+            if (quiescence != null) {
+                quiescence.release(null);
+            }
+        } finally {
+            super.close();
+        }
+    }
+}

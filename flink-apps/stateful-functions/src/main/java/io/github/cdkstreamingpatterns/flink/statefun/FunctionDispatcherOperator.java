@@ -1,0 +1,543 @@
+package io.github.cdkstreamingpatterns.flink.statefun;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+
+/**
+ * The heart of the runtime: owns every function instance's state and calls the remote functions.
+ *
+ * <p><b>Why a custom keyed operator with mailbox completion.</b> A remote call takes milliseconds to seconds, so the
+ * operator cannot block on it, and {@code AsyncDataStream} cannot be used: its ordering is per subtask, not per key,
+ * its results cannot update keyed state, and Flink 2 has no iterations to feed results back into a keyed operator.
+ * This operator therefore performs the HTTP call itself ({@link java.net.http.HttpClient#sendAsync} on a bounded
+ * worker pool) and hands the completion back to the task thread through the operator's {@link MailboxExecutor}. Every
+ * read and write of keyed state happens on the task thread, interleaved with records, timers and checkpoints, so state
+ * is always consistent when a checkpoint is taken.
+ *
+ * <p><b>State per address</b> (keyed by {@code "type/id"}): the function state (JSON text, absent = none), the
+ * {@code stateVersion} (number of applied invocations, 0 when new), the egress sequence (last egress record number),
+ * the buffer of pending messages, and the in-flight batch (messages of the call being made, with its failed-attempt
+ * count). A message arriving while a batch is in flight is buffered; when the call completes, all buffered messages
+ * go out together in the next call, with the updated state. One call per address at a time gives per-address order;
+ * calls for different addresses run concurrently, at most {@code max.concurrent.calls} per subtask (the rest wait in a
+ * FIFO queue).
+ *
+ * <p><b>Exactly-once state.</b> The in-flight batch is part of the checkpoint. After a restore, every address with an
+ * in-flight batch is called again with the same messages, the same state and the same stateVersion. Functions must
+ * therefore be deterministic per (address, stateVersion, messages) and free of side effects other than their response
+ * (the response is what the runtime applies). A response is applied only if the stateVersion it was computed for is
+ * still current; a stale response is discarded. Egress records and dead letters emitted after the last checkpoint may
+ * be emitted again after a restore (sinks are at-least-once), with the same {@code eventId}; projections deduplicate
+ * by sequence. Their content is identical when the replay delivers the same per-address message order, which holds
+ * for ingress (one Kinesis shard per aggregate); function-to-function messages from different senders to one address
+ * may interleave differently after a restore.
+ *
+ * <p><b>Function-to-function messages</b> leave through the {@link #FEEDBACK} side output, are keyed by their target,
+ * and come back through {@link FeedbackTailOperator} and the in-JVM {@link FeedbackChannels} to the subtask that owns
+ * the target. The tail stores messages that were handed over after this operator's snapshot, so a message is neither
+ * lost nor applied twice across a restore (see {@link FeedbackChannels}). Unaligned checkpoints are not supported.
+ *
+ * <p><b>Failures.</b> A non-2xx status, a timeout, a connection error or an invalid response body is retried with
+ * exponential backoff and jitter (processing-time timers, so retries survive restarts) up to the function's
+ * {@code maxAttempts}; then every message of the batch is dead-lettered with the reason of the last failure
+ * ({@code HTTP_STATUS}, {@code TIMEOUT}, {@code UNREACHABLE}, {@code INVALID_RESPONSE}) and the address moves on to
+ * its next messages with its state unchanged.
+ */
+public final class FunctionDispatcherOperator extends AbstractStreamOperator<EgressRecord>
+        implements OneInputStreamOperator<RoutedMessage, EgressRecord>, Triggerable<String, VoidNamespace>, BoundedOneInput {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<RoutedMessage> FEEDBACK = new OutputTag<>("statefun-feedback", TypeInformation.of(RoutedMessage.class));
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("statefun-dead-letters", TypeInformation.of(DeadLetterRecord.class));
+
+    static final String STATE = "function-state";
+    static final String VERSION = "state-version";
+    static final String EGRESS_SEQUENCE = "egress-sequence";
+    static final String BUFFER = "pending-messages";
+    static final String IN_FLIGHT = "in-flight-batch";
+    static final String FAILED_ATTEMPTS = "failed-attempts";
+
+    private final DispatcherConfig config;
+    private final transient MailboxExecutor mailbox;
+
+    private transient ValueState<String> functionState;
+    private transient ValueStateDescriptor<Long> versionDescriptor;
+    private transient ValueState<Long> stateVersion;
+    private transient ValueState<Long> egressSequence;
+    private transient ListState<String> buffer;
+    private transient ValueState<String> inFlight;
+    private transient ValueState<Integer> failedAttempts;
+    private transient InternalTimerService<VoidNamespace> retryTimers;
+
+    // Task-thread-only bookkeeping, rebuilt from state after a restore.
+    private transient Map<String, Long> runningCalls;
+    private transient Set<String> waitingForRetry;
+    private transient LinkedHashSet<String> waitingForSlot;
+    private transient long callIds;
+    private transient boolean restored;
+    private transient RemoteFunctionClient client;
+    private transient FeedbackChannels.Channel channel;
+    private transient FeedbackChannels.Quiescence quiescence;
+    private transient long lastConsumedFeedback;
+    private transient StateExportWriter exportWriter;
+    private transient ExecutorService exportExecutor;
+
+    FunctionDispatcherOperator(StreamOperatorParameters<EgressRecord> parameters, DispatcherConfig config) {
+        super(parameters);
+        this.config = config;
+        this.mailbox = parameters.getMailboxExecutor();
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        restored = context.isRestored();
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        functionState = state(new ValueStateDescriptor<>(STATE, Types.STRING));
+        versionDescriptor = new ValueStateDescriptor<>(VERSION, Types.LONG);
+        stateVersion = state(versionDescriptor);
+        egressSequence = state(new ValueStateDescriptor<>(EGRESS_SEQUENCE, Types.LONG));
+        buffer = getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, new ListStateDescriptor<>(BUFFER, Types.STRING));
+        inFlight = state(new ValueStateDescriptor<>(IN_FLIGHT, Types.STRING));
+        failedAttempts = state(new ValueStateDescriptor<>(FAILED_ATTEMPTS, Types.INT));
+        retryTimers = getInternalTimerService("statefun-retries", VoidNamespaceSerializer.INSTANCE, this);
+
+        runningCalls = new HashMap<>();
+        waitingForRetry = new HashSet<>();
+        waitingForSlot = new LinkedHashSet<>();
+        RequestSigner signer = config.signingRegion() == null
+                ? null
+                : new SigV4RequestSigner(config.signingRegion(), DefaultCredentialsProvider.builder().build());
+        client = new RemoteFunctionClient(Math.max(2, Math.min(config.maxConcurrentCalls(), 16)), signer);
+
+        String jobId = getRuntimeContext().getJobInfo().getJobId().toString();
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        quiescence = FeedbackChannels.quiescence(FeedbackChannels.jobKey(config.pipelineName(), jobId, attempt), parallelism);
+        channel = FeedbackChannels.channel(FeedbackChannels.channelKey(config.pipelineName(), jobId, subtask, attempt));
+        channel.acquire();
+
+        long restoredMessages = restored ? resumeRestoredWork() : 0;
+        quiescence.register(restoredMessages);
+        channel.register(mailbox, this::acceptFeedback);
+
+        if (config.stateExport() != null) {
+            exportWriter = config.stateExport().createWriter();
+            exportExecutor = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "statefun-state-export");
+                t.setDaemon(true);
+                return t;
+            });
+            scheduleExport();
+        }
+    }
+
+    private <T> ValueState<T> state(ValueStateDescriptor<T> descriptor) throws Exception {
+        return getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, descriptor);
+    }
+
+    /** Re-sends every in-flight batch from the checkpoint; returns how many messages the restored state holds. */
+    private long resumeRestoredWork() throws Exception {
+        Set<String> keys = new LinkedHashSet<>();
+        try (var inFlightKeys = getKeyedStateBackend().<VoidNamespace>getKeys(IN_FLIGHT, VoidNamespace.INSTANCE);
+                var bufferedKeys = getKeyedStateBackend().<VoidNamespace>getKeys(BUFFER, VoidNamespace.INSTANCE)) {
+            inFlightKeys.forEach(k -> keys.add((String) k));
+            bufferedKeys.forEach(k -> keys.add((String) k));
+        }
+        long messages = 0;
+        for (String address : keys) {
+            setCurrentKey(address);
+            String batch = inFlight.value();
+            List<String> buffered = bufferedMessages();
+            messages += buffered.size() + (batch == null ? 0 : Json.read(batch).size());
+            if (batch != null) {
+                enqueueCall(address);
+            } else if (!buffered.isEmpty()) {
+                startBatch(address);
+            }
+        }
+        LOG.info("Restored {} addresses with {} unfinished messages; resending their in-flight calls", keys.size(), messages);
+        return messages;
+    }
+
+    @Override
+    public void processElement(StreamRecord<RoutedMessage> element) throws Exception {
+        quiescence.add(1);
+        accept(element.getValue().addressKey(), element.getValue());
+    }
+
+    /** Runs on the task thread (mail from the feedback channel). */
+    private void acceptFeedback(long sequence, RoutedMessage message) throws Exception {
+        setCurrentKey(message.addressKey());
+        accept(message.addressKey(), message);
+        lastConsumedFeedback = sequence;
+        channel.consumed(sequence);
+    }
+
+    private void accept(String address, RoutedMessage message) throws Exception {
+        buffer.add(message.messageJson);
+        if (inFlight.value() == null) {
+            startBatch(address);
+        }
+    }
+
+    private List<String> bufferedMessages() throws Exception {
+        List<String> messages = new ArrayList<>();
+        Iterable<String> stored = buffer.get();
+        if (stored != null) {
+            stored.forEach(messages::add);
+        }
+        return messages;
+    }
+
+    /** Moves all buffered messages into a new in-flight batch and schedules the call. Key context must be set. */
+    private void startBatch(String address) throws Exception {
+        List<String> messages = bufferedMessages();
+        if (messages.isEmpty()) {
+            return;
+        }
+        inFlight.update("[" + String.join(",", messages) + "]");
+        buffer.clear();
+        failedAttempts.clear();
+        enqueueCall(address);
+    }
+
+    private void enqueueCall(String address) throws Exception {
+        if (runningCalls.size() < config.maxConcurrentCalls()) {
+            call(address);
+        } else {
+            waitingForSlot.add(address);
+        }
+    }
+
+    private void call(String address) throws Exception {
+        waitingForRetry.remove(address);
+        waitingForSlot.remove(address);
+        Address target = Address.fromKey(address);
+        String batch = inFlight.value();
+        var spec = config.module().function(target.type());
+        if (spec.isEmpty()) {
+            // Only possible when a restored state belongs to a function type removed from module.json.
+            finishFailedBatch(address, batch, DeadLetters.UNKNOWN_FUNCTION, "function type '" + target.type() + "' is not in module.json");
+            return;
+        }
+        long version = currentVersion();
+        String state = functionState.value();
+        String request = "{\"address\":" + Json.write(Json.address(target))
+                + ",\"state\":" + (state == null ? "null" : state)
+                + ",\"stateVersion\":" + version
+                + ",\"messages\":" + batch + "}";
+        long callId = ++callIds;
+        runningCalls.put(address, callId);
+        client.invoke(spec.get(), request.getBytes(StandardCharsets.UTF_8)).thenAccept(outcome -> {
+            try {
+                mailbox.execute(() -> onCallCompleted(address, callId, version, outcome), "statefun call %s", address);
+            } catch (RejectedExecutionException closed) {
+                // The operator is shutting down; the in-flight batch is in the checkpoint and is re-sent on restore.
+            }
+        });
+    }
+
+    private long currentVersion() throws Exception {
+        Long version = stateVersion.value();
+        return version == null ? 0L : version;
+    }
+
+    private void onCallCompleted(String address, long callId, long sentVersion, InvocationOutcome outcome) throws Exception {
+        Long running = runningCalls.get(address);
+        if (running == null || running != callId) {
+            return;
+        }
+        runningCalls.remove(address);
+        setCurrentKey(address);
+        String batch = inFlight.value();
+        if (batch == null || currentVersion() != sentVersion) {
+            LOG.warn("Discarding response for {} computed for stale stateVersion {}", address, sentVersion);
+        } else if (outcome.succeeded()) {
+            applyResponse(address, sentVersion, batch, outcome.response);
+        } else {
+            handleFailure(address, batch, outcome);
+        }
+        callWaiting();
+    }
+
+    private void callWaiting() throws Exception {
+        while (runningCalls.size() < config.maxConcurrentCalls() && !waitingForSlot.isEmpty()) {
+            String next = waitingForSlot.iterator().next();
+            waitingForSlot.remove(next);
+            setCurrentKey(next);
+            call(next);
+        }
+    }
+
+    private void handleFailure(String address, String batch, InvocationOutcome outcome) throws Exception {
+        Integer failedBefore = failedAttempts.value();
+        int failed = (failedBefore == null ? 0 : failedBefore) + 1;
+        int maxAttempts = config.module().function(Address.fromKey(address).type()).map(ModuleDefinition.FunctionSpec::maxAttempts).orElse(1);
+        if (failed < maxAttempts) {
+            failedAttempts.update(failed);
+            waitingForRetry.add(address);
+            long delay = backoffMillis(failed);
+            LOG.debug("Call to {} failed ({}: {}); attempt {} of {} in {} ms", address, outcome.failureReason, outcome.failureDetail, failed + 1, maxAttempts, delay);
+            retryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
+        } else {
+            LOG.warn("Call to {} failed {} times ({}: {}); dead-lettering the batch", address, failed, outcome.failureReason, outcome.failureDetail);
+            finishFailedBatch(address, batch, outcome.failureReason, "after " + failed + " attempt(s): " + outcome.failureDetail);
+        }
+    }
+
+    /** Exponential backoff with "equal jitter": half the delay is fixed, the other half random. */
+    long backoffMillis(int failedAttempts) {
+        long exp = config.backoffBaseMs() << Math.min(failedAttempts - 1, 30);
+        long capped = Math.min(config.backoffMaxMs(), exp <= 0 ? config.backoffMaxMs() : exp);
+        long half = capped / 2;
+        return half + ThreadLocalRandom.current().nextLong(capped - half + 1);
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+        String address = timer.getKey();
+        if (waitingForRetry.contains(address) && !runningCalls.containsKey(address) && inFlight.value() != null) {
+            waitingForRetry.remove(address);
+            enqueueCall(address);
+        }
+    }
+
+    @Override
+    public void onEventTime(InternalTimer<String, VoidNamespace> timer) {
+        // Event time is not used.
+    }
+
+    private void finishFailedBatch(String address, String batch, String reason, String detail) throws Exception {
+        JsonNode messages = Json.read(batch);
+        long now = System.currentTimeMillis();
+        for (JsonNode message : messages) {
+            output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(reason, detail, address, messagePayload(address, message), now)));
+        }
+        quiescence.add(-messages.size());
+        finishBatch(address);
+    }
+
+    private void finishBatch(String address) throws Exception {
+        inFlight.clear();
+        failedAttempts.clear();
+        startBatch(address);
+    }
+
+    private void applyResponse(String address, long sentVersion, String batchJson, FunctionResponse response) throws Exception {
+        Address self = Address.fromKey(address);
+        JsonNode batch = Json.read(batchJson);
+        long now = System.currentTimeMillis();
+
+        if (response.state == null) {
+            functionState.clear();
+        } else {
+            functionState.update(Json.write(response.state));
+        }
+        // The version keeps counting after a delete so (address, stateVersion) never repeats for different input.
+        stateVersion.update(sentVersion + 1);
+
+        int emitted = 0;
+        for (int i = 0; i < response.messages.size(); i++) {
+            FunctionResponse.OutgoingMessage m = response.messages.get(i);
+            String id = address + "/" + sentVersion + "/" + i;
+            ObjectNode message = Json.object();
+            message.put("id", id);
+            message.put("type", m.type);
+            message.set("from", Json.address(self));
+            message.set("payload", m.payload);
+            if (config.module().function(m.to.type()).isEmpty()) {
+                ObjectNode dead = Json.object();
+                dead.set("address", Json.address(m.to));
+                dead.set("message", message);
+                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_FUNCTION,
+                        "message from " + address + " to unknown function type '" + m.to.type() + "'", m.to.key(), Json.write(dead), now)));
+                continue;
+            }
+            output.collect(FEEDBACK, new StreamRecord<>(new RoutedMessage(m.to, id, Json.write(message))));
+            emitted++;
+        }
+
+        Long lastSequence = egressSequence.value();
+        long sequence = lastSequence == null ? 0 : lastSequence;
+        for (FunctionResponse.EgressMessage e : response.egress) {
+            if (!config.module().egress().containsKey(e.egress)) {
+                ObjectNode dead = Json.object();
+                dead.put("egress", e.egress);
+                dead.put("partitionKey", e.partitionKey);
+                dead.put("type", e.type);
+                dead.set("payload", e.payload);
+                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_EGRESS,
+                        "egress '" + e.egress + "' from " + address + " is not in module.json", address, Json.write(dead), now)));
+                continue;
+            }
+            sequence++;
+            output.collect(new StreamRecord<>(new EgressRecord(e.egress, e.partitionKey, egressJson(self, sequence, e, now))));
+        }
+        egressSequence.update(sequence);
+
+        if (!response.rejected.isEmpty()) {
+            Map<String, JsonNode> byId = new LinkedHashMap<>();
+            for (JsonNode message : batch) {
+                byId.put(message.path("id").asText(), message);
+            }
+            for (FunctionResponse.Rejection rejection : response.rejected) {
+                JsonNode message = byId.remove(rejection.messageId);
+                if (message == null) {
+                    LOG.warn("Function {} rejected message id {} that was not in its batch", address, rejection.messageId);
+                    continue;
+                }
+                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.REJECTED, rejection.reason, address, messagePayload(address, message), now)));
+            }
+        }
+        quiescence.add(emitted - batch.size());
+        finishBatch(address);
+    }
+
+    static String egressJson(Address self, long sequence, FunctionResponse.EgressMessage e, long now) {
+        ObjectNode record = Json.object();
+        record.put("eventId", self.key() + "/" + sequence);
+        record.put("type", e.type);
+        record.put("aggregateType", self.type());
+        record.put("aggregateId", self.id());
+        record.put("sequence", sequence);
+        record.put("occurredAt", now);
+        record.set("payload", e.payload);
+        return Json.write(record);
+    }
+
+    /** Dead-letter payload for a message: the message as sent to the function, with the address it was sent to. */
+    private static String messagePayload(String address, JsonNode message) {
+        ObjectNode node = Json.object();
+        node.set("address", Json.address(Address.fromKey(address)));
+        node.set("message", message);
+        return Json.write(node);
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        channel.markCheckpoint(checkpointId);
+    }
+
+    /**
+     * Bounded input (local runs, tests): wait until every dispatcher's work, including function-to-function messages,
+     * is done, because after this operator finishes it cannot receive messages any more.
+     */
+    @Override
+    public void endInput() throws Exception {
+        quiescence.inputEnded(mailbox);
+        while (!quiescence.quiet()) {
+            mailbox.yield();
+        }
+        if (config.stateExport() != null) {
+            // Bounded runs end with a complete export of the final state.
+            exportState(getProcessingTimeService().getCurrentProcessingTime()).get();
+        }
+    }
+
+    private void scheduleExport() {
+        long next = getProcessingTimeService().getCurrentProcessingTime() + config.stateExport().intervalMs();
+        getProcessingTimeService().registerTimer(next, time -> {
+            exportState(time);
+            scheduleExport();
+        });
+    }
+
+    /**
+     * Collects {address, stateVersion, state} of every address on the task thread (a consistent view between two
+     * records) and uploads it in the background. An export is a point-in-time view, not tied to checkpoints: it may
+     * contain updates a later restore rolls back and re-applies.
+     */
+    private java.util.concurrent.Future<?> exportState(long exportedAt) throws Exception {
+        List<String> lines = new ArrayList<>();
+        this.<String>getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, versionDescriptor,
+                (String key, ValueState<Long> version) -> {
+                    Long v = version.value();
+                    if (v == null) {
+                        return;
+                    }
+                    String state = functionState.value();
+                    lines.add("{\"address\":" + Json.write(Json.address(Address.fromKey(key)))
+                            + ",\"stateVersion\":" + v + ",\"state\":" + (state == null ? "null" : state) + "}");
+                });
+        if (lines.isEmpty()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        String objectKey = config.stateExport().objectKey(exportedAt, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        byte[] body = lines.stream().map(l -> l + "\n").collect(Collectors.joining()).getBytes(StandardCharsets.UTF_8);
+        return exportExecutor.submit(() -> {
+            try {
+                exportWriter.write(objectKey, body);
+                LOG.info("Exported {} function states to {}", lines.size(), objectKey);
+            } catch (Exception e) {
+                // The next interval writes a complete, fresh export; the job itself must not fail for this.
+                LOG.error("State export to {} failed", objectKey, e);
+            }
+        });
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (client != null) {
+                client.close();
+            }
+            if (exportExecutor != null) {
+                exportExecutor.shutdown();
+                exportExecutor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            if (exportWriter != null) {
+                exportWriter.close();
+            }
+            if (channel != null) {
+                channel.consumerClosed();
+                channel.release();
+            }
+            if (quiescence != null) {
+                quiescence.release(mailbox);
+            }
+        } finally {
+            super.close();
+        }
+    }
+}
