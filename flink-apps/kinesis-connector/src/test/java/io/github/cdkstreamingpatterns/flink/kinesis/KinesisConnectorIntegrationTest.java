@@ -1,7 +1,10 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.math.BigInteger;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -12,6 +15,12 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -19,6 +28,9 @@ import org.apache.flink.util.CloseableIterator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.kinesis.KinesisClient;
+import software.amazon.awssdk.services.kinesis.model.SplitShardRequest;
 import software.amazon.awssdk.services.kinesis.model.Record;
 
 /** End-to-end against a real local Kinesis server (kinesis-local) on a Flink MiniCluster. */
@@ -80,6 +92,135 @@ class KinesisConnectorIntegrationTest {
       assertThat(r.partitionKey()).isEqualTo(KinesisTestData.keyOf(KinesisTestData.utf8(r.data())));
       assertThat(r.approximateArrivalTimestamp()).isPositive();
     });
+  }
+
+  @Test
+  void restoreFromASavepointResumesRightAfterTheLastEmittedRecord(@TempDir Path savepoints) throws Exception {
+    // GIVEN 30 records in a 2-shard stream, all read by a job that is then stopped with a savepoint
+    KinesisClientConfig config = KINESIS.createStream(2);
+    List<String> first = IntStream.range(0, 30).mapToObj(i -> KinesisTestData.payload(i, 10)).collect(Collectors.toList());
+    KinesisTestData.putDirect(config, first);
+    QueueSink run1 = new QueueSink();
+    JobClient job1 = sourceJob(config, run1, null).executeAsync("run-1");
+    assertThat(run1.awaitAtLeast(30).stream().map(r -> KinesisTestData.utf8(r.data())))
+        .containsExactlyInAnyOrderElementsOf(first);
+    String savepoint = job1.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+        .get();
+
+    // WHEN 20 more records are written and the job resumes from the savepoint
+    List<String> second =
+        IntStream.range(30, 50).mapToObj(i -> KinesisTestData.payload(i, 10)).collect(Collectors.toList());
+    KinesisTestData.putDirect(config, second);
+    QueueSink run2 = new QueueSink();
+    JobClient job2 = sourceJob(config, run2, savepoint).executeAsync("run-2");
+    try {
+      // THEN the first 20 records it emits are exactly the new ones: a shard re-read from its start (or from the
+      // last record instead of after it) would emit an old record ahead of that shard's new ones.
+      List<KinesisRecord> resumed = run2.awaitAtLeast(20).subList(0, 20);
+      assertThat(resumed.stream().map(r -> KinesisTestData.utf8(r.data()))).containsExactlyInAnyOrderElementsOf(second);
+    } finally {
+      job2.cancel().get();
+    }
+  }
+
+  @Test
+  void childShardsAreReadAfterTheirParentSoEachKeyKeepsItsOrder() throws Exception {
+    // GIVEN records in a 1-shard stream that is then split, and more records written to the children
+    KinesisClientConfig config = KINESIS.createStream(1);
+    List<String> before = IntStream.range(0, 60).mapToObj(i -> KinesisTestData.payload(i, 12)).collect(Collectors.toList());
+    KinesisTestData.putDirect(config, before);
+    try (KinesisClient client = config.buildClient()) {
+      String parent = ShardLister.of(config).listShards().get(0).shardId();
+      client.splitShard(SplitShardRequest.builder().streamARN(config.streamArn()).shardToSplit(parent)
+          .newStartingHashKey(BigInteger.ONE.shiftLeft(127).toString()).build());
+      KINESIS.awaitActive(client, config);
+    }
+    List<String> after = IntStream.range(60, 120).mapToObj(i -> KinesisTestData.payload(i, 12)).collect(Collectors.toList());
+    KinesisTestData.putDirect(config, after);
+    Map<String, List<Record>> truth = KinesisTestData.readAll(config);
+    assertThat(truth).hasSize(3);
+
+    // WHEN the source reads everything with 2 readers
+    QueueSink sink = new QueueSink();
+    JobClient job = sourceJob(config, sink, null).executeAsync("reshard");
+    List<KinesisRecord> read;
+    try {
+      read = sink.awaitAtLeast(120);
+    } finally {
+      job.cancel().get();
+    }
+
+    // THEN every record arrives once and, per key, in write order (parent's records before the children's)
+    List<String> payloads = read.stream().map(r -> KinesisTestData.utf8(r.data())).collect(Collectors.toList());
+    assertThat(payloads).hasSize(120).doesNotHaveDuplicates();
+    Map<String, List<Integer>> byKey = new LinkedHashMap<>();
+    for (String p : payloads) {
+      byKey.computeIfAbsent(KinesisTestData.keyOf(p), k -> new ArrayList<>())
+          .add(Integer.parseInt(p.substring(p.indexOf('|') + 1)));
+    }
+    assertThat(byKey).hasSize(12);
+    assertThat(byKey.values()).allSatisfy(ns -> assertThat(ns).isSorted());
+    assertThat(read.stream().map(KinesisRecord::shardId).distinct()).hasSize(3);
+  }
+
+  @Test
+  void sinkFailsTheJobWhenTheStreamDoesNotExist() {
+    KinesisClientConfig missing = KINESIS.config("no-such-stream");
+    StreamExecutionEnvironment env = noRestartEnv();
+    env.fromData(List.of("device-1|1", "device-2|2"))
+        .sinkTo(KinesisStreamSink.<String>builder()
+            .clientConfig(missing)
+            .serializationSchema(new SimpleStringSchema())
+            .partitionKeyGenerator(KinesisTestData::keyOf)
+            .build());
+    assertThatThrownBy(() -> env.execute("sink-missing"))
+        .satisfies(e -> assertThat(ExceptionUtils.findThrowable(e, KinesisSinkException.class))
+            .hasValueSatisfying(k -> assertThat(k.getMessage())
+                .contains(missing.streamArn())
+                .contains("ResourceNotFoundException")));
+  }
+
+  @Test
+  void sourceFailsTheJobWhenTheStreamDoesNotExist() {
+    KinesisClientConfig missing = KINESIS.config("no-such-stream");
+    StreamExecutionEnvironment env = noRestartEnv();
+    env.fromSource(KinesisStreamSource.builder().clientConfig(missing).initialPosition(InitialPosition.TRIM_HORIZON)
+            .build(), WatermarkStrategy.noWatermarks(), "kinesis")
+        .sinkTo(new QueueSink());
+    assertThatThrownBy(() -> env.execute("source-missing"))
+        .satisfies(e -> assertThat(ExceptionUtils.findThrowableWithMessage(e, "does not exist")).isPresent());
+  }
+
+  private static StreamExecutionEnvironment noRestartEnv() {
+    Configuration conf = new Configuration();
+    conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+    env.setParallelism(1);
+    return env;
+  }
+
+  private static StreamExecutionEnvironment sourceJob(KinesisClientConfig config, QueueSink sink, String savepoint) {
+    Configuration conf = new Configuration();
+    conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+    if (savepoint != null) {
+      conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+    }
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+    env.setParallelism(2);
+    env.enableCheckpointing(500);
+    env.fromSource(
+            KinesisStreamSource.builder()
+                .clientConfig(config)
+                .initialPosition(InitialPosition.TRIM_HORIZON)
+                .pollIntervalMillis(50)
+                .shardDiscoveryIntervalMillis(300)
+                .build(),
+            WatermarkStrategy.noWatermarks(),
+            "kinesis")
+        .uid("kinesis-source")
+        .sinkTo(sink)
+        .uid("queue-sink");
+    return env;
   }
 
   static List<KinesisRecord> readN(KinesisClientConfig config, int n, int parallelism) throws Exception {

@@ -133,16 +133,21 @@ public final class KinesisLocalServer implements BeforeAllCallback, AfterAllCall
     KinesisClientConfig config = config(name);
     try (KinesisClient client = config.buildClient()) {
       client.createStream(CreateStreamRequest.builder().streamName(name).shardCount(shards).build());
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (client.describeStreamSummary(DescribeStreamSummaryRequest.builder().streamARN(config.streamArn()).build())
-              .streamDescriptionSummary().streamStatus() != StreamStatus.ACTIVE) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("Stream " + name + " did not become ACTIVE within 30 s");
-        }
-        Thread.sleep(100);
-      }
+      awaitActive(client, config);
     }
     return config;
   }
 
+
+  /** Waits until the stream is ACTIVE again (after create or reshard). */
+  public void awaitActive(KinesisClient client, KinesisClientConfig config) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (client.describeStreamSummary(DescribeStreamSummaryRequest.builder().streamARN(config.streamArn()).build())
+            .streamDescriptionSummary().streamStatus() != StreamStatus.ACTIVE) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("Stream " + config.streamName() + " did not become ACTIVE within 30 s");
+      }
+      Thread.sleep(100);
+    }
+  }
 }
