@@ -61,6 +61,12 @@ export interface ShardCalculatorProps {
   readonly enhancedFanOutConsumers?: number;
   /** Fraction of each binding limit kept free at peak, from 0 to 0.9. @default 0.2 */
   readonly targetHeadroom?: number;
+  /**
+   * Whether the load is known and steady. Unknown or spiky load gets on-demand (it scales by itself); a predictable
+   * load gets the cheaper mode, which is usually provisioned.
+   * @default false
+   */
+  readonly loadPredictable?: boolean;
   /** Prices for the monthly cost estimate. @default - us-east-1 list prices */
   readonly prices?: KinesisPrices;
 }
@@ -202,6 +208,9 @@ export class ShardCalculator {
     if (overOnDemandQuota) {
       capacityMode = StreamMode.PROVISIONED;
       reason = 'peak exceeds the default on-demand write quota (200 MiB/s or 200,000 records/s)';
+    } else if (!(props.loadPredictable ?? false)) {
+      capacityMode = StreamMode.ON_DEMAND;
+      reason = `load not declared predictable: on-demand scales by itself (${formatUsd(onDemand)}/month against ${formatUsd(provisioned)} provisioned)`;
     } else if (onDemand <= provisioned) {
       capacityMode = StreamMode.ON_DEMAND;
       reason = 'on-demand is estimated to cost no more than provisioned and needs no capacity management';

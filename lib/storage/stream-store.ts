@@ -46,7 +46,11 @@ export interface StreamStoreProps {
   readonly maxRecordSizeKiB?: number;
   /** Applies to the stream and the key it creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
-  /** Statements for the stream's resource policy (e.g. cross-account readers). @default - no resource policy */
+  /**
+   * Statements for the stream's resource policy (e.g. cross-account readers). Statements without resources get
+   * the stream's ARN added.
+   * @default - no resource policy
+   */
   readonly resourcePolicyStatements?: iam.PolicyStatement[];
   /** Enhanced fan-out consumers to register, by name. More can be added with `addConsumer`. @default - none */
   readonly enhancedFanOutConsumerNames?: string[];
@@ -114,6 +118,8 @@ export class StreamStore extends Construct {
     this.streamArn = this.stream.streamArn;
 
     for (const statement of props.resourcePolicyStatements ?? []) {
+      // A stream policy may only name the stream itself; fill it in when the caller left it out.
+      if (!statement.hasResource) statement.addResources(this.stream.streamArn);
       this.stream.addToResourcePolicy(statement);
     }
     for (const name of props.enhancedFanOutConsumerNames ?? []) {
