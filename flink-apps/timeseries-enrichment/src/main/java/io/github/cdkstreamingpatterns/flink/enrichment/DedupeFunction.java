@@ -71,4 +71,12 @@ public class DedupeFunction extends KeyedProcessFunction<String, TelemetryRecord
       duplicateConflict.inc();
     }
   }
+
+  long duplicateCount() {
+    return duplicate.getCount();
+  }
+
+  long duplicateConflictCount() {
+    return duplicateConflict.getCount();
+  }
 }
