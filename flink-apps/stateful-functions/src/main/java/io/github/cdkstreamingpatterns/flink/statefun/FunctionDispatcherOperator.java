@@ -316,7 +316,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (failed < maxAttempts) {
             failedAttempts.update(failed);
             waitingForRetry.add(address);
-            long delay = backoffMillis(failed);
+            long delay = backoffMillis(failed, config.backoffBaseMs(), config.backoffMaxMs());
             LOG.debug("Call to {} failed ({}: {}); attempt {} of {} in {} ms", address, outcome.failureReason, outcome.failureDetail, failed + 1, maxAttempts, delay);
             retryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
         } else {
@@ -326,9 +326,9 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     }
 
     /** Exponential backoff with "equal jitter": half the delay is fixed, the other half random. */
-    long backoffMillis(int failedAttempts) {
-        long exp = config.backoffBaseMs() << Math.min(failedAttempts - 1, 30);
-        long capped = Math.min(config.backoffMaxMs(), exp <= 0 ? config.backoffMaxMs() : exp);
+    static long backoffMillis(int failedAttempts, long baseMs, long maxMs) {
+        long exp = baseMs << Math.min(failedAttempts - 1, 30);
+        long capped = Math.min(maxMs, exp <= 0 ? maxMs : exp);
         long half = capped / 2;
         return half + ThreadLocalRandom.current().nextLong(capped - half + 1);
     }
