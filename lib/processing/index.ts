@@ -1,1 +1,2 @@
 export * from './lambda-stream-processor';
+export * from './flink-stream-processor';
