@@ -1,0 +1,4 @@
+export * from './protocol';
+export * from './function';
+export * from './payload';
+export * from './http';
