@@ -1,19 +1,37 @@
 package io.github.cdkstreamingpatterns.flink.enrichment;
 
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSource;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.OutputTag;
 
 /**
  * Time-series enrichment job: raw telemetry -> parse and validate -> dedupe by eventId -> event-time watermarks ->
  * enrich with device metadata -> enriched stream. Invalid records go to the dead-letter stream with their reason.
+ *
+ * <p>Property groups: {@code KinesisSource}, {@code KinesisSink}, {@code DeadLetterSink}, {@code Enrichment} (see
+ * {@link EnrichmentSettings}) and {@code Processing} (optional, see {@link ProcessingSettings}). Deployed, they come
+ * from Managed Service for Apache Flink; run locally, from {@value ApplicationProperties#DEV_FILE}.
  */
 public final class EnrichmentJob {
+  public static final String SOURCE_GROUP = "KinesisSource";
+  public static final String SINK_GROUP = "KinesisSink";
+  public static final String DEAD_LETTER_GROUP = "DeadLetterSink";
+  public static final String ENRICHMENT_GROUP = "Enrichment";
+  public static final String PROCESSING_GROUP = "Processing";
+
   /** Flink metric group of every counter this job registers. */
   public static final String METRIC_GROUP = "enrichment";
 
@@ -22,6 +40,60 @@ public final class EnrichmentJob {
       new OutputTag<>("dead-letters", TypeInformation.of(DeadLetterRecord.class));
 
   private EnrichmentJob() {}
+
+  public static void main(String[] args) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    Map<String, Properties> groups = ApplicationProperties.load(env instanceof LocalStreamEnvironment);
+    createJob(env, groups);
+    env.execute("timeseries-enrichment");
+  }
+
+  /**
+   * Wires the Kinesis source, the pipeline and both Kinesis sinks from the property groups. Builds the graph only:
+   * no AWS call happens before the job runs. Configuration errors fail here, naming the key.
+   */
+  public static void createJob(StreamExecutionEnvironment env, Map<String, Properties> groups) {
+    Properties sourceProps = ApplicationProperties.require(groups, SOURCE_GROUP);
+    ProcessingSettings processing =
+        ProcessingSettings.fromProperties(ApplicationProperties.optional(groups, PROCESSING_GROUP));
+    EnrichmentSettings enrichment =
+        EnrichmentSettings.fromProperties(
+            ApplicationProperties.require(groups, ENRICHMENT_GROUP),
+            sourceProps.getProperty(EnrichmentSettings.AWS_REGION));
+
+    KinesisStreamSink<EnrichedRecord> enrichedSink =
+        KinesisStreamSink.<EnrichedRecord>builder()
+            .properties(ApplicationProperties.require(groups, SINK_GROUP))
+            .serializationSchema(new EnrichedRecordSerializationSchema())
+            .partitionKeyGenerator(EnrichedRecord::getDeviceId)
+            .build();
+    KinesisStreamSink<DeadLetterRecord> deadLetterSink =
+        KinesisStreamSink.<DeadLetterRecord>builder()
+            .properties(ApplicationProperties.require(groups, DEAD_LETTER_GROUP))
+            .serializationSchema(new DeadLetterSerializationSchema())
+            .partitionKeyGenerator(DeadLetterRecord::getPartitionKey)
+            .build();
+
+    // Watermarks are assigned after dedupe, from the record's own timestamp, so the source emits none.
+    DataStream<byte[]> raw =
+        env.fromSource(
+                KinesisStreamSource.fromProperties(sourceProps),
+                WatermarkStrategy.noWatermarks(),
+                "kinesis-raw-source")
+            .uid("kinesis-raw-source")
+            .map(KinesisRecord::data)
+            .returns(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
+            .uid("record-data")
+            .name("record-data");
+
+    build(
+        raw,
+        processing,
+        new S3ReferenceDataLoader(enrichment),
+        enrichment.refreshInterval(),
+        enrichedSink,
+        deadLetterSink);
+  }
 
   /** The two outputs of the pipeline, before sinks are attached. */
   public static final class Pipeline {
