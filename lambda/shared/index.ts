@@ -5,3 +5,6 @@ export * from './errors';
 export * from './kpl';
 export * from './observability';
 export * from './records';
+export * from './producer';
+export * from './telemetry';
+export * from './window';

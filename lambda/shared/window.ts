@@ -1,0 +1,322 @@
+import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
+import { BatchOptions, deadLetterSinkFromEnv } from './batch';
+import { DeadLetterEntry, DeadLetterSink } from './dead-letter';
+import { isDeadLetterError } from './errors';
+import { createObservability, MetricUnit } from './observability';
+import { DecodedRecord, decodeRecord, payloadForDeadLetter, shardIdOf } from './records';
+
+/**
+ * Runtime for Kinesis event source mappings with a tumbling window (`TumblingWindowInSeconds`).
+ *
+ * Lambda calls the function several times per window and shard, passing the `state` the previous call returned, and
+ * once more with `isFinalInvokeForWindow` to let it emit the result; the state is then dropped. This runtime keeps
+ * the per-record semantics of `processKinesisBatch`:
+ * - a `DeadLetterError` dead-letters the record with its reason and the window goes on;
+ * - any other error stops the shard: the failing record and every later one are reported in `batchItemFailures`,
+ *   and the returned state holds only what was applied before it;
+ * - records already applied in this window (Lambda redelivers after a partial failure) are skipped, by a per-shard
+ *   high-water mark of (sequenceNumber, subSequenceNumber) kept in the state. Records of a shard are first
+ *   delivered in order, so everything at or below the mark has been applied (or dead-lettered) exactly once.
+ * On the final invoke, a transient failure or a failing `finish` makes the invocation throw: Lambda then retries the
+ * final invoke with the previous state, so the window's result is never emitted from a partial state.
+ */
+export interface WindowInfo {
+  /** Window start and end, epoch millis (Lambda sends ISO strings). */
+  readonly start: number;
+  readonly end: number;
+  readonly shardId: string;
+  readonly eventSourceArn?: string;
+  readonly isFinal: boolean;
+  /** The state outgrew 1 MB and Lambda ended the window early; the next call continues it with a fresh state. */
+  readonly terminatedEarly: boolean;
+}
+
+export interface WindowProcessor<S> {
+  /** The state at the start of a window (no state from Lambda yet). */
+  initialState(window: WindowInfo): S;
+  /** Reads the state a previous call returned. */
+  fromJson(json: unknown, window: WindowInfo): S;
+  toJson(state: S): unknown;
+  /**
+   * Optional I/O before records are applied (e.g. loading per-key data for keys new to the window). A throw fails
+   * the whole batch for retry; it must not change the state.
+   */
+  prepare?(state: S, records: readonly DecodedRecord[], window: WindowInfo): Promise<void>;
+  /**
+   * Applies one record. Throw `DeadLetterError` for a record that can never succeed; throw before changing the
+   * state, so a rejected record leaves no trace in it.
+   */
+  apply(state: S, record: DecodedRecord, window: WindowInfo): void;
+  /** Emits the window's result on the final invoke. Must be idempotent: a failed final invoke is retried. */
+  finish?(state: S, window: WindowInfo): Promise<void>;
+}
+
+/** `received === processed + deadLettered + failed + skipped` always holds. */
+export interface WindowBatchReport {
+  readonly received: number;
+  readonly processed: number;
+  readonly deadLettered: number;
+  readonly failed: number;
+  /** Redelivered records already applied earlier in this window. */
+  readonly skipped: number;
+  /** Size of the JSON state returned to Lambda, in bytes (Lambda ends the window early above 1 MB). */
+  readonly stateBytes: number;
+  readonly response: KinesisStreamStateResponse;
+}
+
+/** Thrown on a final invoke that must be retried as a whole. */
+export class WindowRetryError extends Error {}
+
+interface Envelope {
+  readonly v: 1;
+  /** Per shard: "<sequenceNumber>:<subSequenceNumber>" of the last record applied or dead-lettered. */
+  readonly applied: Record<string, string>;
+  readonly user: unknown;
+}
+
+export function windowInfoOf(event: KinesisStreamTumblingWindowEvent): WindowInfo {
+  const start = Date.parse(event.window?.start);
+  const end = Date.parse(event.window?.end);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new Error(
+      `not a tumbling-window event: window is ${JSON.stringify(event.window)}; enable tumblingWindow on the event source mapping`,
+    );
+  }
+  const shardId = (event as { shardId?: string }).shardId ?? (event.Records[0] ? shardIdOf(event.Records[0]) : '');
+  const eventSourceArn = (event as { eventSourceARN?: string }).eventSourceARN ?? event.Records[0]?.eventSourceARN;
+  return {
+    start,
+    end,
+    shardId,
+    eventSourceArn,
+    isFinal: event.isFinalInvokeForWindow === true,
+    terminatedEarly: event.isWindowTerminatedEarly === true,
+  };
+}
+
+export async function processKinesisWindow<S>(
+  event: KinesisStreamTumblingWindowEvent,
+  processor: WindowProcessor<S>,
+  options: BatchOptions,
+): Promise<WindowBatchReport> {
+  const window = windowInfoOf(event);
+  const incoming = event.state as Partial<Envelope> | undefined;
+  const hasState = incoming !== undefined && incoming !== null && incoming.v === 1;
+  const applied: Record<string, string> = hasState ? { ...(incoming.applied ?? {}) } : {};
+  const state = hasState ? processor.fromJson(incoming.user, window) : processor.initialState(window);
+
+  // Decode everything first so `prepare` sees the whole batch; undecodable records are dead-lettered in order below.
+  const byShard = new Map<string, Array<{ record: KinesisStreamRecord; users?: DecodedRecord[]; error?: unknown }>>();
+  for (const record of event.Records) {
+    const shard = shardIdOf(record);
+    let item: { record: KinesisStreamRecord; users?: DecodedRecord[]; error?: unknown };
+    try {
+      item = { record, users: decodeRecord(record) };
+    } catch (error) {
+      item = { record, error };
+    }
+    const list = byShard.get(shard);
+    if (list) list.push(item);
+    else byShard.set(shard, [item]);
+  }
+
+  let received = 0;
+  let processed = 0;
+  let deadLettered = 0;
+  let failed = 0;
+  let skipped = 0;
+  const failures: { itemIdentifier: string }[] = [];
+  const fresh: DecodedRecord[] = [];
+  for (const [shard, items] of byShard) {
+    for (const item of items) {
+      for (const u of item.users ?? [])
+        if (!isApplied(applied[shard], u.sequenceNumber, u.subSequenceNumber)) fresh.push(u);
+    }
+  }
+
+  let prepareError: unknown;
+  if (processor.prepare && fresh.length > 0) {
+    try {
+      await processor.prepare(state, fresh, window);
+    } catch (e) {
+      prepareError = e;
+    }
+  }
+
+  for (const [shard, items] of byShard) {
+    let shardFailed = prepareError !== undefined;
+    for (const item of items) {
+      const seq = item.record.kinesis.sequenceNumber;
+      const users = item.users;
+      if (!users) {
+        received += 1;
+        if (isApplied(applied[shard], seq, 0)) {
+          skipped += 1;
+          continue;
+        }
+        if (shardFailed) {
+          failed += 1;
+          failures.push({ itemIdentifier: seq });
+          continue;
+        }
+        const raw = Buffer.from(item.record.kinesis.data, 'base64');
+        const ok = await tryDeadLetter(options, item.error, {
+          data: raw,
+          partitionKey: item.record.kinesis.partitionKey,
+          sequenceNumber: seq,
+          subSequenceNumber: 0,
+          shardId: shard,
+          approximateArrivalTimestamp: Math.round(item.record.kinesis.approximateArrivalTimestamp * 1000),
+        });
+        if (ok) {
+          deadLettered += 1;
+          applied[shard] = mark(seq, 0);
+        } else {
+          failed += 1;
+          shardFailed = true;
+          failures.push({ itemIdentifier: seq });
+        }
+        continue;
+      }
+      received += users.length;
+      let reported = false;
+      for (const u of users) {
+        if (isApplied(applied[shard], u.sequenceNumber, u.subSequenceNumber)) {
+          skipped += 1;
+          continue;
+        }
+        if (shardFailed) {
+          failed += 1;
+          if (!reported) failures.push({ itemIdentifier: seq });
+          reported = true;
+          continue;
+        }
+        try {
+          processor.apply(state, u, window);
+          processed += 1;
+          applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
+        } catch (e) {
+          if (isDeadLetterError(e) && (await tryDeadLetter(options, e, u))) {
+            deadLettered += 1;
+            applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
+            continue;
+          }
+          options.observability?.logger.warn('record failed, shard stops until retry', {
+            stage: options.stage,
+            shardId: shard,
+            sequenceNumber: u.sequenceNumber,
+            subSequenceNumber: u.subSequenceNumber,
+            error: (e as Error).message,
+          });
+          failed += 1;
+          shardFailed = true;
+          failures.push({ itemIdentifier: seq });
+          reported = true;
+        }
+      }
+    }
+  }
+
+  if (window.isFinal) {
+    if (failed > 0) {
+      throw new WindowRetryError(
+        `final invoke of window ${event.window.start}..${event.window.end} on ${window.shardId}: ${failed} record(s) failed` +
+          (prepareError ? ` (${(prepareError as Error).message})` : '') +
+          '; retrying the final invoke so the window is emitted complete',
+      );
+    }
+    await processor.finish?.(state, window);
+  }
+
+  const envelope: Envelope = { v: 1, applied, user: processor.toJson(state) };
+  const stateBytes = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  const obs = options.observability;
+  if (obs) {
+    obs.metrics.addMetric('RecordsReceived', MetricUnit.Count, received);
+    obs.metrics.addMetric('RecordsProcessed', MetricUnit.Count, processed);
+    obs.metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, deadLettered);
+    obs.metrics.addMetric('RecordsFailed', MetricUnit.Count, failed);
+    obs.metrics.addMetric('RecordsSkippedAsRedelivered', MetricUnit.Count, skipped);
+    obs.metrics.addMetric('WindowStateBytes', MetricUnit.Bytes, stateBytes);
+    obs.logger.info('window batch done', {
+      stage: options.stage,
+      shardId: window.shardId,
+      window: event.window,
+      final: window.isFinal,
+      terminatedEarly: window.terminatedEarly,
+      received,
+      processed,
+      deadLettered,
+      failed,
+      skipped,
+      stateBytes,
+      ...(prepareError ? { prepareError: (prepareError as Error).message } : {}),
+    });
+  }
+  return {
+    received,
+    processed,
+    deadLettered,
+    failed,
+    skipped,
+    stateBytes,
+    response: { state: envelope as unknown as Record<string, unknown>, batchItemFailures: failures },
+  };
+}
+
+function mark(sequenceNumber: string, sub: number): string {
+  return `${sequenceNumber}:${sub}`;
+}
+
+function isApplied(markValue: string | undefined, sequenceNumber: string, sub: number): boolean {
+  if (!markValue) return false;
+  const i = markValue.lastIndexOf(':');
+  const seq = BigInt(markValue.slice(0, i));
+  const s = BigInt(sequenceNumber);
+  return s < seq || (s === seq && sub <= Number(markValue.slice(i + 1)));
+}
+
+async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
+  const reason = isDeadLetterError(error) ? error.reason : 'UNDECODABLE';
+  const detail = isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error);
+  const entry: DeadLetterEntry = {
+    reason,
+    detail,
+    stage: options.stage,
+    payload: payloadForDeadLetter(record.data),
+    at: Date.now(),
+    partitionKey: record.partitionKey,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    shardId: record.shardId,
+  };
+  try {
+    await options.deadLetters.send([entry]);
+    return true;
+  } catch (e) {
+    options.observability?.logger.error('dead-letter sink failed; record will be retried', {
+      stage: options.stage,
+      error: (e as Error).message,
+    });
+    return false;
+  }
+}
+
+/** Builds a Lambda handler for a Kinesis event source mapping with a tumbling window and ReportBatchItemFailures. */
+export function kinesisWindowHandler<S>(
+  stage: string,
+  processor: WindowProcessor<S>,
+  deadLetters?: DeadLetterSink,
+): (event: KinesisStreamTumblingWindowEvent) => Promise<KinesisStreamStateResponse> {
+  const observability = createObservability(stage);
+  let sink = deadLetters;
+  return async (event) => {
+    try {
+      sink ??= deadLetterSinkFromEnv();
+      const report = await processKinesisWindow(event, processor, { stage, deadLetters: sink, observability });
+      return report.response;
+    } finally {
+      observability.metrics.publishStoredMetrics();
+    }
+  };
+}

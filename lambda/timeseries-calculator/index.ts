@@ -1,0 +1,257 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
+import { DeadLetterSink } from '../shared/dead-letter';
+import { isDeadLetterError } from '../shared/errors';
+import { DecodedRecord } from '../shared/records';
+import { EnrichedTelemetryRecord, parseEnrichedTelemetry } from '../shared/telemetry';
+import { kinesisWindowHandler, WindowInfo, WindowProcessor } from '../shared/window';
+import {
+  AggregationOptions,
+  applyRecord,
+  DEFAULT_AGGREGATION_OPTIONS,
+  emptyWindowState,
+  fitState,
+  MetricSummary,
+  percentileField,
+  seedBaseline,
+  stateFromJson,
+  stateToJson,
+  summarize,
+  WindowState,
+  WindowStateJson,
+} from './aggregate';
+import { AnomalyPublisher, latestStateItem, LatestStateStore } from './sinks';
+import {
+  AggregatePoint,
+  InfluxCredentials,
+  InfluxV1Writer,
+  InfluxV2Writer,
+  TimeSeriesWriter,
+  TimestreamWriter,
+} from './time-series-writer';
+
+export const STAGE = 'timeseries-calculator';
+/** Lambda ends a window early when the state exceeds 1 MB; stay below with room for the runtime's envelope. */
+export const DEFAULT_MAX_STATE_BYTES = 900 * 1024;
+
+/** Where the window's result goes. Each sink is optional so deployments (and tests) can leave one out. */
+export interface CalculatorSinks {
+  readonly timeSeries?: TimeSeriesWriter;
+  readonly latestState?: LatestStateStore;
+  readonly anomalies?: AnomalyPublisher;
+}
+
+export interface CalculatorOptions {
+  readonly aggregation?: Partial<AggregationOptions>;
+  readonly maxStateBytes?: number;
+  /** Clock for `updatedAt`. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The window processor: validates enriched records (bad ones are dead-lettered with the reason), aggregates them,
+ * seeds per-device baselines from the latest-state table the first time a device shows up in a window, and on the
+ * final invoke writes aggregates, latest state and anomaly events. Every write is idempotent for a retried final
+ * invoke: time-series points are stamped with windowEnd, latest-state puts are conditional on windowEnd, anomaly
+ * events carry the eventId that caused them for consumers to de-duplicate.
+ */
+export function createCalculatorProcessor(
+  sinks: CalculatorSinks,
+  options: CalculatorOptions = {},
+): WindowProcessor<WindowState> {
+  const agg: AggregationOptions = { ...DEFAULT_AGGREGATION_OPTIONS, ...options.aggregation };
+  const maxStateBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
+  const now = options.now ?? Date.now;
+  const field = percentileField(agg.percentile);
+  // Parsed once in `prepare`, reused in `apply`.
+  const parsed = new WeakMap<DecodedRecord, EnrichedTelemetryRecord | Error>();
+  const parse = (r: DecodedRecord): EnrichedTelemetryRecord | Error => {
+    let v = parsed.get(r);
+    if (v === undefined) {
+      try {
+        v = parseEnrichedTelemetry(r.data);
+      } catch (e) {
+        if (!isDeadLetterError(e)) throw e;
+        v = e;
+      }
+      parsed.set(r, v);
+    }
+    return v;
+  };
+
+  return {
+    initialState: (w: WindowInfo) => emptyWindowState(w.start, w.end),
+    fromJson: (json: unknown, w: WindowInfo) => {
+      const state = stateFromJson(json as WindowStateJson);
+      // A state from another window would mix windows: start clean instead.
+      return state.windowStart === w.start && state.windowEnd === w.end ? state : emptyWindowState(w.start, w.end);
+    },
+    toJson: (state: WindowState) => {
+      fitState(state, maxStateBytes);
+      return stateToJson(state);
+    },
+    async prepare(state, records) {
+      const newDevices = new Set<string>();
+      for (const r of records) {
+        const v = parse(r);
+        if (v instanceof Error) continue;
+        if (!state.devices.get(v.deviceId)?.baselineLoaded) newDevices.add(v.deviceId);
+      }
+      if (newDevices.size === 0) return;
+      const ids = [...newDevices];
+      const loaded = sinks.latestState ? await sinks.latestState.loadBaselines(ids) : new Map();
+      for (const id of ids) seedBaseline(state, id, loaded.get(id));
+    },
+    apply(state, record) {
+      const v = parse(record);
+      if (v instanceof Error) throw v;
+      applyRecord(state, v, agg);
+    },
+    async finish(state, w) {
+      const points: AggregatePoint[] = [];
+      const items = [];
+      const anomaliesByDevice = new Map<string, typeof state.anomalies>();
+      for (const a of state.anomalies) {
+        const list = anomaliesByDevice.get(a.deviceId);
+        if (list) list.push(a);
+        else anomaliesByDevice.set(a.deviceId, [a]);
+      }
+      const updatedAt = now();
+      for (const [deviceId, dev] of state.devices) {
+        if (dev.metrics.size === 0) continue;
+        const summaries = new Map<string, MetricSummary>();
+        for (const [metric, s] of dev.metrics) {
+          const summary = summarize(s, agg.percentile);
+          summaries.set(metric, summary);
+          points.push({ deviceId, metric, site: dev.site, windowStart: w.start, windowEnd: w.end, summary });
+        }
+        items.push(
+          latestStateItem(
+            deviceId,
+            w.start,
+            w.end,
+            summaries,
+            field,
+            anomaliesByDevice.get(deviceId) ?? [],
+            dev.baseline,
+            updatedAt,
+            dev.site,
+          ),
+        );
+      }
+      if (sinks.timeSeries && points.length > 0) await sinks.timeSeries.write(points);
+      if (sinks.latestState && items.length > 0) await sinks.latestState.putAll(items);
+      if (sinks.anomalies && state.anomalies.length > 0) await sinks.anomalies.publish(state.anomalies);
+    },
+  };
+}
+
+/** Reads the aggregation settings from the environment, failing with the value received when one is invalid. */
+export function aggregationOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AggregationOptions {
+  const threshold = numberEnv(env, 'ANOMALY_Z_THRESHOLD', DEFAULT_AGGREGATION_OPTIONS.anomalyZThreshold);
+  if (!(threshold > 0))
+    throw new Error(`ANOMALY_Z_THRESHOLD must be a positive number, got '${env.ANOMALY_Z_THRESHOLD}'`);
+  const percentile = numberEnv(env, 'PERCENTILE', DEFAULT_AGGREGATION_OPTIONS.percentile);
+  if (!(percentile > 0 && percentile <= 100)) {
+    throw new Error(`PERCENTILE must be a number in (0, 100], got '${env.PERCENTILE}'`);
+  }
+  return { ...DEFAULT_AGGREGATION_OPTIONS, anomalyZThreshold: threshold, percentile };
+}
+
+function numberEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new Error(`${name} must be a number, got '${raw}'`);
+  return v;
+}
+
+/** Credentials from a Secrets Manager secret holding {"username","password"}, fetched once per container. */
+export function secretCredentials(client: SecretsManagerClient, secretArn: string): () => Promise<InfluxCredentials> {
+  let cached: Promise<InfluxCredentials> | undefined;
+  return () => {
+    cached ??= client
+      .send(new GetSecretValueCommand({ SecretId: secretArn }))
+      .then((out) => {
+        const json = JSON.parse(out.SecretString ?? '{}') as Partial<InfluxCredentials>;
+        if (typeof json.username !== 'string' || typeof json.password !== 'string') {
+          throw new Error(`secret ${secretArn} must hold JSON {"username": "...", "password": "..."}`);
+        }
+        return { username: json.username, password: json.password };
+      })
+      .catch((e) => {
+        cached = undefined;
+        throw e;
+      });
+    return cached;
+  };
+}
+
+/** The time-series writer selected by TIME_SERIES_BACKEND (influxdb | timestream | none). */
+export function timeSeriesWriterFromEnv(env: NodeJS.ProcessEnv, percentile: number): TimeSeriesWriter | undefined {
+  const backend = (env.TIME_SERIES_BACKEND ?? 'none').toLowerCase();
+  const field = percentileField(percentile);
+  if (backend === 'none') return undefined;
+  if (backend === 'influxdb') {
+    const url = required(env, 'INFLUX_URL');
+    const bucket = required(env, 'INFLUX_BUCKET');
+    const credentials = env.INFLUX_SECRET_ARN
+      ? secretCredentials(new SecretsManagerClient({}), env.INFLUX_SECRET_ARN)
+      : undefined;
+    const api = (env.INFLUX_API ?? 'v2').toLowerCase();
+    if (api === 'v1') return new InfluxV1Writer({ url, database: bucket, percentileField: field, credentials });
+    if (api !== 'v2') throw new Error(`INFLUX_API must be v2 or v1, got '${env.INFLUX_API}'`);
+    if (!credentials)
+      throw new Error('INFLUX_SECRET_ARN is required with INFLUX_API=v2 (sign-in needs a username and password)');
+    return new InfluxV2Writer({ url, org: required(env, 'INFLUX_ORG'), bucket, percentileField: field, credentials });
+  }
+  if (backend === 'timestream') {
+    return new TimestreamWriter({
+      client: new TimestreamWriteClient({}),
+      database: required(env, 'TIMESTREAM_DATABASE'),
+      table: required(env, 'TIMESTREAM_TABLE'),
+      percentileField: field,
+    });
+  }
+  throw new Error(`TIME_SERIES_BACKEND must be influxdb, timestream or none, got '${env.TIME_SERIES_BACKEND}'`);
+}
+
+export function sinksFromEnv(env: NodeJS.ProcessEnv = process.env, percentile = 95): CalculatorSinks {
+  return {
+    timeSeries: timeSeriesWriterFromEnv(env, percentile),
+    latestState: env.LATEST_STATE_TABLE
+      ? new LatestStateStore(new DynamoDBClient({}), env.LATEST_STATE_TABLE)
+      : undefined,
+    anomalies: env.EVENT_BUS_NAME
+      ? new AnomalyPublisher({ client: new EventBridgeClient({}), eventBusName: env.EVENT_BUS_NAME })
+      : undefined,
+  };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`${name} is required for TIME_SERIES_BACKEND=${env.TIME_SERIES_BACKEND}`);
+  return v;
+}
+
+/** Builds the Lambda handler from the environment (or from explicit sinks in tests). */
+export function createHandler(
+  env: NodeJS.ProcessEnv = process.env,
+  sinks?: CalculatorSinks,
+  deadLetters?: DeadLetterSink,
+): (event: KinesisStreamTumblingWindowEvent) => Promise<KinesisStreamStateResponse> {
+  const aggregation = aggregationOptionsFromEnv(env);
+  const processor = createCalculatorProcessor(sinks ?? sinksFromEnv(env, aggregation.percentile), { aggregation });
+  return kinesisWindowHandler(STAGE, processor, deadLetters);
+}
+
+let instance: ReturnType<typeof createHandler> | undefined;
+
+/** Lambda entry point; configuration is read on the first invocation so importing this module needs no environment. */
+export const handler = (event: KinesisStreamTumblingWindowEvent): Promise<KinesisStreamStateResponse> => {
+  instance ??= createHandler();
+  return instance(event);
+};

@@ -1,0 +1,174 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchGetCommandOutput, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { Anomaly, Baseline, MetricSummary } from './aggregate';
+
+/**
+ * Latest state per device, one item per device (partition key `deviceId`):
+ * {deviceId, windowStart, windowEnd, metrics: {<name>: {count,min,max,mean,stddev,p95}}, anomalies: [...], updatedAt,
+ *  baseline: {<name>: {mean, variance, samples}}}. `baseline` carries the anomaly baseline to the next window.
+ */
+export interface LatestStateItem {
+  readonly deviceId: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly metrics: Record<string, Record<string, number>>;
+  readonly anomalies: Anomaly[];
+  readonly updatedAt: number;
+  readonly baseline: Record<string, Baseline>;
+  readonly site?: string;
+}
+
+export function latestStateItem(
+  deviceId: string,
+  windowStart: number,
+  windowEnd: number,
+  metrics: Map<string, MetricSummary>,
+  percentileField: string,
+  anomalies: Anomaly[],
+  baseline: Map<string, Baseline>,
+  updatedAt: number,
+  site?: string,
+): LatestStateItem {
+  const m: Record<string, Record<string, number>> = {};
+  for (const [name, s] of metrics) {
+    m[name] = {
+      count: s.count,
+      min: s.min,
+      max: s.max,
+      mean: s.mean,
+      stddev: s.stddev,
+      [percentileField]: s.percentile,
+    };
+  }
+  const b: Record<string, Baseline> = {};
+  for (const [name, x] of baseline) b[name] = { ...x };
+  return { deviceId, windowStart, windowEnd, metrics: m, anomalies, updatedAt, baseline: b, ...(site ? { site } : {}) };
+}
+
+const BATCH_GET = 100;
+const PUT_CONCURRENCY = 16;
+
+export class LatestStateStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBDocumentClient | DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc =
+      client instanceof DynamoDBDocumentClient
+        ? client
+        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** Baselines stored for the given devices (absent devices are missing from the map). */
+  async loadBaselines(deviceIds: readonly string[]): Promise<Map<string, Record<string, Baseline>>> {
+    const out = new Map<string, Record<string, Baseline>>();
+    for (let i = 0; i < deviceIds.length; i += BATCH_GET) {
+      let keys: Record<string, unknown>[] | undefined = deviceIds
+        .slice(i, i + BATCH_GET)
+        .map((deviceId) => ({ deviceId }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt >= 5) throw new Error(`DynamoDB left ${keys.length} baseline reads unprocessed after 5 attempts`);
+        if (attempt > 0) await sleep(Math.random() * 50 * 2 ** attempt);
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: { Keys: keys, ProjectionExpression: 'deviceId, baseline' },
+            },
+          }),
+        );
+        for (const item of res.Responses?.[this.tableName] ?? []) {
+          out.set(item.deviceId as string, (item.baseline ?? {}) as Record<string, Baseline>);
+        }
+        keys = res.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Puts each item unless the stored one belongs to a later window, so a late retry never moves a device back in
+   * time. Returns how many items were written and how many were skipped as older.
+   */
+  async putAll(items: readonly LatestStateItem[]): Promise<{ written: number; skippedOlder: number }> {
+    let written = 0;
+    let skippedOlder = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(deviceId) OR windowEnd <= :windowEnd',
+              ExpressionAttributeValues: { ':windowEnd': item.windowEnd },
+            }),
+          );
+          written += 1;
+        } catch (e) {
+          if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
+            skippedOlder += 1;
+          } else throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, items.length) }, worker));
+    return { written, skippedOlder };
+  }
+}
+
+export const ANOMALY_SOURCE = 'cdk-streaming-patterns.timeseries';
+export const ANOMALY_DETAIL_TYPE = 'TelemetryAnomaly';
+const PUT_EVENTS_BATCH = 10;
+
+export interface AnomalyPublisherOptions {
+  readonly client: EventBridgeClient;
+  /** Bus name or ARN. @default the account's default bus */
+  readonly eventBusName?: string;
+  /** Attempts per entry. @default 5 */
+  readonly maxAttempts?: number;
+  /** @default 100 */
+  readonly baseDelayMs?: number;
+}
+
+/** Publishes anomalies as EventBridge events, 10 per PutEvents call, retrying only the entries that failed. */
+export class AnomalyPublisher {
+  constructor(private readonly options: AnomalyPublisherOptions) {}
+
+  async publish(anomalies: readonly Anomaly[]): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const baseDelay = this.options.baseDelayMs ?? 100;
+    for (let i = 0; i < anomalies.length; i += PUT_EVENTS_BATCH) {
+      let pending: PutEventsRequestEntry[] = anomalies.slice(i, i + PUT_EVENTS_BATCH).map((a) => ({
+        Source: ANOMALY_SOURCE,
+        DetailType: ANOMALY_DETAIL_TYPE,
+        Detail: JSON.stringify(a),
+        EventBusName: this.options.eventBusName,
+        Resources: [],
+      }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const out = await this.options.client.send(new PutEventsCommand({ Entries: pending }));
+        const failed = pending
+          .map((entry, j) => ({ entry, result: out.Entries?.[j] }))
+          .filter((x) => !x.result || x.result.ErrorCode);
+        if (failed.length === 0) break;
+        if (attempt >= maxAttempts) {
+          const why = failed.map((f) => `${f.result?.ErrorCode}: ${f.result?.ErrorMessage}`).join('; ');
+          throw new Error(
+            `EventBridge refused ${failed.length} anomaly event(s) after ${maxAttempts} attempts: ${why}`,
+          );
+        }
+        pending = failed.map((f) => f.entry);
+        await sleep(Math.random() * baseDelay * 2 ** (attempt - 1));
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
