@@ -658,6 +658,7 @@ function ensureMavenJar(appsDir: string, module: string): string {
     how = 'mvn';
     result = spawnSync('mvn', ['-f', path.join(appsDir, 'pom.xml'), ...args], {
       cwd: appsDir,
+      env: process.env,
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -685,7 +686,7 @@ function ensureMavenJar(appsDir: string, module: string): string {
         '-Duser.home=/var/maven',
         ...args,
       ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      { env: process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
   } else {
     throw new Error(
@@ -708,7 +709,7 @@ function ensureMavenJar(appsDir: string, module: string): string {
 }
 
 function succeeds(command: string, args: string[]): boolean {
-  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000 });
+  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000, env: process.env });
   return !r.error && r.status === 0;
 }
 
