@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -114,13 +114,11 @@ export class LambdaStreamProcessor extends Construct {
     validateRange('maxRecordAge', props.maxRecordAge?.toSeconds(), 60, 604800, 'seconds');
     validateRange('tumblingWindow', props.tumblingWindow?.toSeconds(), 1, 900, 'seconds');
     validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
-    if (
-      props.consumer &&
-      !Token.isUnresolved(props.consumer.stream.streamArn) &&
-      !Token.isUnresolved(props.stream.streamArn)
-    ) {
-      if (props.consumer.stream.streamArn !== props.stream.streamArn) {
-        throw new Error(`consumer belongs to ${props.consumer.stream.streamArn}, not to ${props.stream.streamArn}`);
+    if (props.consumer) {
+      const resolve = (arn: string) => JSON.stringify(Stack.of(this).resolve(arn));
+      const [consumerStream, stream] = [resolve(props.consumer.stream.streamArn), resolve(props.stream.streamArn)];
+      if (consumerStream !== stream) {
+        throw new Error(`consumer belongs to ${consumerStream}, not to the processed stream ${stream}`);
       }
     }
     if (props.onFailureBucket && props.onFailure !== OnFailureDestinationType.S3) {
@@ -216,7 +214,12 @@ export class LambdaStreamProcessor extends Construct {
           removalPolicy: RemovalPolicy.RETAIN,
           lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(30) }],
         });
-      onFailure = new sources.S3OnFailureDestination(this.onFailureBucket);
+      Validations.of(this.onFailureBucket).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-S1',
+        reason:
+          'Holds only failed-batch records written by Lambda; object-level audit belongs to CloudTrail data events.',
+      });
+      onFailure = new S3FailureDestination(this.onFailureBucket);
     } else {
       onFailure = new sources.SqsDlq(this.deadLetterQueue);
       for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
@@ -315,6 +318,38 @@ export class LambdaStreamProcessor extends Construct {
   public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
     return this.deadLetterQueue.grantConsumeMessages(grantee);
   }
+}
+
+/**
+ * S3 on-failure destination with only what Lambda needs (s3:PutObject and s3:ListBucket); aws-cdk-lib's
+ * S3OnFailureDestination grants read/write/delete on the whole bucket.
+ */
+class S3FailureDestination implements lambda.IEventSourceDlq {
+  constructor(private readonly bucket: s3.IBucket) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }),
+    );
+    this.bucket.encryptionKey?.grantEncrypt(targetHandler);
+    if (targetHandler.role) {
+      Validations.of(targetHandler.role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resourceLabel(this.bucket)}/*]`,
+        reason: "Lambda names failure objects itself, so PutObject needs the bucket's object wildcard.",
+      });
+    }
+    return { destination: this.bucket.bucketArn };
+  }
+}
+
+function resourceLabel(bucket: s3.IBucket): string {
+  const resolved = Stack.of(bucket).resolve(bucket.bucketArn);
+  if (typeof resolved === 'string') return resolved;
+  const getAtt = resolved['Fn::GetAtt'] as string[] | undefined;
+  return getAtt ? `<${getAtt[0]}.${getAtt[1]}>` : JSON.stringify(resolved);
 }
 
 function eventSourceMappingOf(fn: lambda.Function): lambda.IEventSourceMapping {
