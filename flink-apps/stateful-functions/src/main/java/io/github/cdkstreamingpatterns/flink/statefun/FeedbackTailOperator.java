@@ -2,6 +2,8 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -25,6 +27,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  */
 final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements OneInputStreamOperator<RoutedMessage, Void>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(FeedbackTailOperator.class);
 
     private final String pipelineName;
     private transient ListState<RoutedMessage> pending;

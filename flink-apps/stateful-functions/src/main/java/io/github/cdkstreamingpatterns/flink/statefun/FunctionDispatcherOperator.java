@@ -16,6 +16,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -80,6 +82,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 public final class FunctionDispatcherOperator extends AbstractStreamOperator<EgressRecord>
         implements OneInputStreamOperator<RoutedMessage, EgressRecord>, Triggerable<String, VoidNamespace>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(FunctionDispatcherOperator.class);
 
     public static final OutputTag<RoutedMessage> FEEDBACK = new OutputTag<>("statefun-feedback", TypeInformation.of(RoutedMessage.class));
     public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("statefun-dead-letters", TypeInformation.of(DeadLetterRecord.class));
