@@ -19,9 +19,9 @@ export interface AggregationOptions {
   readonly anomalyZThreshold: number;
   /** Percentile reported, in (0, 100]. @default 95 */
   readonly percentile: number;
-  /** Weight of a new value in the EWMA baseline. @default 0.05 */
+  /** Weight of a new value in the EWMA baseline (0.02 = about the last 100 values). @default 0.02 */
   readonly baselineAlpha: number;
-  /** Values the baseline must have seen before it flags anomalies. @default 30 */
+  /** Values the baseline must have seen before it flags anomalies. @default 50 */
   readonly minBaselineSamples: number;
   /** Event ids remembered per window for duplicate detection. @default 2000 */
   readonly maxRememberedEventIds: number;
@@ -36,8 +36,8 @@ export interface AggregationOptions {
 export const DEFAULT_AGGREGATION_OPTIONS: AggregationOptions = {
   anomalyZThreshold: 3,
   percentile: 95,
-  baselineAlpha: 0.05,
-  minBaselineSamples: 30,
+  baselineAlpha: 0.02,
+  minBaselineSamples: 50,
   maxRememberedEventIds: 2000,
   maxAnomaliesPerWindow: 500,
   sketchAccuracy: 0.01,
