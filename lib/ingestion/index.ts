@@ -1,2 +1,3 @@
-// Constructs of this layer are exported here.
-export {};
+export * from './rest-api-options';
+export * from './api-gateway-ingestion';
+export * from './iot-core-ingestion';
