@@ -1,0 +1,180 @@
+import { DeadLetterEntry, DeadLetterSink } from '../../../lambda/shared/dead-letter';
+import { DeadLetterError } from '../../../lambda/shared/errors';
+import { aggregate } from '../../../lambda/shared/kpl';
+import { DecodedRecord } from '../../../lambda/shared/records';
+import { processKinesisWindow, WindowInfo, WindowProcessor, WindowRetryError } from '../../../lambda/shared/window';
+import { kinesisRecord, windowEvent } from './events';
+
+/** Collects dead letters in memory; can be switched to refuse them. */
+class MemorySink implements DeadLetterSink {
+  entries: DeadLetterEntry[] = [];
+  refuse = false;
+  async send(entries: readonly DeadLetterEntry[]): Promise<void> {
+    if (this.refuse) throw new Error('sink down');
+    this.entries.push(...entries);
+  }
+}
+
+interface Sum {
+  total: number;
+  values: number[];
+}
+
+/** Sums JSON numbers; "fail" is a transient error, anything not a number is a dead letter. */
+function summer(opts: { failOn?: number; prepareFails?: boolean } = {}) {
+  const finished: Array<{ state: Sum; window: WindowInfo }> = [];
+  const processor: WindowProcessor<Sum> = {
+    initialState: () => ({ total: 0, values: [] }),
+    fromJson: (json) => json as Sum,
+    toJson: (s) => s,
+    async prepare() {
+      if (opts.prepareFails) throw new Error('lookup table unavailable');
+    },
+    apply(state, r: DecodedRecord) {
+      const text = r.data.toString('utf8');
+      const v = Number(text);
+      if (opts.failOn !== undefined && v === opts.failOn) throw new Error(`transient failure on ${v}`);
+      if (!Number.isFinite(v) || text.trim() === '') throw new DeadLetterError('SCHEMA', `not a number: '${text}'`);
+      state.total += v;
+      state.values.push(v);
+    },
+    async finish(state, window) {
+      finished.push({ state: JSON.parse(JSON.stringify(state)), window });
+    },
+  };
+  return { processor, finished };
+}
+
+const batchOf = (from: number, values: string[]) => values.map((v, i) => kinesisRecord(from + i, v));
+
+describe('processKinesisWindow', () => {
+  test('carries state across invocations and emits it on the final invoke', async () => {
+    const sink = new MemorySink();
+    const { processor, finished } = summer();
+    const r1 = await processKinesisWindow(windowEvent(batchOf(1, ['1', '2', 'x']), undefined), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r1).toMatchObject({ received: 3, processed: 2, deadLettered: 1, failed: 0, skipped: 0 });
+    expect(r1.response.batchItemFailures).toEqual([]);
+    const r2 = await processKinesisWindow(windowEvent(batchOf(4, ['3']), r1.response.state), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    const r3 = await processKinesisWindow(windowEvent([], r2.response.state, { final: true }), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r3.received).toBe(0);
+    expect(finished).toEqual([
+      {
+        state: { total: 6, values: [1, 2, 3] },
+        window: expect.objectContaining({
+          start: Date.UTC(2026, 10, 29, 8),
+          end: Date.UTC(2026, 10, 29, 8, 1),
+          isFinal: true,
+          shardId: 'shardId-000000000000',
+        }),
+      },
+    ]);
+    expect(sink.entries).toEqual([
+      expect.objectContaining({
+        reason: 'SCHEMA',
+        detail: "not a number: 'x'",
+        stage: 't',
+        payload: 'x',
+        subSequenceNumber: 0,
+      }),
+    ]);
+  });
+
+  test('a transient failure stops the shard; the redelivered batch is not applied twice', async () => {
+    const sink = new MemorySink();
+    const failing = summer({ failOn: 3 });
+    const records = batchOf(1, ['1', 'bad', '3', '4']);
+    const r1 = await processKinesisWindow(windowEvent(records, undefined), failing.processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r1).toMatchObject({ received: 4, processed: 1, deadLettered: 1, failed: 2, skipped: 0 });
+    // The failing record and every later one of the shard; Lambda checkpoints at the lowest.
+    expect(r1.response.batchItemFailures).toEqual(
+      records.slice(2).map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })),
+    );
+    expect(r1.response.state.user).toEqual({ total: 1, values: [1] });
+
+    // Lambda redelivers (here the whole batch, which is the worst case) with the state it got back.
+    const healthy = summer();
+    const r2 = await processKinesisWindow(windowEvent(records, r1.response.state), healthy.processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r2).toMatchObject({ received: 4, processed: 2, deadLettered: 0, failed: 0, skipped: 2 });
+    expect(r2.response.state.user).toEqual({ total: 8, values: [1, 3, 4] });
+    expect(sink.entries).toHaveLength(1);
+    expect(r2.received).toBe(r2.processed + r2.deadLettered + r2.failed + r2.skipped);
+  });
+
+  test('records inside a KPL aggregate are tracked by sub-sequence number', async () => {
+    const sink = new MemorySink();
+    const agg = aggregate(['10', '20', '30', '40'].map((d) => ({ partitionKey: 'k', data: Buffer.from(d) })));
+    const records = [kinesisRecord(1, agg)];
+    const r1 = await processKinesisWindow(windowEvent(records, undefined), summer({ failOn: 30 }).processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r1).toMatchObject({ received: 4, processed: 2, failed: 2 });
+    expect(r1.response.batchItemFailures).toEqual([{ itemIdentifier: records[0].kinesis.sequenceNumber }]);
+    const r2 = await processKinesisWindow(windowEvent(records, r1.response.state), summer().processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r2).toMatchObject({ received: 4, processed: 2, skipped: 2 });
+    expect(r2.response.state.user).toEqual({ total: 100, values: [10, 20, 30, 40] });
+  });
+
+  test('a failing prepare fails the whole batch and leaves the state as it was', async () => {
+    const sink = new MemorySink();
+    const records = batchOf(1, ['1', '2']);
+    const r = await processKinesisWindow(windowEvent(records, undefined), summer({ prepareFails: true }).processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r).toMatchObject({ received: 2, processed: 0, failed: 2 });
+    expect(r.response.batchItemFailures).toEqual(records.map((x) => ({ itemIdentifier: x.kinesis.sequenceNumber })));
+    expect(r.response.state.user).toEqual({ total: 0, values: [] });
+  });
+
+  test('a dead-letter sink failure turns the record into a retry, never a loss', async () => {
+    const sink = new MemorySink();
+    sink.refuse = true;
+    const records = batchOf(1, ['1', 'bad', '2']);
+    const r = await processKinesisWindow(windowEvent(records, undefined), summer().processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r).toMatchObject({ received: 3, processed: 1, deadLettered: 0, failed: 2 });
+    expect(r.response.batchItemFailures).toEqual(
+      records.slice(1).map((x) => ({ itemIdentifier: x.kinesis.sequenceNumber })),
+    );
+  });
+
+  test('a failure on the final invoke throws so Lambda retries it, and finish is not called', async () => {
+    const sink = new MemorySink();
+    const s = summer({ failOn: 2 });
+    await expect(
+      processKinesisWindow(windowEvent(batchOf(1, ['1', '2']), undefined, { final: true }), s.processor, {
+        stage: 't',
+        deadLetters: sink,
+      }),
+    ).rejects.toThrow(WindowRetryError);
+    expect(s.finished).toEqual([]);
+  });
+
+  test('an event without a window is refused with what was received', async () => {
+    const event = { ...windowEvent([], undefined), window: undefined } as never;
+    await expect(
+      processKinesisWindow(event, summer().processor, { stage: 't', deadLetters: new MemorySink() }),
+    ).rejects.toThrow(/not a tumbling-window event: window is undefined/);
+  });
+});
