@@ -87,7 +87,7 @@ final class FeedbackChannels {
         /** Tail side: hands a message over; fails when the dispatcher is already gone (it would be lost). */
         synchronized void put(RoutedMessage message) {
             if (consumerClosed) {
-                throw new IllegalStateException("function dispatcher " + key + " has finished; feedback message "
+                throw new IllegalStateException("function dispatcher " + key + " is closed (finished, or failed and being restarted); feedback message "
                         + message + " cannot be delivered");
             }
             long sequence = nextSequence++;

@@ -115,7 +115,6 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private transient RemoteFunctionClient client;
     private transient FeedbackChannels.Channel channel;
     private transient FeedbackChannels.Quiescence quiescence;
-    private transient long lastConsumedFeedback;
     private transient StateExportWriter exportWriter;
     private transient ExecutorService exportExecutor;
 
@@ -212,7 +211,6 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private void acceptFeedback(long sequence, RoutedMessage message) throws Exception {
         setCurrentKey(message.addressKey());
         accept(message.addressKey(), message);
-        lastConsumedFeedback = sequence;
         channel.consumed(sequence);
     }
 

@@ -27,7 +27,7 @@ final class FunctionServer implements AutoCloseable {
     static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** One received invocation. */
-    record Call(String type, String id, long stateVersion, JsonNode state, List<JsonNode> messages, Map<String, List<String>> headers) {
+    record Call(String type, String id, long stateVersion, JsonNode state, List<JsonNode> messages, Map<String, List<String>> headers, byte[] body) {
         String address() {
             return type + "/" + id;
         }
@@ -88,13 +88,14 @@ final class FunctionServer implements AutoCloseable {
                 respond(exchange, new Reply(404, "{\"error\":\"no such function\"}"));
                 return;
             }
-            JsonNode request = MAPPER.readTree(exchange.getRequestBody());
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            JsonNode request = MAPPER.readTree(body);
             List<JsonNode> messages = new ArrayList<>();
             request.get("messages").forEach(messages::add);
             JsonNode state = request.get("state");
             Call call = new Call(request.at("/address/type").asText(), request.at("/address/id").asText(),
                     request.get("stateVersion").asLong(), state == null || state.isNull() ? null : state, messages,
-                    Map.copyOf(exchange.getRequestHeaders()));
+                    Map.copyOf(exchange.getRequestHeaders()), body);
             calls.add(call);
             AtomicInteger running = inProgress.computeIfAbsent(call.address(), k -> new AtomicInteger());
             if (running.incrementAndGet() > 1) {

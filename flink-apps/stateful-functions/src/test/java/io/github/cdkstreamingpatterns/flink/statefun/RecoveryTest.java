@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -40,6 +41,7 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -47,6 +49,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the checkpoint, and the outcome shows every message applied exactly once, in order, including function-to-function
  * messages that were in the feedback loop at checkpoint time.
  */
+// Guards against a hung job only; no assertion depends on timing.
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class RecoveryTest {
     private static final int ADDRESSES = 10;
     private static final int PER_ADDRESS = 30;

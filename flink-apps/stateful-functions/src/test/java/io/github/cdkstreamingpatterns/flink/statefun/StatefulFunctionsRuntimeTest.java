@@ -28,9 +28,12 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** End-to-end behaviour of the runtime on a MiniCluster against a real local HTTP function server. */
+// Guards against a hung job only; no assertion depends on timing.
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class StatefulFunctionsRuntimeTest {
 
     @RegisterExtension

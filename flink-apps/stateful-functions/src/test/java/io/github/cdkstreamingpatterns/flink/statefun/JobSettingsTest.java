@@ -1,0 +1,76 @@
+package io.github.cdkstreamingpatterns.flink.statefun;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.graph.StreamNode;
+import org.junit.jupiter.api.Test;
+
+class JobSettingsTest {
+    private static Map<String, Properties> devProperties() throws Exception {
+        try (InputStream in = JobSettingsTest.class.getClassLoader().getResourceAsStream(ApplicationProperties.DEV_RESOURCE)) {
+            return ApplicationProperties.parse(in);
+        }
+    }
+
+    @Test
+    void devPropertiesDescribeACompleteLocalSetup() throws Exception {
+        JobSettings settings = JobSettings.from(devProperties());
+
+        assertThat(settings.source().getProperty("stream.arn")).endsWith(":stream/event-store");
+        assertThat(settings.deadLetters().getProperty("aws.endpoint")).startsWith("http://127.0.0.1:");
+        assertThat(settings.egress()).containsOnlyKeys("order-events");
+        assertThat(settings.dispatcher().module().functions()).containsOnlyKeys("order", "inventory");
+        assertThat(settings.dispatcher().maxConcurrentCalls()).isEqualTo(100);
+        assertThat(settings.dispatcher().signingRegion()).isNull();
+        assertThat(settings.dispatcher().stateExport().bucket()).isEqualTo("statefun-state");
+        assertThat(settings.dispatcher().stateExport().pathStyle()).isTrue();
+        assertThat(settings.dispatcher().stateExport().intervalMs()).isEqualTo(60_000);
+    }
+
+    @Test
+    void everyEgressNeedsItsPropertyGroupAndLimitsMustBePositive() throws Exception {
+        Map<String, Properties> groups = new LinkedHashMap<>(devProperties());
+        groups.remove("Egress.order-events");
+        assertThatThrownBy(() -> JobSettings.from(groups)).hasMessageContaining("needs property group Egress.order-events");
+
+        Map<String, Properties> badLimit = new LinkedHashMap<>(devProperties());
+        badLimit.get("StatefulFunctions").setProperty("max.concurrent.calls", "0");
+        assertThatThrownBy(() -> JobSettings.from(badLimit)).hasMessageContaining("'max.concurrent.calls' must be a positive integer, got '0'");
+    }
+
+    @Test
+    void signingRegionTurnsSigningOnAndModuleStreamArnFillsAnEmptyGroup() throws Exception {
+        Map<String, Properties> groups = new LinkedHashMap<>(devProperties());
+        groups.get("StatefulFunctions").setProperty("signing.region", "eu-west-1");
+        groups.get("Egress.order-events").remove("stream.arn");
+
+        JobSettings settings = JobSettings.from(groups);
+
+        assertThat(settings.dispatcher().signingRegion()).isEqualTo("eu-west-1");
+        assertThat(settings.egress().get("order-events").getProperty("stream.arn")).isEqualTo("arn:aws:kinesis:us-east-1:000000000000:stream/order-events");
+    }
+
+    @Test
+    void mainWiresOneSinkPerEgressAndCoLocatesTheFeedbackLoop() throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(3);
+        StatefulFunctionsJob.build(env, JobSettings.from(devProperties()));
+        StreamGraph graph = env.getStreamGraph();
+
+        Map<String, StreamNode> byName = new LinkedHashMap<>();
+        graph.getStreamNodes().forEach(n -> byName.put(n.getOperatorName(), n));
+        assertThat(byName.keySet()).anyMatch(n -> n.startsWith("egress-sink-order-events"));
+        assertThat(byName.keySet()).anyMatch(n -> n.startsWith("dead-letter-sink"));
+        StreamNode dispatcher = byName.get("statefun-dispatcher");
+        StreamNode tail = byName.get("statefun-feedback-tail");
+        assertThat(dispatcher.getCoLocationGroup()).isNotNull().isEqualTo(tail.getCoLocationGroup());
+        assertThat(tail.getParallelism()).isEqualTo(dispatcher.getParallelism());
+    }
+}
