@@ -196,14 +196,10 @@ export class TimeSeriesDatabase extends Construct implements ec2.IConnectable {
     this.writerSubnets = subnetSelection;
     const subnets = vpc.selectSubnets(subnetSelection);
     const deploymentType = props.deploymentType ?? InfluxDbDeploymentType.SINGLE_AZ;
-    if (
-      deploymentType === InfluxDbDeploymentType.MULTI_AZ &&
-      !Token.isUnresolved(subnets.availabilityZones) &&
-      new Set(subnets.availabilityZones).size < 2
-    ) {
-      throw new Error(
-        `deploymentType MULTI_AZ needs subnets in two Availability Zones, got ${subnets.availabilityZones.join(', ') || 'none'}`,
-      );
+    // Zones of a new VPC in an environment-agnostic stack are tokens, one per zone, so counting still works.
+    const zones = new Set(subnets.availabilityZones).size;
+    if (deploymentType === InfluxDbDeploymentType.MULTI_AZ && zones < 2) {
+      throw new Error(`deploymentType MULTI_AZ needs subnets in two Availability Zones, got subnets in ${zones}`);
     }
 
     const logBucket =
@@ -380,8 +376,8 @@ export class TimeSeriesDatabase extends Construct implements ec2.IConnectable {
   }
 
   private createLiveAnalytics(props: TimeSeriesDatabaseProps, removalPolicy: RemovalPolicy): timestream.CfnTable {
-    const memoryHours = (props.memoryStoreRetention ?? Duration.hours(24)).toHours();
-    const magneticDays = (props.magneticStoreRetention ?? Duration.days(365)).toDays();
+    const memoryHours = (props.memoryStoreRetention ?? Duration.hours(24)).toHours({ integral: false });
+    const magneticDays = (props.magneticStoreRetention ?? Duration.days(365)).toDays({ integral: false });
     validateInteger('memoryStoreRetention (hours)', memoryHours, 1, 8766);
     validateInteger('magneticStoreRetention (days)', magneticDays, 1, 73000);
     const message =
