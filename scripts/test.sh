@@ -20,6 +20,8 @@ rm -rf cdk.out
 npx cdk synth --quiet
 step "cfn-lint"
 bash scripts/cfn-lint.sh
+step "package consumer (npm pack, install, synth with cdk-nag, cfn-lint)"
+bash scripts/pack-test.sh
 if [ -f flink-apps/pom.xml ]; then
   step "maven (Flink apps)"
   bash scripts/ensure-maven.sh
