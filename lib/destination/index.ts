@@ -1,3 +1,3 @@
 // Constructs of this layer are exported here.
-export {};
 export * from './time-series-database';
+export * from './dynamodb-destination';
