@@ -224,7 +224,7 @@ describe('KinesisProducer retries (Kinesis JSON protocol server on 127.0.0.1)', 
     const fake = await fakeKinesis((entries, call) => ({
       body: {
         FailedRecordCount: 0,
-        Records: entries.map((e, i) =>
+        Records: entries.map((_, i) =>
           call === 1 && i % 3 === 0
             ? err('ProvisionedThroughputExceededException')
             : call === 2 && i === 0

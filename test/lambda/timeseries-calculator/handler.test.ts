@@ -1,0 +1,314 @@
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SqsDeadLetterSink } from '../../../lambda/shared/dead-letter';
+import { aggregate } from '../../../lambda/shared/kpl';
+import { createHandler } from '../../../lambda/timeseries-calculator';
+import { AnomalyPublisher, LatestStateStore, latestStateItem } from '../../../lambda/timeseries-calculator/sinks';
+import {
+  AggregatePoint,
+  InfluxV1Writer,
+  toLineProtocol,
+} from '../../../lambda/timeseries-calculator/time-series-writer';
+import { LOCAL_AWS, LocalServer, startDynalite, startInfluxDb, startMotoServer } from '../../support/local-servers';
+import { enriched, kinesisRecord, windowEvent } from './events';
+
+const W0 = Date.UTC(2026, 10, 29, 8, 0, 0);
+const W1 = W0 + 60_000;
+
+async function influxQuery(endpoint: string, db: string, q: string): Promise<Array<Record<string, unknown>>> {
+  const res = await fetch(`${endpoint}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
+  const body = (await res.json()) as {
+    results: Array<{ series?: Array<{ columns: string[]; values: unknown[][]; tags?: Record<string, string> }> }>;
+  };
+  const out: Array<Record<string, unknown>> = [];
+  for (const s of body.results[0].series ?? []) {
+    for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+  }
+  return out;
+}
+
+async function createDatabase(endpoint: string, db: string): Promise<void> {
+  const res = await fetch(`${endpoint}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ q: `CREATE DATABASE ${db}` }),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const res = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (!res.Messages?.length) return out;
+    out.push(...res.Messages.map((m) => m.Body!));
+  }
+}
+
+const point = (deviceId: string, mean: number): AggregatePoint => ({
+  deviceId,
+  metric: 'temperature',
+  site: 'plant 1',
+  windowStart: W0,
+  windowEnd: W1,
+  summary: { count: 3, min: 1, max: 3, mean, stddev: 0.5, percentile: 2.9 },
+});
+
+describe('time-series calculator adapters and handler against local servers', () => {
+  let influx: LocalServer;
+  let dynalite: LocalServer;
+  let moto: LocalServer;
+  let ddb: DynamoDBClient;
+  let doc: DynamoDBDocumentClient;
+  let events: EventBridgeClient;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    [influx, dynalite, moto] = await Promise.all([startInfluxDb(), startDynalite(), startMotoServer()]);
+    ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynalite.endpoint });
+    doc = DynamoDBDocumentClient.from(ddb);
+    events = new EventBridgeClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
+    sqs = new SQSClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of [ddb, events, sqs]) c?.destroy();
+    await Promise.all([influx?.stop(), dynalite?.stop(), moto?.stop()]);
+  });
+
+  async function table(name: string): Promise<void> {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: [{ AttributeName: 'deviceId', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'deviceId', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    while ((await ddb.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** An event bus whose anomaly events land in an SQS queue we can read. */
+  async function busWithQueue(name: string): Promise<string> {
+    await events.send(new CreateEventBusCommand({ Name: name }));
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-events` }))).QueueUrl!;
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes!.QueueArn;
+    await events.send(
+      new PutRuleCommand({
+        Name: 'anomalies',
+        EventBusName: name,
+        EventPattern: JSON.stringify({ source: ['cdk-streaming-patterns.timeseries'] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({ Rule: 'anomalies', EventBusName: name, Targets: [{ Id: 'q', Arn: arn }] }),
+    );
+    return queueUrl;
+  }
+
+  test('line protocol escapes tags and types count as an integer', () => {
+    expect(toLineProtocol([point('dev,1', 2.5)], 'p95')).toBe(
+      `telemetry,deviceId=dev\\,1,metric=temperature,site=plant\\ 1 count=3i,min=1,max=3,mean=2.5,stddev=0.5,p95=2.9 ${W1}`,
+    );
+  });
+
+  test('InfluxDB v1: points are written and a retried write overwrites instead of adding', async () => {
+    await createDatabase(influx.endpoint, 'adapter');
+    const writer = new InfluxV1Writer({ url: influx.endpoint, database: 'adapter', percentileField: 'p95' });
+    await writer.write([point('d1', 2), point('d2', 5)]);
+    await writer.write([point('d1', 2.25)]);
+    const rows = await influxQuery(influx.endpoint, 'adapter', 'SELECT * FROM telemetry GROUP BY *');
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.deviceId === 'd1')).toMatchObject({
+      time: W1,
+      count: 3,
+      mean: 2.25,
+      p95: 2.9,
+      site: 'plant 1',
+    });
+    await expect(
+      new InfluxV1Writer({ url: influx.endpoint, database: 'missing', percentileField: 'p95' }).write([point('d', 1)]),
+    ).rejects.toThrow(/InfluxDB write to missing failed: HTTP 404/);
+  });
+
+  test('DynamoDB: an older window never overwrites a newer one; the same window may be rewritten', async () => {
+    await table('latest-adapter');
+    const store = new LatestStateStore(ddb, 'latest-adapter');
+    const item = (end: number, mean: number) =>
+      latestStateItem(
+        'd1',
+        end - 60_000,
+        end,
+        new Map([['t', { count: 1, min: mean, max: mean, mean, stddev: 0, percentile: mean }]]),
+        'p95',
+        [],
+        new Map(),
+        1,
+      );
+    expect(await store.putAll([item(W1 + 60_000, 2)])).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await store.putAll([item(W1, 1)])).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.putAll([item(W1 + 60_000, 3)])).toEqual({ written: 1, skippedOlder: 0 });
+    const got = await doc.send(new GetCommand({ TableName: 'latest-adapter', Key: { deviceId: 'd1' } }));
+    expect(got.Item).toMatchObject({ windowEnd: W1 + 60_000, metrics: { t: { mean: 3, p95: 3 } } });
+  });
+
+  test('EventBridge: anomalies are published in batches of 10 with the contract source and detail type', async () => {
+    const queueUrl = await busWithQueue('adapter-bus');
+    const anomalies = Array.from({ length: 23 }, (_, i) => ({
+      deviceId: `d${i}`,
+      metric: 't',
+      value: 9,
+      zScore: 5,
+      baselineMean: 1,
+      baselineStdDev: 1,
+      windowStart: W0,
+      windowEnd: W1,
+      eventId: `e${i}`,
+      timestamp: W0,
+    }));
+    await new AnomalyPublisher({ client: events, eventBusName: 'adapter-bus' }).publish(anomalies);
+    const received = (await drain(sqs, queueUrl)).map((b) => JSON.parse(b));
+    expect(received).toHaveLength(23);
+    expect(received[0]).toMatchObject({
+      source: 'cdk-streaming-patterns.timeseries',
+      'detail-type': 'TelemetryAnomaly',
+    });
+    expect(new Set(received.map((e) => e.detail.eventId))).toEqual(new Set(anomalies.map((a) => a.eventId)));
+  });
+
+  test('full handler: several invocations, a redelivery, the final invoke; results in InfluxDB, DynamoDB, EventBridge and SQS', async () => {
+    await createDatabase(influx.endpoint, 'telemetry');
+    await table('latest');
+    const eventsQueue = await busWithQueue('telemetry-bus');
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'calculator-dlq' }))).QueueUrl!;
+    // d1 has a baseline from earlier windows: mean 21, stddev 0.3.
+    await doc.send(
+      new PutCommand({
+        TableName: 'latest',
+        Item: {
+          deviceId: 'd1',
+          windowStart: W0 - 60_000,
+          windowEnd: W0,
+          metrics: {},
+          anomalies: [],
+          updatedAt: 1,
+          baseline: { temperature: { mean: 21, variance: 0.09, samples: 1000 } },
+        },
+      }),
+    );
+    const env = {
+      TIME_SERIES_BACKEND: 'influxdb',
+      INFLUX_API: 'v1',
+      INFLUX_URL: influx.endpoint,
+      INFLUX_BUCKET: 'telemetry',
+      LATEST_STATE_TABLE: 'latest',
+      EVENT_BUS_NAME: 'telemetry-bus',
+      ANOMALY_Z_THRESHOLD: '3',
+      PERCENTILE: '95',
+    };
+    const handler = createHandler(
+      env,
+      {
+        timeSeries: new InfluxV1Writer({ url: influx.endpoint, database: 'telemetry', percentileField: 'p95' }),
+        latestState: new LatestStateStore(ddb, 'latest'),
+        anomalies: new AnomalyPublisher({ client: events, eventBusName: 'telemetry-bus' }),
+      },
+      new SqsDeadLetterSink(sqs, dlqUrl),
+    );
+    const json = (r: object) => JSON.stringify(r);
+    const batch1 = [
+      kinesisRecord(1, json(enriched('e1', 'd1', { temperature: 21.1, humidity: 40 })), 'd1'),
+      kinesisRecord(2, json(enriched('e2', 'd2', { temperature: 18 }, undefined, 'plant-2')), 'd2'),
+      kinesisRecord(3, '{"eventId": "broken"', 'd1'),
+      kinesisRecord(4, json({ ...enriched('e4', 'd1', { temperature: 1 }), metrics: { temperature: '1' } }), 'd1'),
+    ];
+    const r1 = await handler(windowEvent(batch1, undefined));
+    expect(r1.batchItemFailures).toEqual([]);
+    // A KPL aggregate with a duplicate eventId (e1 again) and an anomaly for d1 (z = (25 - 21) / 0.3 > 3).
+    const agg = aggregate([
+      { partitionKey: 'd1', data: Buffer.from(json(enriched('e5', 'd1', { temperature: 20.9, humidity: 42 }))) },
+      { partitionKey: 'd1', data: Buffer.from(json(enriched('e1', 'd1', { temperature: 21.1, humidity: 40 }))) },
+      { partitionKey: 'd1', data: Buffer.from(json(enriched('e6', 'd1', { temperature: 25 }))) },
+    ]);
+    const batch2 = [
+      kinesisRecord(5, agg, 'd1'),
+      kinesisRecord(6, json(enriched('e7', 'd2', { temperature: 20 }, undefined, 'plant-2')), 'd2'),
+    ];
+    const r2 = await handler(windowEvent(batch2, r1.state));
+    // Lambda redelivers batch 2 (e.g. after a timeout) with the state of the successful call: nothing is counted twice.
+    const r2again = await handler(windowEvent(batch2, r2.state));
+    expect(r2again.state).toEqual(r2.state);
+    const final = await handler(windowEvent([], r2again.state, { final: true }));
+    expect(final.batchItemFailures).toEqual([]);
+    // A retried final invoke (e.g. the response was lost) writes the same results again without duplicating them.
+    await handler(windowEvent([], r2again.state, { final: true }));
+
+    const rows = await influxQuery(influx.endpoint, 'telemetry', 'SELECT * FROM telemetry GROUP BY *');
+    const row = (d: string, m: string) => rows.find((r) => r.deviceId === d && r.metric === m);
+    expect(rows).toHaveLength(3);
+    // d1 temperature: 21.1, 20.9, 25 (e1 once): mean 22.333.., population stddev sqrt(((−1.2333)^2+(−1.4333)^2+(2.6667)^2)/3).
+    expect(row('d1', 'temperature')).toMatchObject({ time: W1, count: 3, min: 20.9, max: 25, site: 'plant-1' });
+    expect(row('d1', 'temperature')!.mean as number).toBeCloseTo(67 / 3, 10);
+    const m = 67 / 3;
+    expect(row('d1', 'temperature')!.stddev as number).toBeCloseTo(
+      Math.sqrt(((21.1 - m) ** 2 + (20.9 - m) ** 2 + (25 - m) ** 2) / 3),
+      10,
+    );
+    // p95 of [20.9, 21.1, 25] at rank floor(0.95 * 2) = 1 is 21.1, within the sketch's 1 %.
+    expect(Math.abs((row('d1', 'temperature')!.p95 as number) - 21.1) / 21.1).toBeLessThanOrEqual(0.01);
+    expect(row('d1', 'humidity')).toMatchObject({ count: 2, mean: 41, min: 40, max: 42 });
+    expect(row('d2', 'temperature')).toMatchObject({ count: 2, mean: 19, stddev: 1, site: 'plant-2' });
+
+    const d1 = (await doc.send(new GetCommand({ TableName: 'latest', Key: { deviceId: 'd1' } }))).Item!;
+    expect(d1).toMatchObject({
+      deviceId: 'd1',
+      windowStart: W0,
+      windowEnd: W1,
+      metrics: { humidity: { count: 2, mean: 41 } },
+    });
+    expect(d1.anomalies).toEqual([expect.objectContaining({ eventId: 'e6', metric: 'temperature', value: 25 })]);
+    expect(d1.baseline.temperature.samples).toBe(1003);
+    const d2 = (await doc.send(new GetCommand({ TableName: 'latest', Key: { deviceId: 'd2' } }))).Item!;
+    expect(d2).toMatchObject({
+      windowEnd: W1,
+      metrics: { temperature: { count: 2, mean: 19, stddev: 1 } },
+      anomalies: [],
+    });
+
+    // One anomaly, published once per final invoke (the retried final invoke republished it: consumers dedupe by eventId).
+    const anomalyEvents = (await drain(sqs, eventsQueue)).map((b) => JSON.parse(b));
+    expect(anomalyEvents.map((e) => e.detail.eventId)).toEqual(['e6', 'e6']);
+    expect(anomalyEvents[0].detail).toMatchObject({
+      deviceId: 'd1',
+      metric: 'temperature',
+      value: 25,
+      windowStart: W0,
+      windowEnd: W1,
+    });
+    // The baseline moved a little with e1 and e5 before e6 arrived.
+    expect(anomalyEvents[0].detail.baselineMean).toBeCloseTo(21, 3);
+    expect(anomalyEvents[0].detail.zScore).toBeGreaterThan(12);
+    expect(anomalyEvents[0].detail.zScore).toBeLessThan(14);
+
+    // The two bad records are dead-lettered with their reason, once each despite the redelivery.
+    const dead = (await drain(sqs, dlqUrl)).map((b) => JSON.parse(b));
+    expect(dead.map((d) => d.reason).sort()).toEqual(['MALFORMED_JSON', 'SCHEMA']);
+    expect(dead.find((d) => d.reason === 'SCHEMA')).toMatchObject({
+      stage: 'timeseries-calculator',
+      detail: "metrics.temperature must be a number, got string '1'",
+    });
+    // received = aggregated + duplicates + dead-lettered: 8 user records = 5 aggregated + 1 duplicate + 2 dead letters.
+    expect(r2.state.user).toMatchObject({ k: [0, 5, 1] });
+    expect(dead).toHaveLength(2);
+  });
+});
