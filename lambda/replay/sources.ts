@@ -104,7 +104,12 @@ export async function readStream(
     let iterator = it.ShardIterator;
     while (iterator) {
       const out = await client.send(
-        new GetRecordsCommand({ ...streamRef(stream), ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }),
+        new GetRecordsCommand({
+          // GetRecords takes no stream name; the ARN only serves IAM and routing when the stream was given as one.
+          ...(stream.startsWith('arn:') ? { StreamARN: stream } : {}),
+          ShardIterator: iterator,
+          Limit: GET_RECORDS_LIMIT,
+        }),
       );
       const batch = out.Records ?? [];
       let passedEnd = false;

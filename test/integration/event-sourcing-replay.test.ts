@@ -77,7 +77,7 @@ describe('event-sourced read model: rebuild by replay', () => {
   }
 
   /** The CLI with the local servers' credentials; returns the exit code and what it printed. */
-  async function replay(args: string[]) {
+  async function replay(args: string[], progressIntervalMs?: number) {
     const archive = args.some((a) => a.endsWith('archive'));
     process.env.AWS_ACCESS_KEY_ID = archive ? 'S3RVER' : LOCAL_AWS.credentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = archive ? 'S3RVER' : LOCAL_AWS.credentials.secretAccessKey;
@@ -86,6 +86,7 @@ describe('event-sourced read model: rebuild by replay', () => {
     const code = await main([...args, '--region', LOCAL_AWS.region], {
       out: (l) => out.push(l),
       err: (l) => err.push(l),
+      deps: progressIntervalMs === undefined ? undefined : { progressIntervalMs },
     });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
@@ -133,7 +134,8 @@ describe('event-sourced read model: rebuild by replay', () => {
       '--source',
       'stream',
       '--source-stream',
-      'egress',
+      // By ARN, as users usually copy it from the console; the target by name.
+      `arn:aws:kinesis:${LOCAL_AWS.region}:${LOCAL_AWS.credentials.accessKeyId}:stream/egress`,
       '--target',
       'egress-replay',
       '--endpoint',
@@ -183,23 +185,29 @@ describe('event-sourced read model: rebuild by replay', () => {
     await createStream(kinesisClient, 'archive-replay', 2);
 
     // WHEN replaying 08:00 .. 09:59
-    const run = await replay([
-      '--from=2026-11-29T08:00:00Z',
-      '--to=2026-11-29T09:59:59Z',
-      '--source=archive',
-      '--archive-bucket=event-archive',
-      '--archive-prefix=events',
-      '--target=archive-replay',
-      `--endpoint=${kinesis.endpoint}`,
-      `--s3-endpoint=${s3rver.endpoint}`,
-      '--rate=50',
-    ]);
+    const run = await replay(
+      [
+        '--from=2026-11-29T08:00:00Z',
+        '--to=2026-11-29T09:59:59Z',
+        '--source=archive',
+        '--archive-bucket=event-archive',
+        '--archive-prefix=events',
+        '--target=archive-replay',
+        `--endpoint=${kinesis.endpoint}`,
+        `--s3-endpoint=${s3rver.endpoint}`,
+        '--rate=50',
+      ],
+      0,
+    );
 
     // THEN exactly the in-range records are written, byte for byte, in each aggregate's order
     expect(run.code).toBe(0);
     expect(run.out).toMatch(
       new RegExp(`read ${lines.length} records of 8 partition keys, written ${lines.length}, failed 0, unreadable 0`),
     );
+    // Progress on every step when the interval is 0: reads per object, then writes with rate and ETA.
+    expect(run.err).toMatch(/read \d+ records \(events\/year=2026\/month=11\/day=29\/hour=09\/.*\.gz\)/);
+    expect(run.err).toMatch(new RegExp(`written ${lines.length}/${lines.length}, failed 0, \\d+ records/s, ETA 0.0s`));
     const replayed = await readAll(kinesisClient, 'archive-replay');
     expect(replayed.map((r) => r.data.toString('utf8')).sort()).toEqual([...lines].sort());
     const expected: Record<string, number[]> = {};
