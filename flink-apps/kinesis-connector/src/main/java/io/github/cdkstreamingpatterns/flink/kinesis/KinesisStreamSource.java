@@ -2,6 +2,7 @@ package io.github.cdkstreamingpatterns.flink.kinesis;
 
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
@@ -14,14 +15,18 @@ import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * Unbounded FLIP-27 source reading every shard of one Kinesis data stream by polling (GetRecords).
+ * Unbounded FLIP-27 source reading every shard of one Kinesis data stream.
  *
  * <p>Guarantees: each shard's records are emitted in sequence-number order; a child shard is read only after its
  * parents are fully read. The last emitted sequence number of each shard is checkpointed, so after a restore
  * reading resumes right after it: exactly-once with respect to Flink state, at-least-once towards external systems.
  *
- * <p>Limits: enhanced fan-out (SubscribeToShard) is not implemented; KPL-aggregated records are emitted as the
- * aggregate blob, not de-aggregated.
+ * <p>Reading modes: polling (GetRecords, default; all polling consumers of a stream share each shard's 2 MB/s) or
+ * enhanced fan-out ({@link Builder#efoConsumerArn}, SubscribeToShard on a consumer registered beforehand, e.g. by
+ * the CDK construct; a dedicated 2 MB/s per shard and lower latency).
+ *
+ * <p>Limits: KPL-aggregated records are emitted as the aggregate blob, not de-aggregated. Readers without shards
+ * (parallelism above the shard count) emit no watermarks: use {@code WatermarkStrategy#withIdleness}.
  *
  * <pre>{@code
  * KinesisStreamSource source = KinesisStreamSource.builder()
@@ -47,6 +52,8 @@ public final class KinesisStreamSource
   static final long DEFAULT_POLL_INTERVAL_MILLIS = 200L;
   static final long DEFAULT_DISCOVERY_INTERVAL_MILLIS = 10_000L;
   static final int DEFAULT_MAX_RECORDS_PER_POLL = 10_000;
+  // One subscription (HTTP/2 stream or HTTP/1.1 connection) per shard of a reader.
+  static final int EFO_MAX_CONCURRENCY = 500;
 
   private final KinesisClientConfig clientConfig;
   private final InitialPosition initialPosition;
@@ -54,6 +61,7 @@ public final class KinesisStreamSource
   private final long pollIntervalMillis;
   private final long shardDiscoveryIntervalMillis;
   private final int maxRecordsPerPoll;
+  private final String efoConsumerArn;
 
   private KinesisStreamSource(Builder b) {
     this.clientConfig = b.clientConfig;
@@ -62,6 +70,7 @@ public final class KinesisStreamSource
     this.pollIntervalMillis = b.pollIntervalMillis;
     this.shardDiscoveryIntervalMillis = b.shardDiscoveryIntervalMillis;
     this.maxRecordsPerPoll = b.maxRecordsPerPoll;
+    this.efoConsumerArn = b.efoConsumerArn;
   }
 
   public static Builder builder() {
@@ -71,24 +80,28 @@ public final class KinesisStreamSource
   /**
    * Builds a source from the {@code KinesisSource} runtime property group: {@code stream.arn}, {@code aws.region},
    * {@code aws.endpoint} (optional), {@code initial.position} (LATEST|TRIM_HORIZON|AT_TIMESTAMP, default LATEST),
-   * {@code initial.timestamp} (epoch ms, for AT_TIMESTAMP), {@code reader.type} (POLLING; EFO is rejected), and
+   * {@code initial.timestamp} (epoch ms, for AT_TIMESTAMP), {@code reader.type} (POLLING, default, or EFO),
+   * {@code efo.consumer.arn} (the registered stream consumer, required for EFO), and
    * optionally {@code poll.interval.ms} and {@code shard.discovery.interval.ms}.
    *
    * @throws IllegalArgumentException naming the key and value received when a property is invalid
    */
   public static KinesisStreamSource fromProperties(Properties props) {
     Objects.requireNonNull(props, "props");
-    String readerType = props.getProperty(READER_TYPE, "POLLING").trim();
-    if (readerType.equalsIgnoreCase("EFO")) {
+    String readerType = props.getProperty(READER_TYPE, "POLLING").trim().toUpperCase(Locale.ROOT);
+    if (!readerType.isEmpty() && !readerType.equals("POLLING") && !readerType.equals("EFO")) {
       throw new IllegalArgumentException(
-          "Property '" + READER_TYPE + "' = 'EFO' (enhanced fan-out) is not supported by this connector;"
-              + " use POLLING (each polling consumer shares the shard's 2 MB/s read quota)");
-    }
-    if (!readerType.isEmpty() && !readerType.equalsIgnoreCase("POLLING")) {
-      throw new IllegalArgumentException(
-          "Property '" + READER_TYPE + "' must be POLLING, got: '" + props.getProperty(READER_TYPE) + "'");
+          "Property '" + READER_TYPE + "' must be POLLING or EFO, got: '" + props.getProperty(READER_TYPE) + "'");
     }
     Builder builder = builder().clientConfig(KinesisClientConfig.fromProperties(props));
+    if (readerType.equals("EFO")) {
+      String consumer = props.getProperty(EFO_CONSUMER_ARN);
+      if (consumer == null || consumer.isBlank()) {
+        throw new IllegalArgumentException(
+            "Property '" + EFO_CONSUMER_ARN + "' is required when '" + READER_TYPE + "' is EFO, got: <missing>");
+      }
+      builder.efoConsumerArn(consumer.trim());
+    }
     String position = props.getProperty(INITIAL_POSITION);
     if (position != null && !position.isBlank()) {
       try {
@@ -129,6 +142,11 @@ public final class KinesisStreamSource
 
   @Override
   public SourceReader<KinesisRecord, KinesisShardSplit> createReader(SourceReaderContext readerContext) {
+    if (efoConsumerArn != null) {
+      return new KinesisSourceReader(
+          () -> new KinesisEfoSplitReader(clientConfig.buildAsyncClient(EFO_MAX_CONCURRENCY), efoConsumerArn),
+          readerContext);
+    }
     return new KinesisSourceReader(
         () -> new KinesisShardSplitReader(
             clientConfig.buildClient(), clientConfig.streamArn(), pollIntervalMillis, maxRecordsPerPoll),
@@ -189,6 +207,11 @@ public final class KinesisStreamSource
     return shardDiscoveryIntervalMillis;
   }
 
+  /** The enhanced fan-out consumer, or empty when reading by polling. */
+  public Optional<String> efoConsumerArn() {
+    return Optional.ofNullable(efoConsumerArn);
+  }
+
   /** Builder; {@link #clientConfig} is required, everything else has a default. */
   public static final class Builder {
     private KinesisClientConfig clientConfig;
@@ -197,8 +220,18 @@ public final class KinesisStreamSource
     private long pollIntervalMillis = DEFAULT_POLL_INTERVAL_MILLIS;
     private long shardDiscoveryIntervalMillis = DEFAULT_DISCOVERY_INTERVAL_MILLIS;
     private int maxRecordsPerPoll = DEFAULT_MAX_RECORDS_PER_POLL;
+    private String efoConsumerArn;
 
     private Builder() {}
+
+    /**
+     * Reads with enhanced fan-out through this registered stream consumer
+     * ({@code <stream arn>/consumer/<name>:<creation timestamp>}) instead of polling. Default: polling.
+     */
+    public Builder efoConsumerArn(String efoConsumerArn) {
+      this.efoConsumerArn = efoConsumerArn;
+      return this;
+    }
 
     public Builder clientConfig(KinesisClientConfig clientConfig) {
       this.clientConfig = clientConfig;
@@ -257,6 +290,15 @@ public final class KinesisStreamSource
       }
       if (maxRecordsPerPoll < 1 || maxRecordsPerPoll > 10_000) {
         throw new IllegalArgumentException("maxRecordsPerPoll must be in 1..10000, got: " + maxRecordsPerPoll);
+      }
+      if (efoConsumerArn != null) {
+        String prefix = clientConfig.streamArn() + "/consumer/";
+        if (!efoConsumerArn.startsWith(prefix)
+            || !efoConsumerArn.substring(prefix.length()).matches("[A-Za-z0-9_.-]{1,128}:\\d+")) {
+          throw new IllegalArgumentException(
+              "Property '" + EFO_CONSUMER_ARN + "' must be a consumer of " + clientConfig.streamArn()
+                  + " (" + prefix + "<name>:<timestamp>), got: '" + efoConsumerArn + "'");
+        }
       }
       return new KinesisStreamSource(this);
     }

@@ -29,6 +29,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.SplitShardRequest;
 import software.amazon.awssdk.services.kinesis.model.Record;
@@ -94,14 +96,17 @@ class KinesisConnectorIntegrationTest {
     });
   }
 
-  @Test
-  void restoreFromASavepointResumesRightAfterTheLastEmittedRecord(@TempDir Path savepoints) throws Exception {
+  @ParameterizedTest(name = "efo={0}")
+  @ValueSource(booleans = {false, true})
+  void restoreFromASavepointResumesRightAfterTheLastEmittedRecord(boolean efo, @TempDir Path savepoints)
+      throws Exception {
     // GIVEN 30 records in a 2-shard stream, all read by a job that is then stopped with a savepoint
     KinesisClientConfig config = KINESIS.createStream(2);
+    String consumer = efo ? KINESIS.registerConsumer(config, "restore") : null;
     List<String> first = IntStream.range(0, 30).mapToObj(i -> KinesisTestData.payload(i, 10)).collect(Collectors.toList());
     KinesisTestData.putDirect(config, first);
     QueueSink run1 = new QueueSink();
-    JobClient job1 = sourceJob(config, run1, null).executeAsync("run-1");
+    JobClient job1 = sourceJob(config, consumer, run1, null).executeAsync("run-1");
     assertThat(run1.awaitAtLeast(30).stream().map(r -> KinesisTestData.utf8(r.data())))
         .containsExactlyInAnyOrderElementsOf(first);
     String savepoint = job1.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
@@ -112,7 +117,7 @@ class KinesisConnectorIntegrationTest {
         IntStream.range(30, 50).mapToObj(i -> KinesisTestData.payload(i, 10)).collect(Collectors.toList());
     KinesisTestData.putDirect(config, second);
     QueueSink run2 = new QueueSink();
-    JobClient job2 = sourceJob(config, run2, savepoint).executeAsync("run-2");
+    JobClient job2 = sourceJob(config, consumer, run2, savepoint).executeAsync("run-2");
     try {
       // THEN the first 20 records it emits are exactly the new ones: a shard re-read from its start (or from the
       // last record instead of after it) would emit an old record ahead of that shard's new ones.
@@ -123,6 +128,8 @@ class KinesisConnectorIntegrationTest {
     }
   }
 
+  // Polling only: kinesis-local never sends the final SubscribeToShard event of a closed shard (the real service
+  // does), so enhanced fan-out shard ends are covered by KinesisEfoSplitReaderTest instead.
   @Test
   void childShardsAreReadAfterTheirParentSoEachKeyKeepsItsOrder() throws Exception {
     // GIVEN records in a 1-shard stream that is then split, and more records written to the children
@@ -142,7 +149,7 @@ class KinesisConnectorIntegrationTest {
 
     // WHEN the source reads everything with 2 readers
     QueueSink sink = new QueueSink();
-    JobClient job = sourceJob(config, sink, null).executeAsync("reshard");
+    JobClient job = sourceJob(config, null, sink, null).executeAsync("reshard");
     List<KinesisRecord> read;
     try {
       read = sink.awaitAtLeast(120);
@@ -161,6 +168,46 @@ class KinesisConnectorIntegrationTest {
     assertThat(byKey).hasSize(12);
     assertThat(byKey.values()).allSatisfy(ns -> assertThat(ns).isSorted());
     assertThat(read.stream().map(KinesisRecord::shardId).distinct()).hasSize(3);
+  }
+
+  @Test
+  void enhancedFanOutReadsEachRecordExactlyOnceInShardOrder() throws Exception {
+    // GIVEN 400 records over 2 shards and a registered consumer
+    KinesisClientConfig config = KINESIS.createStream(2);
+    String consumer = KINESIS.registerConsumer(config, "efo-read");
+    List<String> payloads = IntStream.range(0, 400).mapToObj(i -> KinesisTestData.payload(i, 30)).collect(Collectors.toList());
+    KinesisTestData.putDirect(config, payloads);
+    Map<String, List<Record>> truth = KinesisTestData.readAll(config);
+    assertThat(truth.values()).allSatisfy(records -> assertThat(records).isNotEmpty());
+
+    // WHEN the source subscribes to both shards with 2 readers
+    QueueSink sink = new QueueSink();
+    JobClient job = sourceJob(config, consumer, sink, null).executeAsync("efo");
+    List<KinesisRecord> read;
+    try {
+      read = sink.awaitAtLeast(400);
+    } finally {
+      job.cancel().get();
+    }
+
+    // THEN each record arrives once and each shard's records in the shard's order
+    assertThat(read.stream().map(r -> KinesisTestData.utf8(r.data()))).containsExactlyInAnyOrderElementsOf(payloads);
+    for (Map.Entry<String, List<Record>> shard : truth.entrySet()) {
+      assertThat(read.stream().filter(r -> r.shardId().equals(shard.getKey())).map(KinesisRecord::sequenceNumber))
+          .containsExactlyElementsOf(shard.getValue().stream().map(Record::sequenceNumber).collect(Collectors.toList()));
+    }
+  }
+
+  @Test
+  void enhancedFanOutFailsTheJobWhenTheConsumerDoesNotExist() throws Exception {
+    KinesisClientConfig config = KINESIS.createStream(1);
+    String missing = config.streamArn() + "/consumer/never-registered:1764403200";
+    StreamExecutionEnvironment env = noRestartEnv();
+    env.fromSource(KinesisStreamSource.builder().clientConfig(config).initialPosition(InitialPosition.TRIM_HORIZON)
+            .efoConsumerArn(missing).build(), WatermarkStrategy.noWatermarks(), "kinesis")
+        .sinkTo(new QueueSink());
+    assertThatThrownBy(() -> env.execute("efo-missing"))
+        .satisfies(e -> assertThat(ExceptionUtils.findThrowableWithMessage(e, "efo.consumer.arn")).isPresent());
   }
 
   @Test
@@ -199,7 +246,8 @@ class KinesisConnectorIntegrationTest {
     return env;
   }
 
-  private static StreamExecutionEnvironment sourceJob(KinesisClientConfig config, QueueSink sink, String savepoint) {
+  private static StreamExecutionEnvironment sourceJob(
+      KinesisClientConfig config, String efoConsumerArn, QueueSink sink, String savepoint) {
     Configuration conf = new Configuration();
     conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
     if (savepoint != null) {
@@ -214,6 +262,7 @@ class KinesisConnectorIntegrationTest {
                 .initialPosition(InitialPosition.TRIM_HORIZON)
                 .pollIntervalMillis(50)
                 .shardDiscoveryIntervalMillis(300)
+                .efoConsumerArn(efoConsumerArn)
                 .build(),
             WatermarkStrategy.noWatermarks(),
             "kinesis")

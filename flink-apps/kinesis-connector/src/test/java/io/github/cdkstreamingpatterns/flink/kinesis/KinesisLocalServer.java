@@ -14,7 +14,10 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
+import software.amazon.awssdk.services.kinesis.model.ConsumerStatus;
 import software.amazon.awssdk.services.kinesis.model.CreateStreamRequest;
+import software.amazon.awssdk.services.kinesis.model.DescribeStreamConsumerRequest;
+import software.amazon.awssdk.services.kinesis.model.RegisterStreamConsumerRequest;
 import software.amazon.awssdk.services.kinesis.model.DescribeStreamSummaryRequest;
 import software.amazon.awssdk.services.kinesis.model.StreamStatus;
 
@@ -148,6 +151,23 @@ public final class KinesisLocalServer implements BeforeAllCallback, AfterAllCall
         throw new IllegalStateException("Stream " + config.streamName() + " did not become ACTIVE within 30 s");
       }
       Thread.sleep(100);
+    }
+  }
+
+  /** Registers an enhanced fan-out consumer and waits until it is ACTIVE; returns its ARN. */
+  public String registerConsumer(KinesisClientConfig config, String name) throws InterruptedException {
+    try (KinesisClient client = config.buildClient()) {
+      String arn = client.registerStreamConsumer(RegisterStreamConsumerRequest.builder()
+          .streamARN(config.streamArn()).consumerName(name).build()).consumer().consumerARN();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (client.describeStreamConsumer(DescribeStreamConsumerRequest.builder().consumerARN(arn).build())
+              .consumerDescription().consumerStatus() != ConsumerStatus.ACTIVE) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("Consumer " + arn + " did not become ACTIVE within 30 s");
+        }
+        Thread.sleep(100);
+      }
+      return arn;
     }
   }
 }

@@ -39,15 +39,35 @@ class KinesisStreamSourceTest {
   }
 
   @Test
-  void efoIsRejectedWithAClearMessage() {
+  void efoUsesTheConsumerArn() {
+    Properties p = base();
+    p.setProperty("reader.type", "efo");
+    String consumer = KinesisClientConfigTest.ARN + "/consumer/flink-app:1764403200";
+    p.setProperty("efo.consumer.arn", consumer);
+    assertThat(KinesisStreamSource.fromProperties(p).efoConsumerArn()).contains(consumer);
+    assertThat(KinesisStreamSource.fromProperties(base()).efoConsumerArn()).isEmpty();
+  }
+
+  @Test
+  void efoRequiresAConsumerArn() {
     Properties p = base();
     p.setProperty("reader.type", "EFO");
-    p.setProperty("efo.consumer.arn", "arn:aws:kinesis:eu-west-1:123456789012:stream/raw/consumer/c:1");
     assertThatThrownBy(() -> KinesisStreamSource.fromProperties(p))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'reader.type'")
-        .hasMessageContaining("EFO")
-        .hasMessageContaining("not supported");
+        .hasMessageContaining("'efo.consumer.arn'")
+        .hasMessageContaining("<missing>");
+  }
+
+  @Test
+  void efoConsumerMustBelongToTheStream() {
+    Properties p = base();
+    p.setProperty("reader.type", "EFO");
+    String other = "arn:aws:kinesis:eu-west-1:123456789012:stream/other/consumer/c:1764403200";
+    p.setProperty("efo.consumer.arn", other);
+    assertThatThrownBy(() -> KinesisStreamSource.fromProperties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'efo.consumer.arn'")
+        .hasMessageContaining(other);
   }
 
   @Test
