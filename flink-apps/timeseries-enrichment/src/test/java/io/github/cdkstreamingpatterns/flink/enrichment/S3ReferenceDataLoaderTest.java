@@ -23,17 +23,17 @@ import software.amazon.awssdk.services.s3.S3Configuration;
 /** The S3 loader against a real local S3 server (s3rver), through endpoint override and path-style addressing. */
 class S3ReferenceDataLoaderTest {
   private static final String BUCKET = "reference-data";
-  private static S3rverProcess server;
+  private static LocalNodeServer server;
   private static S3Client admin;
   private static String previousKeyId;
   private static String previousSecret;
 
   @BeforeAll
   static void startServer() throws Exception {
-    server = S3rverProcess.start();
+    server = LocalNodeServer.s3rver();
     // The loader uses the SDK's default credentials chain, as in production; system properties are part of it.
-    previousKeyId = System.setProperty("aws.accessKeyId", S3rverProcess.ACCESS_KEY);
-    previousSecret = System.setProperty("aws.secretAccessKey", S3rverProcess.SECRET_KEY);
+    previousKeyId = System.setProperty("aws.accessKeyId", LocalNodeServer.ACCESS_KEY);
+    previousSecret = System.setProperty("aws.secretAccessKey", LocalNodeServer.SECRET_KEY);
     admin =
         S3Client.builder()
             .httpClientBuilder(UrlConnectionHttpClient.builder())
@@ -42,7 +42,7 @@ class S3ReferenceDataLoaderTest {
             .region(Region.US_EAST_1)
             .credentialsProvider(
                 StaticCredentialsProvider.create(
-                    AwsBasicCredentials.create(S3rverProcess.ACCESS_KEY, S3rverProcess.SECRET_KEY)))
+                    AwsBasicCredentials.create(LocalNodeServer.ACCESS_KEY, LocalNodeServer.SECRET_KEY)))
             // s3rver predates aws-chunked uploads: without these it stores the chunk framing inside the object.
             .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
             .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
