@@ -83,23 +83,30 @@ final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutRecordsRequ
       resultHandler.complete();
       return;
     }
-    // Results are positional: result i belongs to entry i.
-    List<PutRecordsResultEntry> results = response.records();
-    List<PutRecordsRequestEntry> retry = new ArrayList<>(failedCount);
-    String firstError = null;
-    for (int i = 0; i < results.size(); i++) {
-      PutRecordsResultEntry result = results.get(i);
-      if (result.errorCode() != null) {
-        retry.add(entries.get(i));
-        if (firstError == null) {
-          firstError = result.errorCode() + ": " + result.errorMessage();
-        }
-      }
-    }
+    List<PutRecordsRequestEntry> retry = failedEntries(entries, response);
+    String firstError = response.records().stream().filter(r -> r.errorCode() != null).findFirst()
+        .map(r -> r.errorCode() + ": " + r.errorMessage()).orElse("?");
     sendErrors.inc(retry.size());
     LOG.debug("{} of {} records rejected by {} ({}); retrying them", retry.size(), entries.size(), streamArn,
         firstError);
     resultHandler.retryForEntries(retry);
+  }
+
+  /** The entries Kinesis rejected individually; results are positional (result i belongs to entry i). */
+  static List<PutRecordsRequestEntry> failedEntries(
+      List<PutRecordsRequestEntry> entries, PutRecordsResponse response) {
+    List<PutRecordsResultEntry> results = response.records();
+    if (results.size() != entries.size()) {
+      // Cannot map results to entries; resending all is safe under at-least-once.
+      return entries;
+    }
+    List<PutRecordsRequestEntry> failed = new ArrayList<>();
+    for (int i = 0; i < results.size(); i++) {
+      if (results.get(i).errorCode() != null) {
+        failed.add(entries.get(i));
+      }
+    }
+    return failed;
   }
 
   private void handleRequestFailure(

@@ -3,6 +3,7 @@ package io.github.cdkstreamingpatterns.flink.kinesis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,10 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.kinesis.model.AccessDeniedException;
 import software.amazon.awssdk.services.kinesis.model.KmsThrottlingException;
 import software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
+import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+import software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
+import software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
 import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 
 class KinesisStreamSinkTest {
@@ -84,5 +88,27 @@ class KinesisStreamSinkTest {
       long cap = Math.min(5_000L, 100L << Math.min(attempt - 1, 10));
       assertThat(KinesisStreamSinkWriter.retryDelayMillis(attempt)).isBetween(cap / 2, cap);
     }
+  }
+
+  @Test
+  void onlyTheEntriesKinesisRejectedAreRetried() {
+    List<PutRecordsRequestEntry> entries = List.of(entry("a"), entry("b"), entry("c"));
+    PutRecordsResponse response = PutRecordsResponse.builder().failedRecordCount(2).records(
+        PutRecordsResultEntry.builder().errorCode("ProvisionedThroughputExceededException").errorMessage("slow").build(),
+        PutRecordsResultEntry.builder().sequenceNumber("1").shardId("shardId-000000000000").build(),
+        PutRecordsResultEntry.builder().errorCode("InternalFailure").errorMessage("oops").build()).build();
+    assertThat(KinesisStreamSinkWriter.failedEntries(entries, response)).containsExactly(entries.get(0), entries.get(2));
+  }
+
+  @Test
+  void unmappableResultsResendTheWholeBatch() {
+    List<PutRecordsRequestEntry> entries = List.of(entry("a"), entry("b"));
+    PutRecordsResponse response = PutRecordsResponse.builder().failedRecordCount(1).records(
+        PutRecordsResultEntry.builder().errorCode("InternalFailure").build()).build();
+    assertThat(KinesisStreamSinkWriter.failedEntries(entries, response)).isEqualTo(entries);
+  }
+
+  static PutRecordsRequestEntry entry(String key) {
+    return PutRecordsRequestEntry.builder().partitionKey(key).data(SdkBytes.fromUtf8String(key)).build();
   }
 }

@@ -8,6 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
 import org.apache.flink.connector.base.sink.writer.RequestEntryWrapper;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.typeutils.PojoTypeInfo;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
@@ -58,5 +64,16 @@ class SerializersTest {
         .extracting(RequestEntryWrapper::getRequestEntry)
         .containsExactly(plain, hashed);
     assertThat(restored.getStateSize()).isEqualTo(state.getStateSize());
+  }
+
+  @Test
+  void kinesisRecordUsesFlinksPojoSerializerNotKryo() throws IOException {
+    TypeInformation<KinesisRecord> type = TypeInformation.of(KinesisRecord.class);
+    assertThat(type).isInstanceOf(PojoTypeInfo.class);
+    TypeSerializer<KinesisRecord> serializer = type.createSerializer(new SerializerConfigImpl());
+    KinesisRecord record = new KinesisRecord(new byte[] {1, 2, 3}, "device-1", "4959", 1764403200123L, "shardId-1");
+    DataOutputSerializer out = new DataOutputSerializer(64);
+    serializer.serialize(record, out);
+    assertThat(serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()))).isEqualTo(record);
   }
 }
