@@ -33,6 +33,7 @@ Re-publishes the events of a time range to a target stream, keeping the order of
   --source stream     reads every shard of --source-stream from --from (AT_TIMESTAMP) until --to or the shard's end.
   --source archive    reads the Firehose archive s3://<--archive-bucket>/<--archive-prefix>year=YYYY/month=MM/day=DD/hour=HH/
                       (newline-delimited JSON, gzip allowed); the partition key is each record's aggregateId.
+  --endpoint          Kinesis endpoint (local servers); --s3-endpoint is the S3 one (path-style addressing).
   --rate              records per second written to the target (default ${DEFAULT_RATE}).
 Exit code: 0 when every record was written, 1 when anything failed, 2 for invalid arguments.`;
 
