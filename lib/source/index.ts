@@ -1,2 +1,1 @@
-// Constructs of this layer are exported here.
-export {};
+export * from './device-fleet-simulator';

@@ -1,0 +1,191 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { handlerEntry, validateInteger, validateRange } from '../internal';
+
+export interface DeviceFleetSimulatorProps {
+  /** The stream the simulated devices write to (partition key = deviceId). Its KMS key is granted GenerateDataKey. */
+  readonly stream: kinesis.IStream;
+  /** Simulated devices, `device-00000` to `device-<n-1>`, 1 to 99999. @default 100 */
+  readonly deviceCount?: number;
+  /** Records per second across the fleet while a run lasts, 1 to 1,000,000. @default 100 */
+  readonly ratePerSecond?: number;
+  /**
+   * How long each scheduled run produces records, 1 s up to `scheduleRate` (runs never overlap) and at most 14
+   * minutes. The function's timeout is this plus 30 s.
+   * @default Duration.seconds(50)
+   */
+  readonly runDuration?: Duration;
+  /** How often a run starts, 1 to 60 whole minutes. @default Duration.minutes(1) */
+  readonly scheduleRate?: Duration;
+  /** Whether the schedule is enabled; when false the function exists but only runs when invoked. @default true */
+  readonly enabled?: boolean;
+  /** Fraction of records that are spikes (anomalies), 0 to 1. @default 0.001 */
+  readonly anomalyRate?: number;
+  /** Fraction of records resent with an earlier eventId, 0 to 1. @default 0.001 */
+  readonly duplicateRate?: number;
+  /** Fraction of records with a timestamp up to 10 minutes in the past, 0 to 1. @default 0.001 */
+  readonly lateRate?: number;
+  /** Fraction of records that are broken JSON or miss required fields, 0 to 1. @default 0.001 */
+  readonly malformedRate?: number;
+  /** Seed of the generator (each run mixes in its scheduled minute), 0 to 4294967295. @default 42 */
+  readonly seed?: number;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A scheduled producer of realistic telemetry: an EventBridge schedule invokes a Lambda (nodejs24.x, arm64) that
+ * plays a fleet of devices (per-device baselines, daily cycles, noise) and writes the shared raw telemetry records
+ * to the stream with PutRecords, including configurable fractions of anomalies, duplicates, late and malformed
+ * records, so a freshly deployed pipeline shows data, anomalies and dead letters at once.
+ */
+export class DeviceFleetSimulator extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.IRole;
+  public readonly logGroup: logs.LogGroup;
+  /** The schedule that starts each run. */
+  public readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: DeviceFleetSimulatorProps) {
+    super(scope, id);
+    const rates = {
+      anomalyRate: props.anomalyRate ?? 0.001,
+      duplicateRate: props.duplicateRate ?? 0.001,
+      lateRate: props.lateRate ?? 0.001,
+      malformedRate: props.malformedRate ?? 0.001,
+    };
+    const runDuration = props.runDuration ?? Duration.seconds(50);
+    const scheduleRate = props.scheduleRate ?? Duration.minutes(1);
+    validate(props, rates, runDuration, scheduleRate);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An explicit role keeps log permissions scoped to this function's log group (no managed policy).
+    const role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    // The producer sends with PutRecords only (no aggregation, so no ListShards).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [props.stream.streamArn] }),
+    );
+    if (props.stream.encryptionKey) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [props.stream.encryptionKey.keyArn] }),
+      );
+    }
+    this.role = role;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: handlerEntry('device-fleet-simulator'),
+      handler: 'handler',
+      description: `Device fleet simulator ${this.node.path}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: Duration.seconds(runDuration.toSeconds() + 30),
+      role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: `${Stack.of(this).stackName}-${id}`,
+        POWERTOOLS_METRICS_NAMESPACE: 'CdkStreamingPatterns',
+        STREAM_ARN: props.stream.streamArn,
+        DEVICE_COUNT: String(props.deviceCount ?? 100),
+        RATE_PER_SECOND: String(props.ratePerSecond ?? 100),
+        DURATION_SECONDS: String(runDuration.toSeconds()),
+        ANOMALY_RATE: String(rates.anomalyRate),
+        DUPLICATE_RATE: String(rates.duplicateRate),
+        LATE_RATE: String(rates.lateRate),
+        MALFORMED_RATE: String(rates.malformedRate),
+        SEED: String(props.seed ?? 42),
+      },
+      bundling: {
+        // Local esbuild only: no Docker engine is needed. Deterministic output keeps asset hashes stable.
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: false,
+        target: 'node24',
+        format: nodejs.OutputFormat.CJS,
+        externalModules: [],
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+    });
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: `Starts a run of ${this.node.path}`,
+      schedule: events.Schedule.rate(scheduleRate),
+      enabled: props.enabled ?? true,
+      // A missed run is not worth replaying: the next one starts a minute later anyway.
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+  }
+
+  /** Lambda Errors (a run with records Kinesis did not accept fails). @default statistic Sum over 5 minutes */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors({ statistic: 'Sum', ...props });
+  }
+
+  /** Lambda Duration. @default statistic Maximum over 5 minutes */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricDuration({ statistic: 'Maximum', ...props });
+  }
+}
+
+function validate(
+  props: DeviceFleetSimulatorProps,
+  rates: Record<string, number>,
+  runDuration: Duration,
+  scheduleRate: Duration,
+): void {
+  validateInteger('deviceCount', props.deviceCount, 1, 99999);
+  validateInteger('ratePerSecond', props.ratePerSecond, 1, 1_000_000);
+  validateInteger('seed', props.seed, 0, 2 ** 32 - 1);
+  validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
+  for (const [name, value] of Object.entries(rates)) validateRange(name, value, 0, 1);
+  const values = Object.values(rates);
+  if (values.every((v) => !Token.isUnresolved(v))) {
+    const sum = values.reduce((a, b) => a + b, 0);
+    if (sum > 1) {
+      throw new Error(
+        `anomalyRate + duplicateRate + lateRate + malformedRate must be at most 1, got ${Number(sum.toFixed(6))}`,
+      );
+    }
+  }
+  const minutes = scheduleRate.toSeconds() / 60;
+  if (!Token.isUnresolved(minutes) && (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)) {
+    throw new Error(`scheduleRate must be 1 to 60 whole minutes, got ${scheduleRate.toHumanString()}`);
+  }
+  const seconds = runDuration.toSeconds({ integral: false });
+  if (!Token.isUnresolved(seconds)) {
+    const max = Math.min(scheduleRate.toSeconds(), 840);
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > max) {
+      throw new Error(
+        `runDuration must be 1 to ${max} whole seconds (at most scheduleRate and 14 minutes), got ${seconds} seconds`,
+      );
+    }
+  }
+}
