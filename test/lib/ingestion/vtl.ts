@@ -97,6 +97,11 @@ export function renderTemplate(template: string, request: RequestModel = {}): Re
           resolve: ({ context: c, params }) => (c as string).replace(new RegExp(params[0], 'g'), params[1]),
         },
         {
+          uid: 'java-matches',
+          match: ({ property, context: c }) => property === 'matches' && typeof c === 'string',
+          resolve: ({ context: c, params }) => new RegExp(`^(?:${params[0]})$`).test(c as string),
+        },
+        {
           uid: 'java-containsKey',
           match: ({ property, context: c }) => property === 'containsKey' && typeof c === 'object' && c !== null,
           resolve: ({ context: c, params }) => Object.prototype.hasOwnProperty.call(c, params[0]),
