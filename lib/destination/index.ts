@@ -1,3 +1,4 @@
 // Constructs of this layer are exported here.
 export * from './time-series-database';
 export * from './dynamodb-destination';
+export * from './grafana-visualisation';

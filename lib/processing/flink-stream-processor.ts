@@ -16,7 +16,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { packageRoot, validateInteger, validateRange } from '../internal';
+import { validateInteger, validateRange } from '../internal';
 
 /** The Managed Service for Apache Flink runtime the construct uses unless told otherwise. */
 export const DEFAULT_FLINK_RUNTIME = 'FLINK-2_2';
@@ -405,7 +405,7 @@ export class FlinkStreamProcessor extends Construct {
     }
     const jar = props.jarPath
       ? resolveJarPath(props.jarPath)
-      : ensureMavenJar(props.flinkAppsDirectory ?? path.join(packageRoot(), 'flink-apps'), props.mavenModule as string);
+      : ensureMavenJar(props.flinkAppsDirectory ?? packageFolder('flink-apps'), props.mavenModule as string);
     // Our own asset (instead of ApplicationCode.fromAsset) so the bucket is known for the nag acknowledgements.
     const asset = new s3assets.Asset(this, 'Code', { path: jar });
     return {
@@ -735,4 +735,15 @@ function flattenReference(node: unknown): string {
   if (o['Fn::ImportValue']) return flattenReference(o['Fn::ImportValue']);
   if (o.Ref) return `<${flattenReference(o.Ref)}>`;
   return JSON.stringify(node);
+}
+
+/** Finds `name` in the package root: the nearest folder above this file that holds it (sources or dist/). */
+function packageFolder(name: string): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, name);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`Cannot find ${name}/ above ${__dirname}`);
 }
