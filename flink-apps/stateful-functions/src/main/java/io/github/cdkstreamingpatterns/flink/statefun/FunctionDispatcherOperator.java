@@ -64,9 +64,11 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
  * (the response is what the runtime applies). A response is applied only if the stateVersion it was computed for is
  * still current; a stale response is discarded. Egress records and dead letters emitted after the last checkpoint may
  * be emitted again after a restore (sinks are at-least-once), with the same {@code eventId}; projections deduplicate
- * by sequence. Their content is identical when the replay delivers the same per-address message order, which holds
- * for ingress (one Kinesis shard per aggregate); function-to-function messages from different senders to one address
- * may interleave differently after a restore.
+ * by sequence. Egress sequences and function-to-function message ids number what an address has emitted, so they do
+ * not depend on how messages were batched into calls; a repeated record therefore has the same content when the
+ * function's output depends only on the messages applied in order (not on their batching) and the replay delivers
+ * the same per-address message order. That order holds for ingress (one Kinesis shard per aggregate); messages from
+ * different senders to one address may interleave differently after a restore.
  *
  * <p><b>Function-to-function messages</b> leave through the {@link #FEEDBACK} side output, are keyed by their target,
  * and come back through {@link FeedbackTailOperator} and the in-JVM {@link FeedbackChannels} to the subtask that owns
@@ -90,6 +92,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     static final String STATE = "function-state";
     static final String VERSION = "state-version";
     static final String EGRESS_SEQUENCE = "egress-sequence";
+    static final String MESSAGE_SEQUENCE = "message-sequence";
     static final String BUFFER = "pending-messages";
     static final String IN_FLIGHT = "in-flight-batch";
     static final String FAILED_ATTEMPTS = "failed-attempts";
@@ -101,6 +104,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private transient ValueStateDescriptor<Long> versionDescriptor;
     private transient ValueState<Long> stateVersion;
     private transient ValueState<Long> egressSequence;
+    private transient ValueState<Long> messageSequence;
     private transient ListState<String> buffer;
     private transient ValueState<String> inFlight;
     private transient ValueState<Integer> failedAttempts;
@@ -137,6 +141,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         versionDescriptor = new ValueStateDescriptor<>(VERSION, Types.LONG);
         stateVersion = state(versionDescriptor);
         egressSequence = state(new ValueStateDescriptor<>(EGRESS_SEQUENCE, Types.LONG));
+        messageSequence = state(new ValueStateDescriptor<>(MESSAGE_SEQUENCE, Types.LONG));
         buffer = getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, new ListStateDescriptor<>(BUFFER, Types.STRING));
         inFlight = state(new ValueStateDescriptor<>(IN_FLIGHT, Types.STRING));
         failedAttempts = state(new ValueStateDescriptor<>(FAILED_ATTEMPTS, Types.INT));
@@ -378,9 +383,13 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         stateVersion.update(sentVersion + 1);
 
         int emitted = 0;
-        for (int i = 0; i < response.messages.size(); i++) {
-            FunctionResponse.OutgoingMessage m = response.messages.get(i);
-            String id = address + "/" + sentVersion + "/" + i;
+        // Ids number the messages an address has sent (like egress sequences), so a replay that batches the same
+        // input differently still gives the n-th message the same id.
+        Long lastMessage = messageSequence.value();
+        long messageNumber = lastMessage == null ? 0 : lastMessage;
+        for (FunctionResponse.OutgoingMessage m : response.messages) {
+            messageNumber++;
+            String id = address + "/" + messageNumber;
             ObjectNode message = Json.object();
             message.put("id", id);
             message.put("type", m.type);
@@ -397,6 +406,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             output.collect(FEEDBACK, new StreamRecord<>(new RoutedMessage(m.to, id, Json.write(message))));
             emitted++;
         }
+        messageSequence.update(messageNumber);
 
         Long lastSequence = egressSequence.value();
         long sequence = lastSequence == null ? 0 : lastSequence;

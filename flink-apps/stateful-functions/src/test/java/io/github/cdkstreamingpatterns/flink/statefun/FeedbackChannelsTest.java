@@ -97,7 +97,7 @@ class FeedbackChannelsTest {
         channel.put(message("m1"));
         assertThatThrownBy(() -> channel.unconsumedAt(3)).hasMessageContaining("did not take checkpoint 3");
         channel.consumerClosed();
-        assertThatThrownBy(() -> channel.put(message("m2"))).hasMessageContaining("has finished");
+        assertThatThrownBy(() -> channel.put(message("m2"))).hasMessageContaining("is closed (finished, or failed and being restarted)");
         assertThat(channel.unconsumedCount()).isEqualTo(1);
     }
 

@@ -238,7 +238,7 @@ class StatefulFunctionsRuntimeTest {
         List<JsonNode> inventoryMessages = server.calls().stream().filter(c -> c.type().equals("inventory"))
                 .flatMap(c -> c.messages().stream()).toList();
         assertThat(inventoryMessages).extracting(m -> m.get("from").get("type").asText() + "/" + m.get("from").get("id").asText() + " " + m.get("id").asText())
-                .containsExactlyInAnyOrder("order/order-1 order/order-1/0/0", "order/order-2 order/order-2/0/0", "order/order-3 order/order-3/0/0");
+                .containsExactlyInAnyOrder("order/order-1 order/order-1/1", "order/order-2 order/order-2/1", "order/order-3 order/order-3/1");
 
         // and bad input was dead-lettered with its reason
         Map<String, String> reasons = new LinkedHashMap<>();
