@@ -23,11 +23,6 @@ final class KinesisSourceReader
   }
 
   @Override
-  public void start() {
-    // Shards are pushed by the enumerator; nothing to request.
-  }
-
-  @Override
   protected void onSplitFinished(Map<String, KinesisShardSplitState> finishedSplitIds) {
     // Tell the enumerator so it can release child shards of these (parent-before-child ordering).
     context.sendSourceEventToCoordinator(new ShardsFinishedEvent(new ArrayList<>(finishedSplitIds.keySet())));
