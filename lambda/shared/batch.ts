@@ -129,7 +129,8 @@ function countUserRecords(record: KinesisStreamRecord): number {
   }
 }
 
-async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
+/** Sends one record to the dead-letter sink; false (and a log line) when the sink fails, so the caller retries. */
+export async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
   const reason = isDeadLetterError(error) ? error.reason : 'UNDECODABLE';
   const detail = isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error);
   const entry: DeadLetterEntry = {

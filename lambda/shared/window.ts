@@ -1,9 +1,9 @@
 import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
-import { BatchOptions, deadLetterSinkFromEnv } from './batch';
-import { DeadLetterEntry, DeadLetterSink } from './dead-letter';
+import { BatchOptions, deadLetterSinkFromEnv, tryDeadLetter } from './batch';
+import { DeadLetterSink } from './dead-letter';
 import { isDeadLetterError } from './errors';
 import { createObservability, MetricUnit } from './observability';
-import { DecodedRecord, decodeRecord, payloadForDeadLetter, shardIdOf } from './records';
+import { DecodedRecord, decodeRecord, shardIdOf } from './records';
 
 /**
  * Runtime for Kinesis event source mappings with a tumbling window (`TumblingWindowInSeconds`).
@@ -274,32 +274,6 @@ function isApplied(markValue: string | undefined, sequenceNumber: string, sub: n
   const seq = BigInt(markValue.slice(0, i));
   const s = BigInt(sequenceNumber);
   return s < seq || (s === seq && sub <= Number(markValue.slice(i + 1)));
-}
-
-async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
-  const reason = isDeadLetterError(error) ? error.reason : 'UNDECODABLE';
-  const detail = isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error);
-  const entry: DeadLetterEntry = {
-    reason,
-    detail,
-    stage: options.stage,
-    payload: payloadForDeadLetter(record.data),
-    at: Date.now(),
-    partitionKey: record.partitionKey,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: record.subSequenceNumber,
-    shardId: record.shardId,
-  };
-  try {
-    await options.deadLetters.send([entry]);
-    return true;
-  } catch (e) {
-    options.observability?.logger.error('dead-letter sink failed; record will be retried', {
-      stage: options.stage,
-      error: (e as Error).message,
-    });
-    return false;
-  }
 }
 
 /** Builds a Lambda handler for a Kinesis event source mapping with a tumbling window and ReportBatchItemFailures. */
