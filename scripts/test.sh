@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The full test suite: types, lint, jest (constructs, handlers, nag, snapshots), synth + cfn-lint, Maven (Flink apps).
+# The full test suite: types, lint, Maven (Flink apps, builds the jars the app synthesizes), jest (constructs,
+# handlers against real local servers, nag, snapshots), synth + cfn-lint, and the packed library in a fresh app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JSII_DEPRECATED=quiet CDK_DISABLE_CLI_TELEMETRY=true
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json
 step "lint"
 npx eslint .
 npx prettier --check .
+step "maven: Flink apps and their tests"
+bash scripts/ensure-maven.sh
+mvn -B -q -f flink-apps/pom.xml install
 step "local servers"
 bash scripts/ensure-local-servers.sh
 step "jest"
@@ -22,9 +26,4 @@ step "cfn-lint"
 bash scripts/cfn-lint.sh
 step "package consumer (npm pack, install, synth with cdk-nag, cfn-lint)"
 bash scripts/pack-test.sh
-if [ -f flink-apps/pom.xml ]; then
-  step "maven (Flink apps)"
-  bash scripts/ensure-maven.sh
-  mvn -B -q -f flink-apps/pom.xml install
-fi
 step "all tests passed"
