@@ -53,7 +53,7 @@ public class DedupeFunction extends KeyedProcessFunction<String, TelemetryRecord
             .neverReturnExpired()
             .build());
     seenContentHash = getRuntimeContext().getState(descriptor);
-    MetricGroup group = getRuntimeContext().getMetricGroup().addGroup(EnrichmentJob.METRIC_GROUP);
+    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
     duplicate = group.counter("duplicate");
     duplicateConflict = group.counter("duplicateConflict");
   }

@@ -49,7 +49,7 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
 
   @Override
   public void open(OpenContext openContext) {
-    MetricGroup group = getRuntimeContext().getMetricGroup().addGroup(EnrichmentJob.METRIC_GROUP);
+    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
     enriched = group.counter("enriched");
     unknownDevice = group.counter("unknownDevice");
     late = group.counter("late");

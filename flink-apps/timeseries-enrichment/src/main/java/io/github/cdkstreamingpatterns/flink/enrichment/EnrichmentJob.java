@@ -32,8 +32,19 @@ public final class EnrichmentJob {
   public static final String ENRICHMENT_GROUP = "Enrichment";
   public static final String PROCESSING_GROUP = "Processing";
 
-  /** Flink metric group of every counter this job registers. */
+  /**
+   * Managed Service for Apache Flink forwards to CloudWatch only metrics registered under the group
+   * "kinesisanalytics"; the ("Pipeline", "enrichment") group becomes a CloudWatch dimension.
+   */
+  public static final String CLOUDWATCH_GROUP = "kinesisanalytics";
+
+  /** Flink metric group (value of the Pipeline dimension) of every counter this job registers. */
   public static final String METRIC_GROUP = "enrichment";
+
+  /** The metric group every operator of this job registers its counters in. */
+  public static org.apache.flink.metrics.MetricGroup metricGroup(org.apache.flink.metrics.MetricGroup operatorGroup) {
+    return operatorGroup.addGroup(CLOUDWATCH_GROUP).addGroup("Pipeline", METRIC_GROUP);
+  }
 
   /** Side output of the validation step. */
   public static final OutputTag<DeadLetterRecord> DEAD_LETTERS =

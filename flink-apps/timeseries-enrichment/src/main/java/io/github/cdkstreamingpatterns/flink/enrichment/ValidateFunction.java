@@ -29,7 +29,7 @@ public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
 
   @Override
   public void open(OpenContext openContext) {
-    MetricGroup group = getRuntimeContext().getMetricGroup().addGroup(EnrichmentJob.METRIC_GROUP);
+    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
     valid = group.counter("valid");
     invalid = group.counter("invalid");
     MetricGroup byReason = group.addGroup("invalidReason");

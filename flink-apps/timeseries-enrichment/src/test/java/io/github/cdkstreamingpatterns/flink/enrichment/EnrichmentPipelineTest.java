@@ -99,7 +99,8 @@ class EnrichmentPipelineTest {
   /** Counters of group "enrichment", summed over subtasks, by name relative to the group. */
   private static Map<String, Long> counters(JobID job) {
     Map<String, Long> sums = new HashMap<>();
-    String marker = "." + EnrichmentJob.METRIC_GROUP + ".";
+    // The kinesisanalytics group is what Managed Flink forwards to CloudWatch.
+    String marker = "." + EnrichmentJob.CLOUDWATCH_GROUP + ".Pipeline." + EnrichmentJob.METRIC_GROUP + ".";
     for (Map.Entry<MetricGroup, Map<String, Metric>> group : REPORTER.getMetricsByGroup().entrySet()) {
       if (!job.toString().equals(group.getKey().getAllVariables().get("<job_id>"))) {
         continue;
