@@ -1,7 +1,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', 'flink-apps/', '**/*.js', '**/*.mjs', 'test/package-consumer/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'cdk.out/',
+      'coverage/',
+      'flink-apps/',
+      '**/*.js',
+      '**/*.mjs',
+      'test/package-consumer/',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
