@@ -2,3 +2,4 @@
 export * from './time-series-database';
 export * from './dynamodb-destination';
 export * from './grafana-visualisation';
+export * from './s3-archive-destination';
