@@ -1,1 +1,3 @@
 export * from './streaming-foundation-stack';
+export * from './pipeline-dashboard';
+export * from './time-series-analytics-stack';
