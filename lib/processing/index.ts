@@ -1,2 +1,4 @@
 export * from './lambda-stream-processor';
 export * from './flink-stream-processor';
+export * from './remote-function';
+export * from './stateful-functions-processor';
