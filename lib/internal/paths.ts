@@ -14,8 +14,3 @@ export function handlerEntry(handler: string, file = 'index.ts'): string {
   }
   throw new Error(`Cannot find lambda/${handler}/${file} above ${__dirname}`);
 }
-
-/** The package root (the folder that holds `lambda/` and `package.json`). */
-export function packageRoot(): string {
-  return path.dirname(path.dirname(handlerEntry('shared', 'index.ts')));
-}

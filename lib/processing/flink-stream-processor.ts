@@ -62,8 +62,7 @@ export interface FlinkStreamProcessorProps {
   readonly sourceStream?: kinesis.IStream;
   /**
    * Read the source through this enhanced fan-out consumer (`reader.type` EFO, `efo.consumer.arn`). It must belong
-   * to `sourceStream`. The project's own connector (flink-apps/kinesis-connector) only polls and rejects EFO: use
-   * this with applications built on a connector that supports EFO.
+   * to `sourceStream`. The project's connector (flink-apps/kinesis-connector) reads with SubscribeToShard then.
    * @default - polling (`reader.type` POLLING)
    */
   readonly sourceConsumer?: kinesis.IStreamConsumer;
