@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { DynamoDbDestination } from '../destination';
+import { DynamoDbDestination, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, IotCoreIngestion } from '../ingestion';
 import { FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
@@ -22,6 +22,8 @@ export interface PipelineDashboardProps {
   readonly streamProcessor?: LambdaStreamProcessor;
   /** The latest-state table: throttles and system errors. @default - no DynamoDB widget */
   readonly latestState?: DynamoDbDestination;
+  /** The Firehose archive: data freshness, delivered and unconvertible records. @default - no archive widget */
+  readonly archive?: S3ArchiveDestination;
   /** The REST ingestion API: requests, 4XX, 5XX and latency. @default - no API widgets */
   readonly apiIngestion?: ApiGatewayIngestion;
   /** The IoT topic rule: matched messages, successes and failures. @default - no IoT widget */
@@ -69,6 +71,7 @@ export class PipelineDashboard extends Construct {
       ...(props.flinkApplication?.alarms ?? []),
       ...(props.streamProcessor?.alarms ?? []),
       ...(props.latestState?.alarms ?? []),
+      ...(props.archive?.alarms ?? []),
       ...(props.apiIngestion?.alarms ?? []),
       ...(props.iotIngestion?.alarms ?? []),
       ...(props.extraAlarms ?? []),
@@ -185,6 +188,17 @@ export class PipelineDashboard extends Construct {
         ...fit([
           graph('DynamoDB latest state: throttled requests', [props.latestState.metricThrottledRequests(p)]),
           graph('DynamoDB latest state: system errors', [props.latestState.metricSystemErrors(p)]),
+        ]),
+      );
+    }
+    if (props.archive) {
+      rows.push(
+        ...fit([
+          graph('Archive: Firehose data freshness (s)', [props.archive.metricDataFreshness(p)]),
+          graph('Archive: records delivered and failed conversion', [
+            props.archive.metricDeliveryToS3Records(p),
+            props.archive.metricFailedConversionRecords(p),
+          ]),
         ]),
       );
     }

@@ -12,6 +12,7 @@ import {
   DynamoDbDestination,
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
+  S3ArchiveDestination,
   TimeSeriesDatabase,
 } from '../destination';
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
@@ -93,6 +94,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
   public readonly timeSeriesDatabase: TimeSeriesDatabase;
   public readonly latestState: DynamoDbDestination;
   public readonly calculator: LambdaStreamProcessor;
+  public readonly archive: S3ArchiveDestination;
   public readonly grafana?: GrafanaVisualisation;
   public readonly dashboard: PipelineDashboard;
 
@@ -209,6 +211,15 @@ export class TimeSeriesAnalyticsStack extends Stack {
     db.grantWrite(this.calculator.role);
     grantLatestState(this.calculator.role, this.latestState);
 
+    // Everything that arrived, as it arrived, in Parquet for Athena (records Parquet cannot hold go to errors/).
+    this.archive = new S3ArchiveDestination(this, 'Archive', {
+      stream: this.rawStream.stream,
+      // The raw stream carries malformed input by design (the enrichment dead-letters it with its reason), and such
+      // records fail conversion; alarm only on a surge.
+      failedConversionThreshold: 500,
+      alarmTopic,
+    });
+
     if (props.enableGrafana ?? false) {
       this.grafana = this.createGrafana(props);
     }
@@ -220,6 +231,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
       flinkApplication: this.enrichment,
       streamProcessor: this.calculator,
       latestState: this.latestState,
+      archive: this.archive,
       apiIngestion: this.restIngestion,
       iotIngestion: this.iotIngestion,
       simulator: this.simulator,
