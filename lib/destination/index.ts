@@ -3,3 +3,4 @@ export * from './time-series-database';
 export * from './dynamodb-destination';
 export * from './grafana-visualisation';
 export * from './s3-archive-destination';
+export * from './eventbridge-destination';
