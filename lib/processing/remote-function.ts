@@ -89,9 +89,6 @@ export class ExternalFunctionEndpoint implements IRemoteFunctionEndpoint {
   }
 }
 
-/** Options of a `StatefulFunctionsApi`: the shared REST API options; authorization must stay IAM. */
-export interface StatefulFunctionsApiProps extends RestApiOptions {}
-
 /** How one function is added to a `StatefulFunctionsApi` (everything of `RemoteFunctionProps` but the API). */
 export interface RemoteFunctionOptions {
   /**
@@ -170,7 +167,7 @@ export class StatefulFunctionsApi extends Construct {
   /** Functions added so far, by type. */
   public readonly functions: { [functionType: string]: RemoteFunction } = {};
 
-  constructor(scope: Construct, id: string, props: StatefulFunctionsApiProps = {}) {
+  constructor(scope: Construct, id: string, props: RestApiOptions = {}) {
     super(scope, id);
     if (props.authorization !== undefined && props.authorization !== RestApiAuthorization.IAM) {
       // The runtime authenticates with its role (SigV4); API keys would let any key holder change function state.
