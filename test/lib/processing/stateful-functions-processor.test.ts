@@ -348,7 +348,6 @@ describe('StatefulFunctionsProcessor', () => {
     });
 
     test('duplicate function types and egress names', () => {
-      const f = fixture();
       const [order] = endpoints();
       expect(() => processor(fixture(), { functions: [order, order] })).toThrow(
         /function types must be unique, got 'order' twice/,
@@ -365,7 +364,6 @@ describe('StatefulFunctionsProcessor', () => {
     });
 
     test('no functions or no ingress', () => {
-      const f = fixture();
       expect(() => processor(fixture(), { functions: [] })).toThrow(/functions must not be empty/);
       expect(() => processor(fixture(), { ingress: [] })).toThrow(/ingress must not be empty/);
     });
@@ -381,7 +379,6 @@ describe('StatefulFunctionsProcessor', () => {
     });
 
     test('state export settings without state export, and a bad prefix', () => {
-      const f = fixture();
       expect(() => processor(fixture(), { stateExportEnabled: false, stateExportPrefix: 'x' })).toThrow(
         /stateExportPrefix need stateExportEnabled, got false/,
       );
