@@ -82,7 +82,14 @@ export class EventBridgeDestination extends Construct {
         detailType: [props.ruleDetailType ?? 'TelemetryAnomaly'],
       },
     });
-    this.rule.addTarget(props.ruleTarget ?? this.createLogGroupTarget(props));
+    if (props.ruleTarget) {
+      this.rule.addTarget(props.ruleTarget);
+    } else {
+      const defaultTarget = this.createLogGroupTarget(props);
+      this.logGroup = defaultTarget.logGroup;
+      this.deadLetterQueue = defaultTarget.queue;
+      this.rule.addTarget(defaultTarget.target);
+    }
 
     if (props.createAlarms ?? true) {
       this.alarms.push(
@@ -144,14 +151,17 @@ export class EventBridgeDestination extends Construct {
     return this.metric('MatchedEvents', props);
   }
 
-  private createLogGroupTarget(props: EventBridgeDestinationProps): events.IRuleTarget {
+  private createLogGroupTarget(props: EventBridgeDestinationProps): {
+    target: events.IRuleTarget;
+    logGroup: logs.LogGroup;
+    queue: sqs.Queue;
+  } {
     const logGroup = createEncryptedLogGroup(
       this,
       'LogGroup',
       props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       'anomaly events',
     );
-    this.logGroup = logGroup;
     // A native resource policy instead of aws-events-targets' custom resource (a Lambda) that writes the same policy.
     new logs.ResourcePolicy(this, 'LogGroupPolicy', {
       policyStatements: [
@@ -187,20 +197,20 @@ export class EventBridgeDestination extends Construct {
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason: 'This queue is the terminal dead-letter destination of the rule target; its depth is alarmed.',
     });
-    this.deadLetterQueue = queue;
     const logGroupArn = Stack.of(this).formatArn({
       service: 'logs',
       resource: 'log-group',
       resourceName: logGroup.logGroupName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    return {
+    const target: events.IRuleTarget = {
       bind: () => ({
         arn: logGroupArn,
         deadLetterConfig: { arn: queue.queueArn },
         retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
       }),
     };
+    return { target, logGroup, queue };
   }
 }
 
