@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { DynamoDbDestination, S3ArchiveDestination } from '../destination';
+import { DynamoDbDestination, EventBridgeDestination, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, IotCoreIngestion } from '../ingestion';
 import { FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
@@ -24,6 +24,8 @@ export interface PipelineDashboardProps {
   readonly latestState?: DynamoDbDestination;
   /** The Firehose archive: data freshness, delivered and unconvertible records. @default - no archive widget */
   readonly archive?: S3ArchiveDestination;
+  /** The anomaly event bus: events matched by its rule, rule invocations and failures. @default - no events widget */
+  readonly anomalyEvents?: EventBridgeDestination;
   /** The REST ingestion API: requests, 4XX, 5XX and latency. @default - no API widgets */
   readonly apiIngestion?: ApiGatewayIngestion;
   /** The IoT topic rule: matched messages, successes and failures. @default - no IoT widget */
@@ -72,6 +74,7 @@ export class PipelineDashboard extends Construct {
       ...(props.streamProcessor?.alarms ?? []),
       ...(props.latestState?.alarms ?? []),
       ...(props.archive?.alarms ?? []),
+      ...(props.anomalyEvents?.alarms ?? []),
       ...(props.apiIngestion?.alarms ?? []),
       ...(props.iotIngestion?.alarms ?? []),
       ...(props.extraAlarms ?? []),
@@ -198,6 +201,18 @@ export class PipelineDashboard extends Construct {
           graph('Archive: records delivered and failed conversion', [
             props.archive.metricDeliveryToS3Records(p),
             props.archive.metricFailedConversionRecords(p),
+          ]),
+        ]),
+      );
+    }
+    if (props.anomalyEvents) {
+      const bus = props.anomalyEvents;
+      rows.push(
+        ...fit([
+          graph('Anomaly events: matched, delivered, failed', [
+            bus.metricMatchedEvents(p),
+            bus.metric('Invocations', p),
+            bus.metricFailedInvocations(p),
           ]),
         ]),
       );

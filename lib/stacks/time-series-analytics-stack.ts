@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   DynamoDbDestination,
+  EventBridgeDestination,
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
   S3ArchiveDestination,
@@ -93,6 +94,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
   public readonly enrichment: FlinkStreamProcessor;
   public readonly timeSeriesDatabase: TimeSeriesDatabase;
   public readonly latestState: DynamoDbDestination;
+  public readonly anomalyEvents: EventBridgeDestination;
   public readonly calculator: LambdaStreamProcessor;
   public readonly archive: S3ArchiveDestination;
   public readonly grafana?: GrafanaVisualisation;
@@ -180,6 +182,8 @@ export class TimeSeriesAnalyticsStack extends Stack {
       readApiOptions: { cloudWatchRole: false, alarmTopic },
       alarmTopic,
     });
+    // Anomaly events, with an example rule that keeps them in a log group.
+    this.anomalyEvents = new EventBridgeDestination(this, 'AnomalyEvents', { alarmTopic });
     const account = this.restIngestion.api.node.tryFindChild('Account');
     if (account && this.latestState.api) {
       // The read API's stage logs at ERROR, which needs the account's logging role to be set first.
@@ -202,6 +206,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
         INFLUX_BUCKET: db.bucket as string,
         INFLUX_API: 'v2',
         LATEST_STATE_TABLE: this.latestState.table.tableName,
+        EVENT_BUS_NAME: this.anomalyEvents.eventBusName,
         ANOMALY_Z_THRESHOLD: String(props.anomalyZThreshold ?? 3),
         PERCENTILE: String(props.percentile ?? 95),
       },
@@ -210,6 +215,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     attachToVpc(this.calculator, db);
     db.grantWrite(this.calculator.role);
     grantLatestState(this.calculator.role, this.latestState);
+    this.anomalyEvents.grantPutEvents(this.calculator.role);
 
     // Everything that arrived, as it arrived, in Parquet for Athena (records Parquet cannot hold go to errors/).
     this.archive = new S3ArchiveDestination(this, 'Archive', {
@@ -232,6 +238,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
       streamProcessor: this.calculator,
       latestState: this.latestState,
       archive: this.archive,
+      anomalyEvents: this.anomalyEvents,
       apiIngestion: this.restIngestion,
       iotIngestion: this.iotIngestion,
       simulator: this.simulator,
