@@ -1,0 +1,440 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { applyNagChecks } from '../../../bin/nag';
+import {
+  EventSourcedMicroservicesStack,
+  EventSourcedMicroservicesStackProps,
+  eventSourcedMicroservicesPropsFromContext,
+} from '../../../lib/stacks';
+
+process.env.JSII_DEPRECATED = 'quiet';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'event-sourced-stack-'));
+const jar = path.join(tmp, 'stateful-functions.jar');
+// An empty zip archive is a valid jar for asset staging: the tests need no Maven build.
+fs.writeFileSync(jar, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]));
+
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function build(props: Partial<EventSourcedMicroservicesStackProps> = {}): {
+  app: App;
+  stack: EventSourcedMicroservicesStack;
+} {
+  const app = new App();
+  const stack = new EventSourcedMicroservicesStack(app, 'EventSourced', {
+    env: { account: '111122223333', region: 'us-east-1' },
+    statefulFunctionsJarPath: jar,
+    ...props,
+  });
+  return { app, stack };
+}
+
+/** Property groups of the Flink application, by id. */
+function propertyGroups(template: Template): Record<string, Record<string, unknown>> {
+  const app = Object.values(template.findResources('AWS::KinesisAnalyticsV2::Application'))[0];
+  const list = app.Properties.ApplicationConfiguration.EnvironmentProperties.PropertyGroups as {
+    PropertyGroupId: string;
+    PropertyMap: Record<string, unknown>;
+  }[];
+  return Object.fromEntries(list.map((g) => [g.PropertyGroupId, g.PropertyMap]));
+}
+
+/** Statements of the policies attached to roles whose logical id matches `role`. */
+function statementsOf(template: Template, role: RegExp): { Action: string | string[]; Resource: unknown }[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => role.test(r.Ref)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+const logicalIdOf = (template: Template, type: string, pattern: RegExp): string => {
+  const ids = Object.keys(template.findResources(type)).filter((id) => pattern.test(id));
+  if (ids.length !== 1) throw new Error(`expected one ${type} matching ${pattern}, got ${ids.join(', ') || 'none'}`);
+  return ids[0];
+};
+
+describe('EventSourcedMicroservicesStack', () => {
+  const { stack } = build();
+  const template = Template.fromStack(stack);
+
+  test('matches the snapshot (asset hashes masked)', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('the event store keeps 7 days by default; the egress streams too', () => {
+    const eventStore = logicalIdOf(template, 'AWS::Kinesis::Stream', /^EventStore[0-9A-F]{8}$/);
+    expect(template.toJSON().Resources[eventStore].Properties.RetentionPeriodHours).toBe(168);
+    for (const egress of [/^OrderEvents[0-9A-F]{8}$/, /^InventoryEvents[0-9A-F]{8}$/]) {
+      const id = logicalIdOf(template, 'AWS::Kinesis::Stream', egress);
+      expect(template.toJSON().Resources[id].Properties.RetentionPeriodHours).toBe(168);
+    }
+  });
+
+  test('retention is configurable up to 365 days', () => {
+    const t = Template.fromStack(build({ eventStoreRetention: Duration.days(365) }).stack);
+    t.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 8760 });
+  });
+
+  test('commands enter through POST /events/<type>, one schema per command, with a required idempotency key', () => {
+    for (const name of ['PlaceOrder', 'PayOrder', 'ShipOrder', 'CancelOrder', 'RestockItem']) {
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: name });
+      template.hasResourceProperties('AWS::ApiGateway::Model', { Name: `${name}Event` });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'PlaceOrderEvent',
+      Schema: Match.objectLike({
+        properties: Match.objectLike({
+          payload: Match.objectLike({ required: ['customerId', 'lines'], additionalProperties: false }),
+        }),
+      }),
+    });
+    const keyed = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
+      (m) => m.Properties.RequestParameters?.['method.request.header.Idempotency-Key'] === true,
+    );
+    expect(keyed).toHaveLength(5);
+    // The key becomes the envelope's eventId.
+    for (const m of keyed)
+      expect(JSON.stringify(m.Properties.Integration.RequestTemplates)).toContain("$input.params('Idempotency-Key')");
+    // Only the event routes: no raw record writes into the event store.
+    expect(
+      Object.values(template.findResources('AWS::ApiGateway::Resource')).some(
+        (r) => r.Properties.PathPart === 'records',
+      ),
+    ).toBe(false);
+  });
+
+  test('the ingestion role writes to the event store only', () => {
+    const eventStore = logicalIdOf(template, 'AWS::Kinesis::Stream', /^EventStore[0-9A-F]{8}$/);
+    const statements = statementsOf(template, /^IngestionIntegrationRole/);
+    const kinesis = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kinesis:')));
+    expect(kinesis).toEqual([
+      expect.objectContaining({
+        Action: ['kinesis:PutRecord', 'kinesis:PutRecords'],
+        Resource: { 'Fn::GetAtt': [eventStore, 'Arn'] },
+      }),
+    ]);
+  });
+
+  test('order and inventory functions sit behind POST /order and POST /inventory with IAM auth', () => {
+    for (const entry of ['order', 'inventory']) {
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: entry });
+    }
+    const functionsApi = logicalIdOf(template, 'AWS::ApiGateway::RestApi', /^FunctionsApi[0-9A-F]{8}$/);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
+      (m) => m.Properties.RestApiId.Ref === functionsApi,
+    );
+    expect(methods).toHaveLength(2);
+    for (const m of methods) {
+      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+      expect(m.Properties.Integration.Type).toBe('AWS_PROXY');
+    }
+  });
+
+  test('the functions have no AWS permissions beyond logs and traces, and no env besides runtime settings', () => {
+    for (const fn of ['order', 'inventory']) {
+      const actions = statementsOf(template, new RegExp(`^FunctionsFunction${fn}ServiceRole`))
+        .flatMap((s) => [s.Action].flat())
+        .sort();
+      expect(actions).toEqual([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+    }
+  });
+
+  test('only the Flink application role may invoke the function methods', () => {
+    const invokers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:Invoke'),
+    );
+    expect(invokers).toHaveLength(1);
+    expect(invokers[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^RuntimeServiceRole[0-9A-F]{8}$/) }]);
+    const invoke = (invokers[0].Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]).filter(
+      (s) => s.Action === 'execute-api:Invoke',
+    );
+    const resources = JSON.stringify(invoke.map((s) => s.Resource));
+    expect(resources).toContain('/POST/order');
+    expect(resources).toContain('/POST/inventory');
+    expect(resources).not.toContain('/*');
+  });
+
+  test('module.json routes every command to its function and declares both egresses', () => {
+    const groups = propertyGroups(template);
+    const moduleJson = JSON.stringify(groups.StatefulFunctions['module.json']);
+    for (const [eventType, functionType] of [
+      ['PlaceOrder', 'order'],
+      ['PayOrder', 'order'],
+      ['ShipOrder', 'order'],
+      ['CancelOrder', 'order'],
+      ['RestockItem', 'inventory'],
+    ]) {
+      expect(moduleJson).toContain(`{\\"eventType\\":\\"${eventType}\\",\\"functionType\\":\\"${functionType}\\"}`);
+    }
+    expect(moduleJson).toContain('\\"egress\\":{\\"order-events\\":{},\\"inventory-events\\":{}}');
+    expect(groups.StatefulFunctions['signing.region']).toBe('us-east-1');
+    expect(groups['Egress.order-events']['stream.arn']).toEqual({
+      'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', /^OrderEvents[0-9A-F]{8}$/), 'Arn'],
+    });
+    expect(groups['Egress.inventory-events']['stream.arn']).toEqual({
+      'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', /^InventoryEvents[0-9A-F]{8}$/), 'Arn'],
+    });
+    expect(groups.KinesisSource['stream.arn']).toEqual({
+      'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', /^EventStore[0-9A-F]{8}$/), 'Arn'],
+    });
+    expect(groups.StateExport['s3.prefix']).toBe('state-exports');
+    expect(groups.DeadLetterSink['stream.arn']).toEqual({
+      'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', /^RuntimeDeadLetters[0-9A-F]{8}$/), 'Arn'],
+    });
+  });
+
+  test('one projection per egress stream writes the read model with PutItem only', () => {
+    const table = logicalIdOf(template, 'AWS::DynamoDB::GlobalTable', /^ReadModelV1Table/);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+    });
+    for (const [name, stream] of [
+      ['orderevents', /^OrderEvents[0-9A-F]{8}$/],
+      ['inventoryevents', /^InventoryEvents[0-9A-F]{8}$/],
+    ] as const) {
+      const fn = logicalIdOf(
+        template,
+        'AWS::Lambda::Function',
+        new RegExp(`^ReadModelV1Projection${name}Function[0-9A-F]{8}$`),
+      );
+      const props = template.toJSON().Resources[fn].Properties;
+      expect(props.Environment.Variables.READ_MODEL_TABLE).toEqual({ Ref: table });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: fn },
+        EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', stream), 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      const dynamo = statementsOf(template, new RegExp(`^ReadModelV1Projection${name}ServiceRole`)).filter((s) =>
+        [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(dynamo).toEqual([
+        expect.objectContaining({ Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [table, 'Arn'] } }),
+      ]);
+    }
+  });
+
+  test('the read model has a query API', () => {
+    const readApi = logicalIdOf(template, 'AWS::ApiGateway::RestApi', /^ReadModelV1TableApi[0-9A-F]{8}$/);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
+      (m) => m.Properties.RestApiId.Ref === readApi,
+    );
+    expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['GET', 'GET']);
+    template.hasOutput('QueryApiUrl', {
+      Value: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: readApi }])] }),
+    });
+  });
+
+  test('the event store and both egress streams are archived to S3 as newline-delimited raw JSON', () => {
+    const streams = [/^EventStore[0-9A-F]{8}$/, /^OrderEvents[0-9A-F]{8}$/, /^InventoryEvents[0-9A-F]{8}$/].map((p) =>
+      logicalIdOf(template, 'AWS::Kinesis::Stream', p),
+    );
+    const prefixes = ['events/', 'order-events/', 'inventory-events/'];
+    template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 3);
+    streams.forEach((stream, i) => {
+      template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+        KinesisStreamSourceConfiguration: {
+          KinesisStreamARN: { 'Fn::GetAtt': [stream, 'Arn'] },
+          RoleARN: Match.anyValue(),
+        },
+        ExtendedS3DestinationConfiguration: Match.objectLike({
+          // The layout lambda/replay/sources.ts (archivePartitions) lists.
+          Prefix: `${prefixes[i]}year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/`,
+          CompressionFormat: 'UNCOMPRESSED',
+          DataFormatConversionConfiguration: Match.absent(),
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [Match.objectLike({ Type: 'AppendDelimiterToRecord' })],
+          },
+        }),
+      });
+    });
+  });
+
+  test('the replay role reads the streams and archives and writes only to the egress streams', () => {
+    const statements = statementsOf(template, /^ReplayRole[0-9A-F]{8}$/);
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    const streamArn = (p: RegExp) => ({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::Kinesis::Stream', p), 'Arn'] });
+    const read = byAction('kinesis:GetRecords');
+    expect(read.map((s) => s.Action)).toEqual(
+      Array(3).fill(['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords']),
+    );
+    expect(read.map((s) => s.Resource)).toEqual([
+      streamArn(/^EventStore[0-9A-F]{8}$/),
+      streamArn(/^OrderEvents[0-9A-F]{8}$/),
+      streamArn(/^InventoryEvents[0-9A-F]{8}$/),
+    ]);
+    const write = byAction('kinesis:PutRecords');
+    expect(write.map((s) => s.Resource)).toEqual([
+      streamArn(/^OrderEvents[0-9A-F]{8}$/),
+      streamArn(/^InventoryEvents[0-9A-F]{8}$/),
+    ]);
+    expect(write.every((s) => s.Action === 'kinesis:PutRecords')).toBe(true);
+    expect(byAction('s3:ListBucket')).toHaveLength(3);
+    expect(byAction('s3:GetObject')).toHaveLength(3);
+    const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
+    expect([...actions].sort()).toEqual([
+      'kinesis:GetRecords',
+      'kinesis:GetShardIterator',
+      'kinesis:ListShards',
+      'kinesis:PutRecords',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      's3:GetObject',
+      's3:ListBucket',
+    ]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 's3:ListBucket',
+            Condition: { StringLike: { 's3:prefix': ['order-events/*'] } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('a CloudWatch dashboard covers the pipeline', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    for (const title of ['Remote functions: p99 latency', 'Projections: iterator age', 'Egress streams']) {
+      expect(body).toContain(title);
+    }
+  });
+
+  test('every alarm notifies the encrypted alarm topic', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(30);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
+  });
+
+  test('one API sets the account logging role; the other stages deploy after it', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const account = logicalIdOf(template, 'AWS::ApiGateway::Account', /^IngestionApiAccount/);
+    const stages = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stages).toHaveLength(3);
+    for (const s of stages) expect(s.DependsOn).toContain(account);
+  });
+
+  test('rebuilding a read model adds a generation fed by the egress streams and a replay stream', () => {
+    const { stack: rebuilding } = build({ rebuildReadModelGeneration: 2 });
+    const t = Template.fromStack(rebuilding);
+    expect(
+      Object.keys(t.findResources('AWS::DynamoDB::GlobalTable')).map((id) => id.replace(/[0-9A-F]{8}$/, '')),
+    ).toEqual(expect.arrayContaining(['ReadModelV1Table', 'ReadModelV2Table']));
+    const replay = logicalIdOf(t, 'AWS::Kinesis::Stream', /^ReplayStream[0-9A-F]{8}$/);
+    const v2 = logicalIdOf(t, 'AWS::Lambda::Function', /^ReadModelV2ProjectionreplayFunction[0-9A-F]{8}$/);
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: v2 },
+      EventSourceArn: { 'Fn::GetAtt': [replay, 'Arn'] },
+      StartingPosition: 'TRIM_HORIZON',
+    });
+    // Three projections per generation input: two egress streams (V1), two egress + replay (V2).
+    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
+    const put = statementsOf(t, /^ReplayRole[0-9A-F]{8}$/).filter((s) => s.Action === 'kinesis:PutRecords');
+    expect(put.map((s) => s.Resource)).toContainEqual({ 'Fn::GetAtt': [replay, 'Arn'] });
+    t.hasOutput('RebuildQueryApiUrl', {});
+    t.hasOutput('QueryApiUrl', {
+      Value: Match.objectLike({
+        'Fn::Join': [
+          '',
+          Match.arrayWith([{ Ref: logicalIdOf(t, 'AWS::ApiGateway::RestApi', /^ReadModelV1TableApi/) }]),
+        ],
+      }),
+    });
+  });
+
+  test('switching generations points the query API at the rebuilt table', () => {
+    const t = Template.fromStack(build({ readModelGeneration: 2 }).stack);
+    t.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    t.hasOutput('QueryApiUrl', {
+      Value: Match.objectLike({
+        'Fn::Join': [
+          '',
+          Match.arrayWith([{ Ref: logicalIdOf(t, 'AWS::ApiGateway::RestApi', /^ReadModelV2TableApi/) }]),
+        ],
+      }),
+    });
+  });
+
+  test('has no unacknowledged cdk-nag finding, also while rebuilding', () => {
+    for (const props of [{}, { rebuildReadModelGeneration: 2 }]) {
+      const { app } = build(props);
+      applyNagChecks(app);
+      expect(() => app.synth()).not.toThrow();
+    }
+  });
+
+  test('an unacknowledged finding fails synth (the gate works)', () => {
+    const { app, stack: s } = build();
+    new s3.Bucket(s, 'Unreviewed');
+    applyNagChecks(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
+  });
+
+  describe('validation', () => {
+    test('retention beyond 365 days', () => {
+      expect(() => build({ eventStoreRetention: Duration.days(400) })).toThrow(
+        /eventStoreRetention must be between 1 and 365 days, got 400/,
+      );
+      expect(() => build({ egressRetention: Duration.hours(12) })).toThrow(
+        /egressRetention must be between 1 and 365 days, got 0.5/,
+      );
+    });
+
+    test('rebuilding the served generation', () => {
+      expect(() => build({ readModelGeneration: 3, rebuildReadModelGeneration: 3 })).toThrow(
+        /rebuildReadModelGeneration must differ from readModelGeneration \(3\), got 3/,
+      );
+    });
+  });
+
+  describe('props from context', () => {
+    test('reads eventsourced:* keys', () => {
+      const app = new App({
+        context: {
+          'eventsourced:eventStoreRetentionDays': 30,
+          'eventsourced:egressRetentionDays': '14',
+          'eventsourced:readModelGeneration': 2,
+          'eventsourced:rebuildReadModelGeneration': 3,
+          'eventsourced:removalPolicy': 'DESTROY',
+        },
+      });
+      const props = eventSourcedMicroservicesPropsFromContext(app);
+      expect(props.eventStoreRetention?.toDays()).toBe(30);
+      expect(props.egressRetention?.toDays()).toBe(14);
+      expect(props.readModelGeneration).toBe(2);
+      expect(props.rebuildReadModelGeneration).toBe(3);
+      expect(props.removalPolicy).toBe(RemovalPolicy.DESTROY);
+    });
+
+    test('rejects values of the wrong kind, with the value', () => {
+      const app = new App({ context: { 'eventsourced:eventStoreRetentionDays': 'a week' } });
+      expect(() => eventSourcedMicroservicesPropsFromContext(app)).toThrow(
+        /context eventsourced:eventStoreRetentionDays must be a number, got "a week"/,
+      );
+      const app2 = new App({ context: { 'eventsourced:removalPolicy': 'SNAPSHOT' } });
+      expect(() => eventSourcedMicroservicesPropsFromContext(app2)).toThrow(
+        /context eventsourced:removalPolicy must be RETAIN or DESTROY, got 'SNAPSHOT'/,
+      );
+    });
+  });
+});
