@@ -65,6 +65,7 @@ export class PipelineDashboard extends Construct {
       throw new Error(`period must be 1, 5, 10, 30 seconds or a multiple of 60 seconds, got ${periodSeconds} seconds`);
     }
     const p = { period };
+    const layout = (graphs: GraphSpec[]) => fit(graphs, period);
 
     this.alarms = [
       ...props.rawStream.alarms,
@@ -127,12 +128,12 @@ export class PipelineDashboard extends Construct {
         graph('Device fleet simulator', [props.simulator.metricErrors(p)], [props.simulator.metricDuration(p)]),
       );
     }
-    rows.push(...fit(ingest));
+    rows.push(...layout(ingest));
 
     if (props.flinkApplication) {
       const flink = props.flinkApplication;
       rows.push(
-        ...fit([
+        ...layout([
           graph('Flink: restarts and failed checkpoints (cumulative)', [
             flink.metricNumRestarts(p),
             flink.metricNumberOfFailedCheckpoints(p),
@@ -168,12 +169,12 @@ export class PipelineDashboard extends Construct {
         ]),
       );
     }
-    rows.push(...fit(streams));
+    rows.push(...layout(streams));
 
     if (props.streamProcessor) {
       const fn = props.streamProcessor;
       rows.push(
-        ...fit([
+        ...layout([
           graph('Lambda: errors and throttles', [fn.metricErrors(p), fn.metricThrottles(p)]),
           graph('Lambda: duration (ms)', [
             fn.function.metricDuration({ ...p, statistic: 'p99', label: 'Duration p99' }),
@@ -188,7 +189,7 @@ export class PipelineDashboard extends Construct {
     if (props.latestState) {
       // Each is a math expression over the table's operations: one graph each, as their metric ids overlap.
       rows.push(
-        ...fit([
+        ...layout([
           graph('DynamoDB latest state: throttled requests', [props.latestState.metricThrottledRequests(p)]),
           graph('DynamoDB latest state: system errors', [props.latestState.metricSystemErrors(p)]),
         ]),
@@ -196,7 +197,7 @@ export class PipelineDashboard extends Construct {
     }
     if (props.archive) {
       rows.push(
-        ...fit([
+        ...layout([
           graph('Archive: Firehose data freshness (s)', [props.archive.metricDataFreshness(p)]),
           graph('Archive: records delivered and failed conversion', [
             props.archive.metricDeliveryToS3Records(p),
@@ -208,7 +209,7 @@ export class PipelineDashboard extends Construct {
     if (props.anomalyEvents) {
       const bus = props.anomalyEvents;
       rows.push(
-        ...fit([
+        ...layout([
           graph('Anomaly events: matched, delivered, failed', [
             bus.metricMatchedEvents(p),
             bus.metric('Invocations', p),
@@ -239,12 +240,12 @@ function graph(title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMet
 }
 
 /** Lays graphs out in rows of at most four, each row filling the dashboard's width. */
-function fit(graphs: GraphSpec[]): cloudwatch.IWidget[][] {
+function fit(graphs: GraphSpec[], period: Duration): cloudwatch.IWidget[][] {
   const rows: cloudwatch.IWidget[][] = [];
   for (let i = 0; i < graphs.length; i += 4) {
     const chunk = graphs.slice(i, i + 4);
     const width = Math.floor(WIDTH / chunk.length);
-    rows.push(chunk.map((g) => new cloudwatch.GraphWidget({ ...g, width, height: 6 })));
+    rows.push(chunk.map((g) => new cloudwatch.GraphWidget({ ...g, width, height: 6, period })));
   }
   return rows;
 }
