@@ -95,7 +95,7 @@ export interface StatefulFunctionsProcessorProps {
   readonly initialTimestamp?: Date;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** Applies to the streams and the bucket this construct creates. @default RemovalPolicy.RETAIN */
+  /** Applies to the streams and the state export key this construct creates (the export bucket is always retained). @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** Create the alarms of the application and of the streams it creates. @default true */
   readonly createAlarms?: boolean;

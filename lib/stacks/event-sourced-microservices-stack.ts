@@ -38,7 +38,11 @@ export interface EventSourcedMicroservicesStackProps extends StackProps {
   readonly rebuildReadModelGeneration?: number;
   /** Header carrying the client's idempotency key, which becomes the event's `eventId`. @default 'Idempotency-Key' */
   readonly idempotencyKeyHeader?: string;
-  /** Removal policy of the streams, tables and buckets. @default RemovalPolicy.RETAIN */
+  /**
+   * Removal policy of the streams, the read-model tables and their keys. Archive buckets, state exports and log groups
+   * are always retained.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
