@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -243,6 +243,24 @@ export class TimeSeriesAnalyticsStack extends Stack {
       iotIngestion: this.iotIngestion,
       simulator: this.simulator,
     });
+
+    // What operators need after `cdk deploy` (the two REST APIs add their own Endpoint outputs).
+    const outputs: Record<string, [string, string]> = {
+      RawStreamName: [this.rawStream.streamName, 'Raw telemetry stream: target of `npm run simulate -- --stream`'],
+      EnrichedStreamName: [this.enrichedStream.streamName, 'Enriched telemetry stream (Flink output)'],
+      DeadLetterStreamName: [this.deadLetterStream.streamName, 'Records the enrichment rejected, with their reason'],
+      ReferenceDataUri: [this.referenceDataBucket.s3UrlForObject(REFERENCE_DATA_KEY), 'Enrichment reference data'],
+      InfluxDbUrl: [db.endpointUrl as string, 'Timestream for InfluxDB endpoint (reachable inside its VPC only)'],
+      InfluxDbSecretArn: [(db.secret as secretsmanager.ISecret).secretArn, 'InfluxDB admin credentials'],
+      LatestStateTableName: [this.latestState.table.tableName, 'Latest state per device'],
+      AnomalyEventBusName: [this.anomalyEvents.eventBusName, 'EventBridge bus of anomaly events'],
+      ArchiveBucketName: [this.archive.bucket.bucketName, 'Raw telemetry archive (Parquet)'],
+      DashboardName: [this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline'],
+    };
+    if (this.grafana) outputs.GrafanaUrl = [this.grafana.workspaceUrl, 'Managed Grafana workspace'];
+    for (const [outputId, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, { value, description });
+    }
   }
 
   private createReferenceData(deviceCount: number, removalPolicy: RemovalPolicy): s3.Bucket {

@@ -348,6 +348,15 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
     t.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
   });
 
+  test('outputs name what operators need, including the raw stream for the simulate CLI', () => {
+    t.hasOutput('RawStreamName', { Value: ref('RawStream') });
+    t.hasOutput('DeadLetterStreamName', { Value: ref('DeadLetterStream') });
+    t.hasOutput('LatestStateTableName', { Value: ref('LatestState') });
+    t.hasOutput('AnomalyEventBusName', { Value: ref('AnomalyEvents') });
+    t.hasOutput('DashboardName', { Value: ref('Dashboard') });
+    expect(Object.keys(t.findOutputs('GrafanaUrl'))).toEqual([]);
+  });
+
   test('no Grafana workspace unless enabled', () => {
     t.resourceCountIs('AWS::Grafana::Workspace', 0);
     expect(stack.grafana).toBeUndefined();
