@@ -70,7 +70,11 @@ export interface TimeSeriesAnalyticsStackProps extends StackProps {
    */
   readonly grafanaInfluxDbTokenSecretArn?: string;
 
-  /** Applies to the streams, buckets, table, database and keys. @default RemovalPolicy.RETAIN */
+  /**
+   * Applies to the streams, the latest-state table, the database (with its secret and log bucket) and their keys.
+   * The reference data and archive buckets are always retained.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -140,7 +144,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     });
 
     // Enrichment reference data, read by the Flink application only.
-    this.referenceDataBucket = this.createReferenceData(deviceCount, removalPolicy);
+    this.referenceDataBucket = this.createReferenceData(deviceCount);
     this.enrichment = new FlinkStreamProcessor(this, 'Enrichment', {
       ...flinkCode(this, props),
       sourceStream: this.rawStream.stream,
@@ -263,11 +267,12 @@ export class TimeSeriesAnalyticsStack extends Stack {
     }
   }
 
-  private createReferenceData(deviceCount: number, removalPolicy: RemovalPolicy): s3.Bucket {
+  /** Always retained: the bucket holds the seeded object, and CloudFormation cannot delete a non-empty bucket. */
+  private createReferenceData(deviceCount: number): s3.Bucket {
     const key = new kms.Key(this, 'ReferenceDataKey', {
       description: 'Encrypts the enrichment reference data',
       enableKeyRotation: true,
-      removalPolicy,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     const bucket = new s3.Bucket(this, 'ReferenceData', {
       encryption: s3.BucketEncryption.KMS,
@@ -277,7 +282,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
-      removalPolicy,
+      removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
     });
     Validations.of(bucket).acknowledge({

@@ -499,6 +499,9 @@ describe('TimeSeriesAnalyticsStack options', () => {
     for (const type of ['AWS::Kinesis::Stream', 'AWS::DynamoDB::GlobalTable', 'AWS::Timestream::InfluxDBInstance']) {
       for (const r of Object.values(t.findResources(type))) expect(r.DeletionPolicy).toBe('Delete');
     }
+    // A bucket holding objects cannot be deleted by CloudFormation: the reference data stays.
+    const reference = logicalId(t, 'AWS::S3::Bucket', 'ReferenceData');
+    expect(t.toJSON().Resources[reference].DeletionPolicy).toBe('Retain');
   });
 
   test.each<[Partial<TimeSeriesAnalyticsStackProps>, RegExp]>([
