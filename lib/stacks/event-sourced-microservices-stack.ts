@@ -138,7 +138,12 @@ export class ReadModel extends Construct {
       removalPolicy: props.removalPolicy,
       enableReadApi: true,
       // The ingestion API of the stack configures the account's API Gateway logging role.
-      readApiOptions: { cloudWatchRole: false, alarmTopic: props.alarmTopic },
+      // A distinct name per API: API Gateway metrics and alarms are keyed by ApiName.
+      readApiOptions: {
+        restApiName: `${Stack.of(this).stackName}-${id}`,
+        cloudWatchRole: false,
+        alarmTopic: props.alarmTopic,
+      },
       alarmTopic: props.alarmTopic,
     });
     for (const input of props.inputs) {
@@ -220,6 +225,7 @@ export class EventSourcedMicroservicesStack extends Stack {
       stream: this.eventStore.stream,
       eventTypes: COMMANDS.map((c) => ({ name: c.name, schema: c.schema() })),
       idempotencyKeyHeader: props.idempotencyKeyHeader ?? 'Idempotency-Key',
+      restApiName: `${this.stackName}-Commands`,
       alarmTopic,
     });
 

@@ -326,6 +326,15 @@ describe('EventSourcedMicroservicesStack', () => {
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
   });
 
+  test('each API has its own name, so their metrics and alarms do not mix', () => {
+    const names = Object.values(template.findResources('AWS::ApiGateway::RestApi')).map((r) => r.Properties.Name);
+    expect(names.sort()).toEqual([
+      'EventSourced-Commands',
+      'EventSourced-ReadModelV1',
+      expect.stringMatching(/^EventSourcedFunctions/),
+    ]);
+  });
+
   test('one API sets the account logging role; the other stages deploy after it', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     const account = logicalIdOf(template, 'AWS::ApiGateway::Account', /^IngestionApiAccount/);
