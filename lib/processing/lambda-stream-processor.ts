@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -47,6 +48,12 @@ export interface LambdaStreamProcessorProps {
   readonly environment?: { [key: string]: string };
   /** @default - unreserved */
   readonly reservedConcurrentExecutions?: number;
+  /** Run the function in this VPC (e.g. to reach a private database). @default - not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets of `vpc` for the function. @default - the VPC's private subnets, or isolated ones when it has none */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups of the function in `vpc`. @default - a new security group allowing all outbound traffic */
+  readonly securityGroups?: ec2.ISecurityGroup[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Records per batch, 1 to 10000. @default 100 */
@@ -159,6 +166,25 @@ export class LambdaStreamProcessor extends Construct {
       }),
     );
     this.role = role;
+    if (props.vpcSubnets || props.securityGroups) {
+      if (!props.vpc) throw new Error('vpcSubnets and securityGroups require vpc, got no vpc');
+    }
+    if (props.vpc) {
+      // What AWSLambdaVPCAccessExecutionRole allows, inline: Lambda manages the function's network interfaces.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
@@ -170,6 +196,9 @@ export class LambdaStreamProcessor extends Construct {
       timeout: props.timeout ?? Duration.minutes(1),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
@@ -199,7 +228,7 @@ export class LambdaStreamProcessor extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+        'Active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, in a VPC, the network interface actions Lambda needs (ec2:CreateNetworkInterface and related) support no resource-level permissions.',
     });
 
     let onFailure: lambda.IEventSourceDlq;

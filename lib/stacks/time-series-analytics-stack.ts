@@ -202,6 +202,10 @@ export class TimeSeriesAnalyticsStack extends Stack {
       description: 'Tumbling-window aggregates, anomaly detection, latest state per device',
       memorySize: 1024,
       tumblingWindow: props.window ?? Duration.seconds(60),
+      // Inside the database's VPC (isolated subnets, no NAT): it reaches AWS APIs through the VPC endpoints.
+      vpc: db.vpc,
+      vpcSubnets: db.writerSubnets,
+      securityGroups: db.writerSecurityGroup ? [db.writerSecurityGroup] : undefined,
       environment: {
         TIME_SERIES_BACKEND: 'influxdb',
         INFLUX_URL: db.endpointUrl as string,
@@ -216,7 +220,6 @@ export class TimeSeriesAnalyticsStack extends Stack {
       },
       alarmTopic,
     });
-    attachToVpc(this.calculator, db);
     db.grantWrite(this.calculator.role);
     grantLatestState(this.calculator.role, this.latestState);
     this.anomalyEvents.grantPutEvents(this.calculator.role);
@@ -456,35 +459,6 @@ export function referenceData(deviceCount: number, region: string): string {
  * Runs the processor's function in the database's writer subnets with the writer security group, which may reach
  * InfluxDB and the VPC endpoints. `LambdaStreamProcessor` has no VPC props, so the L1 is configured here.
  */
-function attachToVpc(processor: LambdaStreamProcessor, db: TimeSeriesDatabase): void {
-  const vpc = db.vpc as ec2.IVpc;
-  const subnets = vpc.selectSubnets(db.writerSubnets);
-  const cfn = processor.function.node.defaultChild as lambda.CfnFunction;
-  cfn.vpcConfig = {
-    subnetIds: subnets.subnetIds,
-    securityGroupIds: [(db.writerSecurityGroup as ec2.ISecurityGroup).securityGroupId],
-  };
-  // What AWSLambdaVPCAccessExecutionRole allows, inline: Lambda manages the function's network interfaces with it.
-  processor.role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      resources: ['*'],
-    }),
-  );
-  Validations.of(processor.role).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'Active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and the VPC network interface actions Lambda needs (ec2:CreateNetworkInterface and the related Describe/Delete/Assign actions) support no resource-level permissions.',
-  });
-}
-
 /** Exactly what the calculator does with the table: BatchGetItem for baselines, conditional PutItem for state. */
 function grantLatestState(role: iam.IRole, destination: DynamoDbDestination): void {
   role.addToPrincipalPolicy(

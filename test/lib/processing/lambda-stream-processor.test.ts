@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -255,6 +256,32 @@ describe('LambdaStreamProcessor options', () => {
     });
   });
 
+  test('runs in a VPC with inline network-interface permissions and passes cdk-nag', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const store = new StreamStore(stack, 'Store');
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
+    const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    new LambdaStreamProcessor(stack, 'Proc', { stream: store.stream, entry, vpc, securityGroups: [sg] });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^Sg'), 'GroupId'] }] },
+    });
+    t.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']) }),
+        ]),
+      },
+    });
+    applyNagChecks(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
   test('alarm thresholds and topic', () => {
     const stack = new Stack(new App(), 'S');
     const store = new StreamStore(stack, 'Store', { createAlarms: false });
@@ -314,6 +341,12 @@ describe('LambdaStreamProcessor validation', () => {
     [{ memorySize: 64 }, /memorySize must be between 128 and 10240 MB, got 64/],
   ])('%j is rejected', (props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  test('subnets without a VPC are rejected', () => {
+    expect(() => build({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } })).toThrow(
+      /vpcSubnets and securityGroups require vpc, got no vpc/,
+    );
   });
 
   test('onFailureBucket without S3 is rejected', () => {
