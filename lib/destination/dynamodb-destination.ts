@@ -8,8 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { RestApiOptions } from '../ingestion/rest-api-options';
-import { createAlarm, validateThreshold } from '../ingestion/private/alarms';
-import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../ingestion/private/secure-rest-api';
+import { createAlarm, validateThreshold } from '../internal/alarms';
+import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 
 /** How the table is encrypted at rest. */
 export enum DynamoDbDestinationEncryption {

@@ -4,11 +4,10 @@ import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } fr
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { createObservedFunction } from '../internal/observed-function';
 import { handlerEntry } from '../internal';
 
 /** How users sign in to the Grafana workspace. */
@@ -217,19 +216,19 @@ export class GrafanaVisualisation extends Construct implements ec2.IConnectable 
       });
     }
 
-    const logGroup = new logs.LogGroup(this, 'ProvisionerLogGroup', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'ProvisionerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Provisions the dashboards of ${this.node.path}`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
+    const { function: fn, role } = createObservedFunction(
+      this,
+      { logGroup: 'ProvisionerLogGroup', role: 'ProvisionerRole', function: 'Provisioner' },
+      {
+        entry: handlerEntry('grafana-dashboard-provisioner'),
+        description: `Provisions Grafana dashboards into ${this.node.path}`,
+        roleDescription: `Provisions the dashboards of ${this.node.path}`,
+        serviceName: 'grafana-dashboard-provisioner',
+        memorySize: 256,
+        timeout: Duration.minutes(5),
+        // A deploy-time custom resource: traces add nothing and would widen its role.
+        tracing: false,
+      },
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -244,26 +243,6 @@ export class GrafanaVisualisation extends Construct implements ec2.IConnectable 
       }),
     );
     props.influxDbTokenSecret?.grantRead(role);
-
-    const fn = new nodejs.NodejsFunction(this, 'Provisioner', {
-      entry: handlerEntry('grafana-dashboard-provisioner'),
-      description: `Provisions Grafana dashboards into ${this.node.path}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(5),
-      role,
-      logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'grafana-dashboard-provisioner' },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: [],
-      },
-    });
     new CustomResource(this, 'Dashboards', {
       serviceToken: fn.functionArn,
       resourceType: 'Custom::GrafanaDashboards',

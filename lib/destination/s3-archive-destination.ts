@@ -9,10 +9,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { createAlarm, validateThreshold } from '../ingestion/private/alarms';
-import { createEncryptedLogGroup } from '../ingestion/private/encrypted-log-group';
-import { nagArnLabel } from '../ingestion/private/nag';
-import { createAccessLogsBucket, createSecureBucket } from '../ingestion/private/secure-bucket';
+import { createAlarm, validateThreshold } from '../internal/alarms';
+import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
+import { nagArnLabel } from '../internal/nag';
+import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 
 /** How records are stored in the archive. */
 export enum ArchiveFormat {

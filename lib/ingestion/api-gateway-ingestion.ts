@@ -13,7 +13,7 @@ import {
   putRecordsTemplate,
   putRecordTemplate,
 } from './private/kinesis-templates';
-import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from './private/secure-rest-api';
+import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 import { RestApiOptions } from './rest-api-options';
 
 /** A JSON schema (draft-04, the dialect API Gateway models use), as a plain object. */

@@ -8,10 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { createAlarm, validateThreshold } from './private/alarms';
-import { createEncryptedLogGroup } from './private/encrypted-log-group';
-import { nagArnLabel } from './private/nag';
-import { createSecureBucket } from './private/secure-bucket';
+import { createAlarm, validateThreshold } from '../internal/alarms';
+import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
+import { nagArnLabel } from '../internal/nag';
+import { createSecureBucket } from '../internal/secure-bucket';
 
 /** Where the topic rule's error action keeps messages whose Kinesis action failed. */
 export enum IotErrorDestination {

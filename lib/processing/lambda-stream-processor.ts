@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -14,6 +13,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
+import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
+import { nagArnLabel } from '../internal/nag';
+import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
 
 /** Where the event source mapping sends batches that exhausted their retries or aged out. */
 export enum OnFailureDestinationType {
@@ -121,6 +123,9 @@ export class LambdaStreamProcessor extends Construct {
     validateRange('maxRecordAge', props.maxRecordAge?.toSeconds(), 60, 604800, 'seconds');
     validateRange('tumblingWindow', props.tumblingWindow?.toSeconds(), 1, 900, 'seconds');
     validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
+    validateThreshold('errorsThreshold', props.errorsThreshold);
+    validateThreshold('throttlesThreshold', props.throttlesThreshold);
+    validateThreshold('deadLetterQueueDepthThreshold', props.deadLetterQueueDepthThreshold);
     if (props.consumer) {
       const resolve = (arn: string) => JSON.stringify(Stack.of(this).resolve(arn));
       const [consumerStream, stream] = [resolve(props.consumer.stream.streamArn), resolve(props.stream.streamArn)];
@@ -150,74 +155,32 @@ export class LambdaStreamProcessor extends Construct {
       reason: 'This queue is the terminal dead-letter destination of the stream processor; its depth is alarmed.',
     });
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // An explicit role keeps log permissions scoped to this function's log group (no managed policy).
-    const role = new iam.Role(this, 'ServiceRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${this.node.path}`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
+    if ((props.vpcSubnets || props.securityGroups) && !props.vpc) {
+      throw new Error('vpcSubnets and securityGroups require vpc, got no vpc');
+    }
+    const created = createObservedFunction(
+      this,
+      { logGroup: 'LogGroup', role: 'ServiceRole', function: 'Function' },
+      {
+        entry: props.entry,
+        handler: props.handler,
+        description: props.description ?? `Kinesis stream processor ${this.node.path}`,
+        roleDescription: `Execution role of ${this.node.path}`,
+        serviceName: serviceNameOf(this, id),
+        memorySize: props.memorySize ?? 512,
+        timeout: props.timeout ?? Duration.minutes(1),
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+        logRetention: props.logRetention,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        securityGroups: props.securityGroups,
+        environment: { DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl, ...props.environment },
+      },
     );
+    this.function = created.function;
+    this.logGroup = created.logGroup;
+    const role = created.role;
     this.role = role;
-    if (props.vpcSubnets || props.securityGroups) {
-      if (!props.vpc) throw new Error('vpcSubnets and securityGroups require vpc, got no vpc');
-    }
-    if (props.vpc) {
-      // What AWSLambdaVPCAccessExecutionRole allows, inline: Lambda manages the function's network interfaces.
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
-      );
-    }
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: props.handler ?? 'handler',
-      description: props.description ?? `Kinesis stream processor ${this.node.path}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.minutes(1),
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      role,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
-      securityGroups: props.securityGroups,
-      logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName + '-' + id,
-        POWERTOOLS_METRICS_NAMESPACE: 'CdkStreamingPatterns',
-        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
-        ...props.environment,
-      },
-      bundling: {
-        // Local esbuild only: no Docker engine is needed. Deterministic output keeps asset hashes stable.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: [],
-      },
-    });
     // Least privilege for a producer to a KMS-encrypted queue (grantSendMessages adds kms:ReEncrypt* and more).
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
@@ -225,11 +188,6 @@ export class LambdaStreamProcessor extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [queueKey.keyArn] }),
     );
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, in a VPC, the network interface actions Lambda needs (ec2:CreateNetworkInterface and related) support no resource-level permissions.',
-    });
 
     let onFailure: lambda.IEventSourceDlq;
     if (props.onFailure === OnFailureDestinationType.S3) {
@@ -279,35 +237,20 @@ export class LambdaStreamProcessor extends Construct {
     this.eventSourceMapping = eventSourceMappingOf(this.function);
 
     if (props.createAlarms ?? true) {
-      const topic = props.alarmTopic;
-      const add = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
-        const alarm = new cloudwatch.Alarm(this, alarmId, alarmProps);
-        if (topic) {
-          alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
-          alarm.addOkAction(new cloudwatchActions.SnsAction(topic));
-        }
-        this.alarms.push(alarm);
-      };
-      const common2 = {
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        evaluationPeriods: 1,
-      };
+      const add = (alarmId: string, spec: AlarmSpec) =>
+        this.alarms.push(createAlarm(this, alarmId, spec, props.alarmTopic));
       add('ErrorsAlarm', {
-        ...common2,
         metric: this.metricErrors(),
         threshold: props.errorsThreshold ?? 1,
         alarmDescription: `${this.node.path} function errors`,
       });
       add('ThrottlesAlarm', {
-        ...common2,
         metric: this.metricThrottles(),
         threshold: props.throttlesThreshold ?? 1,
         alarmDescription: `${this.node.path} function throttles`,
       });
       const iteratorAge = props.iteratorAgeThreshold ?? Duration.minutes(5);
       add('IteratorAgeAlarm', {
-        ...common2,
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
         metric: this.metricIteratorAge({ period: Duration.minutes(1) }),
@@ -315,7 +258,6 @@ export class LambdaStreamProcessor extends Construct {
         alarmDescription: `${this.node.path} falls behind the stream by more than ${iteratorAge.toHumanString()}`,
       });
       add('DeadLetterQueueDepthAlarm', {
-        ...common2,
         metric: this.metricDeadLetterQueueDepth(),
         threshold: props.deadLetterQueueDepthThreshold ?? 1,
         alarmDescription: `${this.node.path} has dead-lettered records waiting`,
@@ -366,19 +308,12 @@ class S3FailureDestination implements lambda.IEventSourceDlq {
     this.bucket.encryptionKey?.grantEncrypt(targetHandler);
     if (targetHandler.role) {
       Validations.of(targetHandler.role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resourceLabel(this.bucket)}/*]`,
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this.bucket, this.bucket.bucketArn)}/*]`,
         reason: "Lambda names failure objects itself, so PutObject needs the bucket's object wildcard.",
       });
     }
     return { destination: this.bucket.bucketArn };
   }
-}
-
-function resourceLabel(bucket: s3.IBucket): string {
-  const resolved = Stack.of(bucket).resolve(bucket.bucketArn);
-  if (typeof resolved === 'string') return resolved;
-  const getAtt = resolved['Fn::GetAtt'] as string[] | undefined;
-  return getAtt ? `<${getAtt[0]}.${getAtt[1]}>` : JSON.stringify(resolved);
 }
 
 function eventSourceMappingOf(fn: lambda.Function): lambda.IEventSourceMapping {

@@ -1,16 +1,16 @@
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
 import { RestApiAuthorization, RestApiOptions } from '../ingestion/rest-api-options';
-import { createAlarm, validateThreshold } from '../ingestion/private/alarms';
-import { createSecureRestApi, grantInvokeMethods } from '../ingestion/private/secure-rest-api';
+import { createObservedFunction } from '../internal/observed-function';
+import { createAlarm, validateThreshold } from '../internal/alarms';
+import { createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 
 /**
  * A remote function the stateful-functions runtime can call: its type, its HTTP endpoint and how the runtime calls
@@ -294,54 +294,26 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
 
     this.api = props.api ?? new StatefulFunctionsApi(this, 'Api', props.apiOptions);
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
     // Functions compute from their request only: the role may write its logs and traces, nothing else.
-    this.role = new iam.Role(this, 'ServiceRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of remote function ${this.functionType} (${this.node.path})`,
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
+    const created = createObservedFunction(
+      this,
+      { logGroup: 'LogGroup', role: 'ServiceRole', function: 'Function' },
+      {
+        entry: props.entry,
+        handler: props.handler,
+        description: props.description ?? `Remote stateful function ${this.functionType} (${this.node.path})`,
+        roleDescription: `Execution role of remote function ${this.functionType} (${this.node.path})`,
+        serviceName: `${Stack.of(this).stackName}-${this.functionType}`,
+        memorySize: props.memorySize ?? 256,
+        timeout,
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+        logRetention: props.logRetention,
+        environment: props.environment,
+      },
     );
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: props.handler ?? 'handler',
-      description: props.description ?? `Remote stateful function ${this.functionType} (${this.node.path})`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
-      timeout,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      role: this.role,
-      logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: `${Stack.of(this).stackName}-${this.functionType}`,
-        ...props.environment,
-      },
-      bundling: {
-        // Local esbuild only: no Docker engine is needed. Deterministic output keeps asset hashes stable.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: [],
-      },
-    });
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-    });
+    this.logGroup = created.logGroup;
+    this.role = created.role;
+    this.function = created.function;
 
     const resource = this.api._register(this);
     this.method = resource.addMethod(

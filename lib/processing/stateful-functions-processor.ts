@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
-import { createAccessLogsBucket, createSecureBucket } from '../ingestion/private/secure-bucket';
+import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 import { StreamStore } from '../storage';
 import { FlinkInitialPosition, FlinkStreamProcessor } from './flink-stream-processor';
 import { IRemoteFunctionEndpoint, validateEgressName } from './remote-function';

@@ -1,13 +1,13 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
 
 export interface DeviceFleetSimulatorProps {
@@ -68,21 +68,33 @@ export class DeviceFleetSimulator extends Construct {
     const scheduleRate = props.scheduleRate ?? Duration.minutes(1);
     validate(props, rates, runDuration, scheduleRate);
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // An explicit role keeps log permissions scoped to this function's log group (no managed policy).
-    const role = new iam.Role(this, 'ServiceRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${this.node.path}`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
+    const created = createObservedFunction(
+      this,
+      { logGroup: 'LogGroup', role: 'ServiceRole', function: 'Function' },
+      {
+        entry: handlerEntry('device-fleet-simulator'),
+        description: `Device fleet simulator ${this.node.path}`,
+        roleDescription: `Execution role of ${this.node.path}`,
+        serviceName: serviceNameOf(this, id),
+        memorySize: props.memorySize ?? 256,
+        timeout: Duration.seconds(runDuration.toSeconds() + 30),
+        logRetention: props.logRetention,
+        environment: {
+          STREAM_ARN: props.stream.streamArn,
+          DEVICE_COUNT: String(props.deviceCount ?? 100),
+          RATE_PER_SECOND: String(props.ratePerSecond ?? 100),
+          DURATION_SECONDS: String(runDuration.toSeconds()),
+          ANOMALY_RATE: String(rates.anomalyRate),
+          DUPLICATE_RATE: String(rates.duplicateRate),
+          LATE_RATE: String(rates.lateRate),
+          MALFORMED_RATE: String(rates.malformedRate),
+          SEED: String(props.seed ?? 42),
+        },
+      },
     );
+    this.function = created.function;
+    this.logGroup = created.logGroup;
+    const role = created.role;
     // The producer sends with PutRecords only (no aggregation, so no ListShards).
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [props.stream.streamArn] }),
@@ -93,47 +105,6 @@ export class DeviceFleetSimulator extends Construct {
       );
     }
     this.role = role;
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: handlerEntry('device-fleet-simulator'),
-      handler: 'handler',
-      description: `Device fleet simulator ${this.node.path}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
-      timeout: Duration.seconds(runDuration.toSeconds() + 30),
-      role,
-      logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: `${Stack.of(this).stackName}-${id}`,
-        POWERTOOLS_METRICS_NAMESPACE: 'CdkStreamingPatterns',
-        STREAM_ARN: props.stream.streamArn,
-        DEVICE_COUNT: String(props.deviceCount ?? 100),
-        RATE_PER_SECOND: String(props.ratePerSecond ?? 100),
-        DURATION_SECONDS: String(runDuration.toSeconds()),
-        ANOMALY_RATE: String(rates.anomalyRate),
-        DUPLICATE_RATE: String(rates.duplicateRate),
-        LATE_RATE: String(rates.lateRate),
-        MALFORMED_RATE: String(rates.malformedRate),
-        SEED: String(props.seed ?? 42),
-      },
-      bundling: {
-        // Local esbuild only: no Docker engine is needed. Deterministic output keeps asset hashes stable.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: [],
-      },
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-    });
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Starts a run of ${this.node.path}`,

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { nagArnLabel } from '../ingestion/private/nag';
+import { nagArnLabel } from '../internal/nag';
 
 /** A Firehose archive the replay CLI may read (`--source archive --archive-bucket --archive-prefix`). */
 export interface ReplayArchive {

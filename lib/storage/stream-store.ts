@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { assertExclusive, validateInteger } from '../internal';
+import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
 import { ShardPlan } from './shard-calculator';
 
 /** How the stream is encrypted at rest. */
@@ -261,57 +261,35 @@ export class StreamStore extends Construct {
   }
 
   private createAlarms(props: StreamStoreProps): void {
+    validateThreshold('writeThrottleThreshold', props.writeThrottleThreshold);
+    validateThreshold('readThrottleThreshold', props.readThrottleThreshold);
+    validateThreshold('putRecordsFailedThreshold', props.putRecordsFailedThreshold);
+    const addAlarm = (id: string, spec: AlarmSpec) => this.alarms.push(createAlarm(this, id, spec, this.alarmTopic));
     const iteratorAge = props.iteratorAgeThreshold ?? Duration.minutes(5);
-    this.addAlarm('IteratorAgeAlarm', {
+    addAlarm('IteratorAgeAlarm', {
       metric: this.metricGetRecordsIteratorAgeMilliseconds({ period: Duration.minutes(1) }),
       threshold: iteratorAge.toMilliseconds(),
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
       alarmDescription: `Consumers of ${this.node.path} fall behind: oldest unread record older than ${iteratorAge.toHumanString()}`,
     });
-    this.addAlarm('WriteThrottleAlarm', {
+    addAlarm('WriteThrottleAlarm', {
       metric: this.metricWriteProvisionedThroughputExceeded(),
       threshold: props.writeThrottleThreshold ?? 1,
       evaluationPeriods: 1,
       alarmDescription: `Writes to ${this.node.path} are throttled`,
     });
-    this.addAlarm('ReadThrottleAlarm', {
+    addAlarm('ReadThrottleAlarm', {
       metric: this.metricReadProvisionedThroughputExceeded(),
       threshold: props.readThrottleThreshold ?? 1,
       evaluationPeriods: 1,
       alarmDescription: `Reads from ${this.node.path} are throttled`,
     });
-    this.addAlarm('PutRecordsFailedAlarm', {
+    addAlarm('PutRecordsFailedAlarm', {
       metric: this.metricPutRecordsFailedRecords(),
       threshold: props.putRecordsFailedThreshold ?? 1,
       evaluationPeriods: 1,
       alarmDescription: `PutRecords calls to ${this.node.path} have failed records`,
     });
-  }
-
-  private addAlarm(
-    id: string,
-    props: Pick<
-      cloudwatch.AlarmProps,
-      'metric' | 'threshold' | 'evaluationPeriods' | 'datapointsToAlarm' | 'alarmDescription'
-    >,
-  ): void {
-    validateRangeNonNegative(id, props.threshold);
-    const alarm = new cloudwatch.Alarm(this, id, {
-      ...props,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (this.alarmTopic) {
-      alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
-      alarm.addOkAction(new cloudwatchActions.SnsAction(this.alarmTopic));
-    }
-    this.alarms.push(alarm);
-  }
-}
-
-function validateRangeNonNegative(id: string, threshold: number): void {
-  if (!Token.isUnresolved(threshold) && !(threshold >= 0)) {
-    throw new Error(`${id} threshold must be zero or more, got ${threshold}`);
   }
 }

@@ -339,6 +339,8 @@ describe('LambdaStreamProcessor validation', () => {
     [{ maxRecordAge: Duration.seconds(30) }, /maxRecordAge must be between 60 and 604800 seconds, got 30/],
     [{ tumblingWindow: Duration.minutes(16) }, /tumblingWindow must be between 1 and 900 seconds, got 960/],
     [{ memorySize: 64 }, /memorySize must be between 128 and 10240 MB, got 64/],
+    [{ errorsThreshold: -1 }, /errorsThreshold must be zero or more, got -1/],
+    [{ deadLetterQueueDepthThreshold: -2 }, /deadLetterQueueDepthThreshold must be zero or more, got -2/],
   ])('%j is rejected', (props, message) => {
     expect(() => build(props)).toThrow(message);
   });

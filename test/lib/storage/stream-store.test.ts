@@ -342,9 +342,7 @@ describe('StreamStore validation', () => {
   });
 
   test('negative alarm threshold is rejected', () => {
-    expect(() => synth({ writeThrottleThreshold: -1 })).toThrow(
-      /WriteThrottleAlarm threshold must be zero or more, got -1/,
-    );
+    expect(() => synth({ writeThrottleThreshold: -1 })).toThrow(/writeThrottleThreshold must be zero or more, got -1/);
   });
 
   test('more than 20 consumers are rejected', () => {

@@ -1,12 +1,12 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { validateInteger } from '../../internal';
-import { RestApiAuthorization, RestApiOptions } from '../rest-api-options';
+import { validateInteger } from './validation';
+import { RestApiAuthorization, RestApiOptions } from '../ingestion/rest-api-options';
 import { createAlarm, validateThreshold } from './alarms';
 import { createEncryptedLogGroup } from './encrypted-log-group';
 
@@ -80,7 +80,8 @@ export function createSecureRestApi(scope: Construct, options: RestApiOptions, d
     'API access logs',
   );
   const api = new apigw.RestApi(scope, 'Api', {
-    restApiName: options.restApiName,
+    // API Gateway metrics and alarms are keyed by the API name: default to one unique in the account.
+    restApiName: options.restApiName ?? Names.uniqueResourceName(scope, { maxLength: 128 }),
     description,
     endpointTypes: [apigw.EndpointType.REGIONAL],
     cloudWatchRole,
