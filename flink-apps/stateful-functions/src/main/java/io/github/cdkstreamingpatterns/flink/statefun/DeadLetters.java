@@ -35,7 +35,18 @@ public final class DeadLetters {
         node.put("stage", STAGE);
         node.put("payload", payload);
         node.put("at", at);
-        return new DeadLetterRecord(reason, partitionKey, Json.write(node));
+        return new DeadLetterRecord(reason, partitionKey(partitionKey), Json.write(node));
+    }
+
+    /**
+     * The key is an aggregate id or address taken from input, which may exceed Kinesis' 256 characters; the sink would
+     * then fail the job on every restart. Long keys are cut (same prefix, same shard is good enough for dead letters).
+     */
+    static String partitionKey(String key) {
+        if (key == null || key.isEmpty()) {
+            return "dead-letter";
+        }
+        return key.length() <= FunctionResponse.MAX_PARTITION_KEY_CHARS ? key : key.substring(0, FunctionResponse.MAX_PARTITION_KEY_CHARS);
     }
 
     public static DeadLetterRecord ofBytes(String reason, String detail, String partitionKey, byte[] payload, long at) {

@@ -13,6 +13,8 @@ import java.util.List;
  * optional. A structurally invalid response is treated like a failed call (retried, then dead-lettered).
  */
 public final class FunctionResponse {
+    /** Kinesis partition keys are 1..256 characters. */
+    static final int MAX_PARTITION_KEY_CHARS = 256;
 
     /** A message to another function instance. */
     public static final class OutgoingMessage {
@@ -101,6 +103,12 @@ public final class FunctionResponse {
             String type = Json.nonEmptyText(e, "type");
             if (name == null || partitionKey == null || type == null) {
                 throw new IllegalArgumentException("egress[] entries need 'egress', 'partitionKey' and 'type': " + e);
+            }
+            // Kinesis rejects longer keys and the sink fails the job on them: caught here, the batch is retried and
+            // dead-lettered instead of crash-looping the whole runtime on one bad response.
+            if (partitionKey.length() > MAX_PARTITION_KEY_CHARS) {
+                throw new IllegalArgumentException("egress[] partitionKey must have 1.." + MAX_PARTITION_KEY_CHARS
+                        + " characters, got " + partitionKey.length());
             }
             egress.add(new EgressMessage(name, partitionKey, type, payload(e)));
         }

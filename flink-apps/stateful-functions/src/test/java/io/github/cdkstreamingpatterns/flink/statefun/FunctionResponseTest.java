@@ -51,4 +51,24 @@ class FunctionResponseTest {
         assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"type\":\"T\"}]}")).hasMessageContaining("egress[]");
         assertThatThrownBy(() -> parse("{\"state\":null,\"rejected\":[{\"reason\":\"x\"}]}")).hasMessageContaining("rejected[]");
     }
+
+    @Test
+    void anEgressPartitionKeyKinesisWouldRejectMakesTheResponseInvalidInsteadOfFailingTheSink() {
+        // The Kinesis sink throws on keys over 256 characters, which would fail the job on every restart.
+        String ok = "k".repeat(256);
+        assertThat(parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok + "\",\"type\":\"T\"}]}")
+                .egress.get(0).partitionKey).hasSize(256);
+        assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok + "x\",\"type\":\"T\"}]}"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("partitionKey must have 1..256 characters, got 257");
+    }
+
+    @Test
+    void deadLetterPartitionKeysFitKinesisWhateverTheAddress() {
+        String longId = "a".repeat(300);
+        DeadLetterRecord letter = DeadLetters.of(DeadLetters.REJECTED, "no", "order/" + longId, "{}", 1L);
+        assertThat(letter.partitionKey).hasSize(256).isEqualTo(("order/" + longId).substring(0, 256));
+        assertThat(DeadLetters.of(DeadLetters.REJECTED, "no", "order/o-1", "{}", 1L).partitionKey).isEqualTo("order/o-1");
+        assertThat(DeadLetters.of(DeadLetters.SCHEMA, "no", "", "{}", 1L).partitionKey).isEqualTo("dead-letter");
+    }
 }

@@ -50,4 +50,12 @@ class IngressRouterTest {
         JsonNode text = Json.MAPPER.readTree(DeadLetters.ofBytes("SCHEMA", "bad", "k", "{\"é\":1}".getBytes(StandardCharsets.UTF_8), 1L).json);
         assertThat(text.get("payload").asText()).isEqualTo("{\"é\":1}");
     }
+
+    @Test
+    void aRejectedEnvelopeWithAVeryLongAggregateIdGetsAPartitionKeyKinesisAccepts() {
+        String longId = "o".repeat(400);
+        IngressRouter.Result unknown = route("{\"eventId\":\"e\",\"type\":\"Ship\",\"aggregateId\":\"" + longId + "\",\"occurredAt\":\"t\",\"payload\":{}}");
+        DeadLetterRecord letter = DeadLetters.ofBytes(unknown.reason, unknown.detail, unknown.partitionKey, new byte[] {'x'}, 1L);
+        assertThat(letter.partitionKey).hasSize(256);
+    }
 }
