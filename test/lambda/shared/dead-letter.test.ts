@@ -6,9 +6,14 @@ import {
   ListShardsCommand,
   waitUntilStreamExists,
 } from '@aws-sdk/client-kinesis';
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { DeadLetterEntry, KinesisDeadLetterSink, SqsDeadLetterSink } from '../../../lambda/shared/dead-letter';
+import {
+  DeadLetterEntry,
+  KinesisDeadLetterSink,
+  MAX_SQS_MESSAGE_BYTES,
+  SqsDeadLetterSink,
+} from '../../../lambda/shared/dead-letter';
 import { LOCAL_AWS, LocalServer, startKinesisLocal, startMotoServer } from '../../support/local-servers';
 
 const entry = (i: number, payload = `{"n":${i}}`): DeadLetterEntry => ({
@@ -52,8 +57,41 @@ describe('SqsDeadLetterSink against moto', () => {
     );
     const big = bodies.find((b) => b.sequenceNumber === '23')!;
     expect(big.truncated).toBe(true);
-    expect(big.payload.length).toBe(200 * 1024);
+    expect('x'.repeat(300 * 1024).startsWith(big.payload)).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(big), 'utf8')).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
     expect(bodies.find((b) => b.sequenceNumber === '3')).toEqual(entry(3));
+  });
+
+  test('fits a payload of multi-byte characters into the SQS message size by bytes, not characters', async () => {
+    // moto does not enforce SQS size limits, so the stored bodies are measured here. Each batch must also stay
+    // within the limit in total, which SQS enforces for SendMessageBatch.
+    const sent: number[] = [];
+    const recording = new (class extends SQSClient {
+      override send(command: never): never {
+        const c = command as SendMessageBatchCommand;
+        sent.push(c.input.Entries!.reduce((n, e) => n + Buffer.byteLength(e.MessageBody!, 'utf8'), 0));
+        return super.send(command) as never;
+      }
+    })({ ...LOCAL_AWS, endpoint: moto.endpoint });
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: 'dlq-bytes' }))).QueueUrl!;
+    const euros = '€'.repeat(200 * 1024); // 600 KiB of UTF-8 in 200 Ki characters
+    await new SqsDeadLetterSink(recording, url).send([entry(1, euros), entry(2, euros), entry(3)]);
+    recording.destroy();
+    const bodies: string[] = [];
+    for (let i = 0; i < 20 && bodies.length < 3; i++) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+      bodies.push(...(out.Messages ?? []).map((m) => m.Body!));
+    }
+    expect(bodies).toHaveLength(3);
+    for (const body of bodies) expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
+    const parsed = bodies.map((b) => JSON.parse(b) as DeadLetterEntry);
+    const first = parsed.find((b) => b.sequenceNumber === '1')!;
+    expect(first.truncated).toBe(true);
+    expect(euros.startsWith(first.payload)).toBe(true);
+    expect(first.payload.length).toBeGreaterThan(80 * 1024);
+    expect(parsed.find((b) => b.sequenceNumber === '3')).toEqual(entry(3));
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    for (const total of sent) expect(total).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
   });
 
   test('fails loudly when the queue does not exist', async () => {
@@ -95,6 +133,37 @@ describe('KinesisDeadLetterSink against kinesis-local', () => {
       entry(3),
     ]);
   });
+
+  test('fits an entry whose payload exceeds the 1 MiB record limit instead of failing forever', async () => {
+    // A 1 MiB record that is not UTF-8 becomes ~1.33 MiB of base64 in the entry: Kinesis refuses it as is.
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'dlq-big', ShardCount: 1 }));
+    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30 }, { StreamName: 'dlq-big' });
+    const payload = Buffer.alloc(1000 * 1024, 0xff).toString('base64');
+    const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/dlq-big`;
+    await new KinesisDeadLetterSink(kinesis, arn).send([entry(1, payload), entry(2)]);
+    const records = await readAll('dlq-big');
+    expect(records).toHaveLength(2);
+    const [big, small] = records.map((d) => JSON.parse(d.toString('utf8')) as DeadLetterEntry);
+    expect(big.truncated).toBe(true);
+    expect(big.reason).toBe('SCHEMA');
+    expect(payload.startsWith(big.payload)).toBe(true);
+    expect(big.payload.length).toBeGreaterThan(1000 * 1024);
+    expect(records[0].length + Buffer.byteLength('pk-1')).toBeLessThanOrEqual(1024 * 1024);
+    expect(small).toEqual(entry(2));
+  });
+
+  async function readAll(stream: string): Promise<Buffer[]> {
+    const shards = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
+    const it = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: stream,
+        ShardId: shards.Shards![0].ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator! }));
+    return out.Records!.map((r) => Buffer.from(r.Data!));
+  }
 
   test('fails loudly when the stream does not exist', async () => {
     const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/missing`;
