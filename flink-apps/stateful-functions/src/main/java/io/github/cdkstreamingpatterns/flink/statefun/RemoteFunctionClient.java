@@ -14,6 +14,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,8 +52,22 @@ final class RemoteFunctionClient implements AutoCloseable {
     }
 
     CompletableFuture<InvocationOutcome> invoke(ModuleDefinition.FunctionSpec spec, byte[] body) {
+        AtomicReference<CompletableFuture<HttpResponse<byte[]>>> send = new AtomicReference<>();
         return CompletableFuture.supplyAsync(() -> buildRequest(spec, body), executor)
-                .thenCompose(request -> client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()))
+                .thenCompose(request -> {
+                    CompletableFuture<HttpResponse<byte[]>> call = client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
+                    send.set(call);
+                    return call;
+                })
+                // HttpRequest.timeout only bounds the wait for the response headers; a body that stalls afterwards would
+                // never complete and would hold the address (and a concurrency slot) forever. This bounds the whole call.
+                .orTimeout(spec.timeoutMs(), TimeUnit.MILLISECONDS)
+                .whenComplete((response, error) -> {
+                    CompletableFuture<HttpResponse<byte[]>> call = send.get();
+                    if (error != null && call != null && !call.isDone()) {
+                        call.cancel(true);
+                    }
+                })
                 .thenApply(RemoteFunctionClient::toOutcome)
                 .exceptionally(RemoteFunctionClient::failureOutcome);
     }
@@ -90,8 +107,9 @@ final class RemoteFunctionClient implements AutoCloseable {
 
     static InvocationOutcome failureOutcome(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        if (cause instanceof HttpTimeoutException) {
-            return InvocationOutcome.failure(DeadLetters.TIMEOUT, "request timed out: " + cause.getMessage());
+        if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException) {
+            String detail = cause.getMessage() == null ? "no complete response within the function's timeoutMs" : cause.getMessage();
+            return InvocationOutcome.failure(DeadLetters.TIMEOUT, "request timed out: " + detail);
         }
         if (cause instanceof ConnectException || cause instanceof IOException) {
             return InvocationOutcome.failure(DeadLetters.UNREACHABLE, cause.getClass().getSimpleName() + ": " + cause.getMessage());
