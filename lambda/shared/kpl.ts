@@ -41,6 +41,8 @@ export function deaggregate(data: Buffer): UserRecord[] {
     else if (field === 3 && wireType === 2) raw.push(readInnerRecord(reader.bytes()));
     else reader.skip(wireType);
   }
+  // The KPL never writes an empty aggregate; yielding no user record would make the Kinesis record vanish uncounted.
+  if (raw.length === 0) throw new AggregationFormatError('KPL aggregated record holds no user record');
   return raw.map((r, i) => {
     const partitionKey = partitionKeys[r.pk];
     if (partitionKey === undefined) {

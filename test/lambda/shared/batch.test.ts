@@ -164,6 +164,23 @@ describe('processKinesisBatch', () => {
     expect(sink.entries[0].payload).toBe(blob.toString('base64'));
   });
 
+  test('an aggregate that holds no user record is dead-lettered, not dropped uncounted', async () => {
+    const sink = new CollectingSink();
+    const empty = aggregate([]);
+    const r = await processKinesisBatch(
+      kinesisEvent([rec('0', '1', 'a'), kinesisRecord(empty, { sequenceNumber: '2' })]),
+      () => undefined,
+      {
+        stage: 't',
+        deadLetters: sink,
+      },
+    );
+    expect(r).toMatchObject({ received: 2, processed: 1, deadLettered: 1, failed: 0 });
+    expect(sink.entries.map((e) => [e.reason, e.sequenceNumber, e.payload])).toEqual([
+      ['MALFORMED_AGGREGATE', '2', empty.toString('base64')],
+    ]);
+  });
+
   test('counts balance on a large mixed batch', async () => {
     const sink = new CollectingSink();
     const records = Array.from({ length: 300 }, (_, i) =>

@@ -133,6 +133,26 @@ describe('processKinesisWindow', () => {
     expect(r2.response.state.user).toEqual({ total: 100, values: [10, 20, 30, 40] });
   });
 
+  test('an aggregate that holds no user record is dead-lettered once, and skipped when redelivered', async () => {
+    const { processor } = summer();
+    const sink = new MemorySink();
+    const empty = aggregate([]);
+    const records = [kinesisRecord(1, '1'), kinesisRecord(2, empty)];
+    const r1 = await processKinesisWindow(windowEvent(records, undefined), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r1).toMatchObject({ received: 2, processed: 1, deadLettered: 1, failed: 0, skipped: 0 });
+    expect(sink.entries.map((e) => e.reason)).toEqual(['MALFORMED_AGGREGATE']);
+    expect(sink.entries[0].sequenceNumber).toBe(records[1].kinesis.sequenceNumber);
+    const r2 = await processKinesisWindow(windowEvent(records, r1.response.state), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r2).toMatchObject({ received: 2, processed: 0, deadLettered: 0, skipped: 2 });
+    expect(sink.entries).toHaveLength(1);
+  });
+
   test('a failing prepare fails the whole batch and leaves the state as it was', async () => {
     const sink = new MemorySink();
     const records = batchOf(1, ['1', '2']);
