@@ -5,21 +5,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 /**
- * A log group encrypted with a customer-managed key. The key policy lets CloudWatch Logs of this account and region
- * use the key only for log groups (encryption context `aws:logs:arn`), which the service requires for CMK log groups.
+ * Lets CloudWatch Logs of this account and region use `key` for log groups only (encryption context
+ * `aws:logs:arn`). CloudWatch Logs requires this key policy statement: without it, creating a log group with the key
+ * fails.
  */
-export function createEncryptedLogGroup(
-  scope: Construct,
-  id: string,
-  retention: logs.RetentionDays,
-  purpose: string,
-): logs.LogGroup {
-  const stack = Stack.of(scope);
-  const key = new kms.Key(scope, `${id}Key`, {
-    description: `Encrypts ${purpose} of ${scope.node.path}`,
-    enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
+export function allowCloudWatchLogs(key: kms.IKey): void {
+  const stack = Stack.of(key);
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
@@ -32,6 +23,21 @@ export function createEncryptedLogGroup(
       },
     }),
   );
+}
+
+/** A log group encrypted with a new customer-managed key whose policy lets CloudWatch Logs use it. */
+export function createEncryptedLogGroup(
+  scope: Construct,
+  id: string,
+  retention: logs.RetentionDays,
+  purpose: string,
+): logs.LogGroup {
+  const key = new kms.Key(scope, `${id}Key`, {
+    description: `Encrypts ${purpose} of ${scope.node.path}`,
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  allowCloudWatchLogs(key);
   return new logs.LogGroup(scope, id, {
     encryptionKey: key,
     retention,

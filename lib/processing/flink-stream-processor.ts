@@ -17,6 +17,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
+import { allowCloudWatchLogs } from '../internal/encrypted-log-group';
 
 /** The Managed Service for Apache Flink runtime the construct uses unless told otherwise. */
 export const DEFAULT_FLINK_RUNTIME = 'FLINK-2_2';
@@ -101,7 +102,11 @@ export interface FlinkStreamProcessorProps {
   readonly metricsLevel?: flink.MetricsLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** Key that encrypts the application's log group. @default - a new KMS key with rotation */
+  /**
+   * Key that encrypts the application's log group. Its key policy must let `logs.<region>.amazonaws.com` use it
+   * (encryption context `aws:logs:arn`), as CloudWatch Logs requires.
+   * @default - a new KMS key with rotation whose policy allows CloudWatch Logs
+   */
   readonly logEncryptionKey?: kms.IKey;
 
   /** Run the application in this VPC, e.g. to reach private endpoints. @default - no VPC */
@@ -167,13 +172,16 @@ export class FlinkStreamProcessor extends Construct {
     });
     this.role = role;
 
-    const logKey =
-      props.logEncryptionKey ??
-      new kms.Key(this, 'LogKey', {
+    let logKey = props.logEncryptionKey;
+    if (!logKey) {
+      logKey = new kms.Key(this, 'LogKey', {
         description: `Encrypts the logs of ${this.node.path}`,
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      // CloudWatch Logs encrypts with the key itself: without this statement the log group cannot be created.
+      allowCloudWatchLogs(logKey);
+    }
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       encryptionKey: logKey,

@@ -130,6 +130,27 @@ describe('FlinkStreamProcessor defaults', () => {
     template.resourceCountIs('AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption', 1);
   });
 
+  test('lets CloudWatch Logs use the log key, which log groups with a customer-managed key require', () => {
+    const f = fixture();
+    const p = processor(f);
+    const key = p.node.findChild('LogKey').node.defaultChild as kms.CfnKey;
+    const statements = f.stack.resolve(key.keyPolicy).Statement as Array<Record<string, unknown>>;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: f.stack.resolve(`logs.${f.stack.region}.amazonaws.com`) },
+        Action: expect.arrayContaining(['kms:Encrypt*', 'kms:Decrypt*', 'kms:GenerateDataKey*']),
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': f.stack.resolve(
+              `arn:${f.stack.partition}:logs:${f.stack.region}:${f.stack.account}:log-group:*`,
+            ),
+          },
+        },
+      }),
+    );
+  });
+
   test('uploads the jar as an asset and points the application at it', () => {
     const f = fixture();
     processor(f);
