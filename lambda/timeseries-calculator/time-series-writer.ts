@@ -48,8 +48,17 @@ export function toLineProtocol(points: readonly AggregatePoint[], percentileFiel
     .join('\n');
 }
 
-function escapeTag(v: string): string {
-  return v.replace(/[,= \\]/g, (c) => `\\${c}`);
+/**
+ * Tag values as InfluxDB's parser reads them: `,`, `=` and space are escaped with a backslash; any other backslash
+ * is taken literally, so it must not be escaped (it would be stored doubled). Line protocol cannot carry a line
+ * break in a tag (it would split the line and fail the whole write), nor a backslash right before a separator or at
+ * the end (it would escape the separator): those become a space and a `/`.
+ */
+export function escapeTag(v: string): string {
+  return v
+    .replace(/[\r\n]/g, ' ')
+    .replace(/\\(?=[,= ]|$)/g, '/')
+    .replace(/[,= ]/g, (c) => `\\${c}`);
 }
 
 function num(v: number): string {
