@@ -16,13 +16,24 @@ public final class KinesisShardSplit implements SourceSplit, Serializable {
   private final InitialPosition startPosition;
   private final long startTimestampMillis;
   private final String lastSequenceNumber;
+  private final boolean finished;
 
   public KinesisShardSplit(
       String shardId, InitialPosition startPosition, long startTimestampMillis, String lastSequenceNumber) {
+    this(shardId, startPosition, startTimestampMillis, lastSequenceNumber, false);
+  }
+
+  KinesisShardSplit(
+      String shardId,
+      InitialPosition startPosition,
+      long startTimestampMillis,
+      String lastSequenceNumber,
+      boolean finished) {
     this.shardId = Objects.requireNonNull(shardId, "shardId");
     this.startPosition = Objects.requireNonNull(startPosition, "startPosition");
     this.startTimestampMillis = startTimestampMillis;
     this.lastSequenceNumber = lastSequenceNumber;
+    this.finished = finished;
   }
 
   @Override
@@ -49,7 +60,19 @@ public final class KinesisShardSplit implements SourceSplit, Serializable {
   }
 
   public KinesisShardSplit withLastSequenceNumber(String sequenceNumber) {
-    return new KinesisShardSplit(shardId, startPosition, startTimestampMillis, sequenceNumber);
+    return new KinesisShardSplit(shardId, startPosition, startTimestampMillis, sequenceNumber, finished);
+  }
+
+  /**
+   * True for a shard read to its end that a reader keeps in its checkpoint until a later checkpoint completes, so the
+   * enumerator learns of the end again after a restore (see {@link KinesisSourceReader}). Such a split is never read.
+   */
+  public boolean isFinished() {
+    return finished;
+  }
+
+  KinesisShardSplit asFinished() {
+    return new KinesisShardSplit(shardId, startPosition, startTimestampMillis, lastSequenceNumber, true);
   }
 
   @Override
@@ -64,18 +87,19 @@ public final class KinesisShardSplit implements SourceSplit, Serializable {
     return startTimestampMillis == that.startTimestampMillis
         && shardId.equals(that.shardId)
         && startPosition == that.startPosition
-        && Objects.equals(lastSequenceNumber, that.lastSequenceNumber);
+        && Objects.equals(lastSequenceNumber, that.lastSequenceNumber)
+        && finished == that.finished;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(shardId, startPosition, startTimestampMillis, lastSequenceNumber);
+    return Objects.hash(shardId, startPosition, startTimestampMillis, lastSequenceNumber, finished);
   }
 
   @Override
   public String toString() {
     return "KinesisShardSplit{shardId='" + shardId + "', start=" + startPosition
         + (startPosition == InitialPosition.AT_TIMESTAMP ? "@" + startTimestampMillis : "")
-        + ", lastSequenceNumber=" + lastSequenceNumber + '}';
+        + ", lastSequenceNumber=" + lastSequenceNumber + (finished ? ", finished" : "") + '}';
   }
 }

@@ -9,7 +9,8 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /** Versioned binary form of {@link KinesisShardSplit}, stored in checkpoints and savepoints. */
 public final class KinesisShardSplitSerializer implements SimpleVersionedSerializer<KinesisShardSplit> {
-  static final int VERSION = 1;
+  // Version 2 adds the finished flag after the version-1 fields.
+  static final int VERSION = 2;
 
   @Override
   public int getVersion() {
@@ -21,17 +22,20 @@ public final class KinesisShardSplitSerializer implements SimpleVersionedSeriali
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       write(split, out);
+      out.writeBoolean(split.isFinished());
     }
     return bytes.toByteArray();
   }
 
   @Override
   public KinesisShardSplit deserialize(int version, byte[] serialized) throws IOException {
-    if (version != VERSION) {
-      throw new IOException("Unsupported KinesisShardSplit serializer version " + version + " (expected " + VERSION + ")");
+    if (version != 1 && version != VERSION) {
+      throw new IOException(
+          "Unsupported KinesisShardSplit serializer version " + version + " (expected 1.." + VERSION + ")");
     }
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
-      return read(in);
+      KinesisShardSplit split = read(in);
+      return version >= 2 && in.readBoolean() ? split.asFinished() : split;
     }
   }
 

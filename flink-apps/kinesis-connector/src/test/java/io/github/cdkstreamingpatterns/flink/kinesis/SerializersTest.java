@@ -31,6 +31,25 @@ class SerializersTest {
   }
 
   @Test
+  void finishedMarkerRoundTripsAndVersionOneSplitsStillRestore() throws IOException {
+    KinesisShardSplitSerializer serializer = new KinesisShardSplitSerializer();
+    KinesisShardSplit finished =
+        new KinesisShardSplit("shardId-000000000003", InitialPosition.TRIM_HORIZON, 0L, "42").asFinished();
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(finished))).isEqualTo(finished);
+
+    // Version 1 (checkpoints taken before the marker existed) is the same layout without the trailing flag.
+    DataOutputSerializer v1 = new DataOutputSerializer(64);
+    v1.writeUTF("shardId-000000000004");
+    v1.writeUTF("LATEST");
+    v1.writeLong(0L);
+    v1.writeBoolean(true);
+    v1.writeUTF("43");
+    KinesisShardSplit restored = serializer.deserialize(1, v1.getCopyOfBuffer());
+    assertThat(restored).isEqualTo(new KinesisShardSplit("shardId-000000000004", InitialPosition.LATEST, 0L, "43"));
+    assertThat(restored.isFinished()).isFalse();
+  }
+
+  @Test
   void unknownSplitVersionIsRejected() {
     KinesisShardSplitSerializer serializer = new KinesisShardSplitSerializer();
     assertThatThrownBy(() -> serializer.deserialize(99, new byte[0]))
