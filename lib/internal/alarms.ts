@@ -1,6 +1,8 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
@@ -40,4 +42,38 @@ export function createAlarm(scope: Construct, id: string, spec: AlarmSpec, topic
     alarm.addOkAction(new cloudwatchActions.SnsAction(topic));
   }
   return alarm;
+}
+
+/**
+ * Lets CloudWatch alarms of this account and region notify `topic`, which is encrypted with `key`:
+ * - the topic policy allows cloudwatch.amazonaws.com to publish, because a topic policy (here the TLS-only one) replaces
+ *   the default policy under which same-account alarms publish;
+ * - the key policy allows it kms:Decrypt and kms:GenerateDataKey*, without which SNS rejects the alarm's publish.
+ * Both are limited to alarms of this account and region (aws:SourceAccount, aws:SourceArn).
+ */
+export function allowAlarmNotifications(topic: sns.Topic, key: kms.IKey): void {
+  const stack = Stack.of(topic);
+  const conditions = {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+  };
+  const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarms',
+      principals: [cloudwatchPrincipal],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions,
+    }),
+  );
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToPublishToTheTopic',
+      principals: [cloudwatchPrincipal],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions,
+    }),
+  );
 }

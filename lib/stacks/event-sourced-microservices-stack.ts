@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { ArchiveFormat, DynamoDbDestination, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
+import { allowAlarmNotifications } from '../internal/alarms';
 import { LambdaStreamProcessor, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProcessor } from '../processing';
 import { StreamStore } from '../storage';
 import { PipelineDashboard } from './pipeline-dashboard';
@@ -214,6 +215,7 @@ export class EventSourcedMicroservicesStack extends Stack {
       enableKeyRotation: true,
     });
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+    allowAlarmNotifications(this.alarmTopic, topicKey);
     const alarmTopic = this.alarmTopic;
 
     this.eventStore = new StreamStore(this, 'EventStore', {

@@ -3,6 +3,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { handlerEntry } from '../internal';
+import { allowAlarmNotifications } from '../internal/alarms';
 import { LambdaStreamProcessor } from '../processing';
 import { ShardCalculator, StreamStore } from '../storage';
 
@@ -29,6 +30,7 @@ export class StreamingFoundationStack extends Stack {
       enableKeyRotation: true,
     });
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+    allowAlarmNotifications(this.alarmTopic, topicKey);
 
     const plan = ShardCalculator.calculate({
       recordsPerSecond: props.expectedRecordsPerSecond ?? 1000,

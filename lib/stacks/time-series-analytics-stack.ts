@@ -18,6 +18,7 @@ import {
 } from '../destination';
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
+import { allowAlarmNotifications } from '../internal/alarms';
 import { FlinkStreamProcessor, FlinkStreamProcessorProps, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
@@ -116,6 +117,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
       removalPolicy,
     });
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+    allowAlarmNotifications(this.alarmTopic, topicKey);
     const alarmTopic = this.alarmTopic;
 
     // Storage: raw telemetry, enriched telemetry, and the dead letters of the enrichment (kept a week for triage).

@@ -10,6 +10,7 @@ import {
   EventSourcedMicroservicesStackProps,
   eventSourcedMicroservicesPropsFromContext,
 } from '../../../lib/stacks';
+import { alarmDeliveryProblems } from './alarm-delivery';
 
 process.env.JSII_DEPRECATED = 'quiet';
 
@@ -64,6 +65,10 @@ describe('EventSourcedMicroservicesStack', () => {
 
   test('matches the snapshot (asset hashes masked)', () => {
     expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('CloudWatch may publish alarms to the topic and use its key (the TLS-only topic policy replaces the default)', () => {
+    expect(alarmDeliveryProblems(template)).toEqual({ topicsChecked: 1, problems: [] });
   });
 
   test('the event store keeps 7 days by default; the egress streams too', () => {

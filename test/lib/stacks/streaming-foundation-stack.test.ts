@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../../bin/nag';
 import { StreamingFoundationStack } from '../../../lib/stacks';
+import { alarmDeliveryProblems } from './alarm-delivery';
 
 describe('StreamingFoundationStack', () => {
   const app = new App();
@@ -25,6 +26,10 @@ describe('StreamingFoundationStack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBe(8);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
+  });
+
+  test('CloudWatch may publish alarms to the topic and use its key (the TLS-only topic policy replaces the default)', () => {
+    expect(alarmDeliveryProblems(template)).toEqual({ topicsChecked: 1, problems: [] });
   });
 
   test('has no unacknowledged cdk-nag finding', () => {

@@ -11,6 +11,7 @@ import {
   TimeSeriesAnalyticsStackProps,
   timeSeriesAnalyticsPropsFromContext,
 } from '../../../lib/stacks';
+import { alarmDeliveryProblems } from './alarm-delivery';
 
 // The feature flags of the CLI app, so the template is the one `cdk synth` produces.
 const CDK_CONTEXT = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../cdk.json'), 'utf8')).context;
@@ -79,6 +80,10 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
 
   test('matches the snapshot (asset hashes masked)', () => {
     expect(t.toJSON()).toMatchSnapshot();
+  });
+
+  test('CloudWatch may publish alarms to the topic and use its key (the TLS-only topic policy replaces the default)', () => {
+    expect(alarmDeliveryProblems(t)).toEqual({ topicsChecked: 1, problems: [] });
   });
 
   test('raw, enriched and dead-letter streams, KMS-encrypted; dead letters kept a week', () => {
