@@ -298,6 +298,8 @@ export class TimeSeriesDatabase extends Construct implements ec2.IConnectable {
       logDeliveryConfiguration: { s3Configuration: { bucketName: logBucket.bucketName, enabled: true } },
     });
     instance.applyRemovalPolicy(removalPolicy);
+    // Timestream for InfluxDB requires the log delivery bucket policy to exist before the instance is created.
+    if (logBucket.policy) instance.node.addDependency(logBucket.policy);
     this.instance = instance;
     this.endpointUrl = `https://${instance.attrEndpoint}:${INFLUXDB_PORT}`;
 

@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../../bin/nag';
 import { InfluxDbDeploymentType, TimeSeriesDatabase, TimeSeriesEngine } from '../../../lib/destination';
 
@@ -194,6 +195,24 @@ describe('TimeSeriesDatabase with InfluxDB (default)', () => {
         ]),
       },
     });
+  });
+
+  test('the instance is created after the log bucket policy, which the service needs before creation', () => {
+    const { stack } = setup();
+    const db = new TimeSeriesDatabase(stack, 'Db');
+    const template = Template.fromStack(stack);
+    const policy = stack.getLogicalId((db.logBucket as s3.Bucket).policy!.node.defaultChild as s3.CfnBucketPolicy);
+    const [instance] = Object.values(template.findResources('AWS::Timestream::InfluxDBInstance'));
+    expect(instance.DependsOn).toEqual(expect.arrayContaining([policy]));
+  });
+
+  test('a log bucket passed in still orders the instance after its policy', () => {
+    const { stack } = setup();
+    const logBucket = new s3.Bucket(stack, 'Logs', { enforceSSL: true });
+    new TimeSeriesDatabase(stack, 'Db', { logBucket });
+    const policy = stack.getLogicalId(logBucket.policy!.node.defaultChild as s3.CfnBucketPolicy);
+    const [instance] = Object.values(Template.fromStack(stack).findResources('AWS::Timestream::InfluxDBInstance'));
+    expect(instance.DependsOn).toEqual(expect.arrayContaining([policy]));
   });
 
   test('sizing, deployment type and names follow the props', () => {
