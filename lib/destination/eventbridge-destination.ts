@@ -72,6 +72,7 @@ export class EventBridgeDestination extends Construct {
         eventPattern: { account: [Stack.of(this).account] },
         retention: props.archiveRetention,
       });
+      if (props.encryptionKey) this.encryptArchive(this.archive, props.encryptionKey);
     }
 
     this.rule = new events.Rule(this, 'AnomalyRule', {
@@ -149,6 +150,33 @@ export class EventBridgeDestination extends Construct {
   /** MatchedEvents: events that matched the rule. @default statistic Sum over 5 minutes */
   public metricMatchedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('MatchedEvents', props);
+  }
+
+  /**
+   * Archived events are encrypted with the bus's key too, not with an AWS-owned key, as EventBridge recommends for
+   * buses with a customer-managed key. eventBus.archive() drops kmsKey, and Archive's own key statement names the bus
+   * by its ARN attribute, which would make the key and the bus depend on each other; the bus name is a literal here.
+   */
+  private encryptArchive(archive: events.Archive, key: kms.IKey): void {
+    (archive.node.defaultChild as events.CfnArchive).kmsKeyIdentifier = key.keyArn;
+    const busName = (this.eventBus.node.defaultChild as events.CfnEventBus).name;
+    const busArn = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: busName });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn } },
+      }),
+    );
+    // What aws-cdk-lib's Archive grants as well: DescribeKey carries no encryption context to condition on.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+      }),
+    );
   }
 
   private createLogGroupTarget(props: EventBridgeDestinationProps): {

@@ -141,6 +141,41 @@ describe('EventBridgeDestination options', () => {
     t.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30, EventPattern: { account: ['123456789012'] } });
   });
 
+  test('with a customer-managed key, the archive is encrypted with it and EventBridge may use it for the archive', () => {
+    const { stack } = stackWithStream();
+    const key = new kms.Key(stack, 'BusKey');
+    new EventBridgeDestination(stack, 'Anomalies', { encryptionKey: key, archiveRetention: Duration.days(30) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Events::Archive', {
+      KmsKeyIdentifier: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BusKey'), 'Arn'] },
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'],
+            Condition: {
+              StringEquals: {
+                'kms:EncryptionContext:aws:events:event-bus:arn': {
+                  'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':event-bus/TestStackAnomalies')])],
+                },
+              },
+            },
+          }),
+          Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: 'kms:DescribeKey' }),
+        ]),
+      },
+    });
+  });
+
+  test("without a customer-managed key, the archive uses EventBridge's own key", () => {
+    const { stack } = stackWithStream();
+    new EventBridgeDestination(stack, 'Anomalies', { archiveRetention: Duration.days(30) });
+    const [archive] = Object.values(Template.fromStack(stack).findResources('AWS::Events::Archive'));
+    expect(archive.Properties.KmsKeyIdentifier ?? '').toBe('');
+  });
+
   test('a user target replaces the log group and its queue', () => {
     const { stack } = stackWithStream();
     const queue = new sqs.Queue(stack, 'Mine', { enforceSSL: true });
