@@ -152,7 +152,8 @@ export class LambdaStreamProcessor extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is the terminal dead-letter destination of the stream processor; its depth is alarmed.',
+      reason:
+        'This queue is the terminal dead-letter destination of the stream processor; its depth is alarmed unless createAlarms is false.',
     });
 
     if ((props.vpcSubnets || props.securityGroups) && !props.vpc) {

@@ -117,10 +117,19 @@ export class StreamStore extends Construct {
     this.streamName = this.stream.streamName;
     this.streamArn = this.stream.streamArn;
 
-    for (const statement of props.resourcePolicyStatements ?? []) {
+    const statements = props.resourcePolicyStatements ?? [];
+    for (const statement of statements) {
       // A stream policy may only name the stream itself; fill it in when the caller left it out.
       if (!statement.hasResource) statement.addResources(this.stream.streamArn);
-      this.stream.addToResourcePolicy(statement);
+    }
+    if (props.existingStream && statements.length > 0) {
+      // aws-cdk-lib attaches no policy to an imported stream (addToResourcePolicy reports statementAdded: false).
+      new kinesis.ResourcePolicy(this, 'ResourcePolicy', {
+        stream: this.stream,
+        policyDocument: new iam.PolicyDocument({ statements }),
+      });
+    } else {
+      for (const statement of statements) this.stream.addToResourcePolicy(statement);
     }
     for (const name of props.enhancedFanOutConsumerNames ?? []) {
       this.addConsumer(name);

@@ -244,6 +244,23 @@ describe('StreamStore adopting an existing stream', () => {
     });
   });
 
+  test('resource policy statements are attached to the imported stream', () => {
+    const stack = new Stack(new App(), 'S');
+    new StreamStore(stack, 'Store', {
+      existingStream: kinesis.Stream.fromStreamArn(stack, 'E', arn),
+      resourcePolicyStatements: [
+        new iam.PolicyStatement({
+          actions: ['kinesis:DescribeStreamSummary'],
+          principals: [new iam.AccountPrincipal('111122223333')],
+        }),
+      ],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Kinesis::ResourcePolicy', {
+      ResourceArn: arn,
+      ResourcePolicy: { Statement: [Match.objectLike({ Action: 'kinesis:DescribeStreamSummary', Resource: arn })] },
+    });
+  });
+
   test('grants on the imported stream', () => {
     const stack = new Stack(new App(), 'S');
     const store = new StreamStore(stack, 'Store', { existingStream: kinesis.Stream.fromStreamArn(stack, 'E', arn) });
