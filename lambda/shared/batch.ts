@@ -75,7 +75,7 @@ export async function processKinesisBatch(
           sequenceNumber: record.kinesis.sequenceNumber,
           subSequenceNumber: 0,
           shardId: shardIdOf(record),
-          approximateArrivalTimestamp: 0,
+          approximateArrivalTimestamp: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
         });
         if (ok) deadLettered += 1;
         else {

@@ -62,6 +62,8 @@ interface Entry {
   readonly explicitHashKey?: string;
   /** The caller's records this Kinesis record carries (one unless aggregated). */
   readonly sources: ProducerRecord[];
+  /** For an aggregate built from the shard map: the shard it was grouped for. */
+  readonly expectedShardId?: string;
 }
 
 /** Error codes worth retrying: throttling and service-side failures. Everything else fails the records at once. */
@@ -165,6 +167,15 @@ export class KinesisProducer {
           code: out.Records?.[i]?.ErrorCode,
           message: out.Records?.[i]?.ErrorMessage,
         }));
+        // An aggregate that landed on another shard than planned means the stream was resharded: reload the map
+        // before the next aggregation so records of one key keep sharing a shard (and their order).
+        if (
+          pending.some(
+            (e, i) => e.expectedShardId && out.Records?.[i]?.ShardId && out.Records[i].ShardId !== e.expectedShardId,
+          )
+        ) {
+          this.shardMap = undefined;
+        }
         if (!out.Records || out.Records.length !== pending.length) {
           results = results.map((r) =>
             r.code ? r : { code: 'InternalFailure', message: 'PutRecords returned no result for this entry' },
@@ -214,7 +225,7 @@ export class KinesisProducer {
       else groups.set(key, [{ ...v, hash }]);
     }
     const entries: Entry[] = [];
-    for (const group of groups.values()) {
+    for (const [shardKey, group] of groups) {
       let current: typeof group = [];
       let size = 0;
       const flush = () => {
@@ -233,6 +244,7 @@ export class KinesisProducer {
             // Routes the aggregate exactly where its first record would go; the others share that shard.
             explicitHashKey: first.hash.toString(),
             sources: current.map((c) => c.record),
+            expectedShardId: shards ? shardKey : undefined,
           });
         }
         current = [];

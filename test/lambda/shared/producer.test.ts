@@ -6,6 +6,7 @@ import {
   GetShardIteratorCommand,
   KinesisClient,
   ListShardsCommand,
+  SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { deaggregate, isAggregated } from '../../../lambda/shared/kpl';
@@ -115,6 +116,40 @@ describe('KinesisProducer against kinesis-local', () => {
     const byKey = new Map<string, number[]>();
     for (const r of read) byKey.set(r.pk, [...(byKey.get(r.pk) ?? []), JSON.parse(r.data).v]);
     for (const seq of byKey.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
+  });
+
+  test('after a reshard the shard map is reloaded, so aggregates go back to one shard per key range', async () => {
+    const arn = await createStream(kinesis, 'resharded', 1);
+    const producer = new KinesisProducer({ client: kinesis, streamName: 'resharded', aggregate: true });
+    expect(await producer.send(records(100, 'before', 20))).toEqual({ sent: 100, failed: [] });
+    const [only] = (await kinesis.send(new ListShardsCommand({ StreamARN: arn }))).Shards!;
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: 'resharded',
+        ShardToSplit: only.ShardId!,
+        NewStartingHashKey: (BigInt(2) ** BigInt(127)).toString(),
+      }),
+    );
+    for (;;) {
+      const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'resharded' }));
+      if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The first send still uses the cached single-shard map and notices the aggregate landed elsewhere.
+    expect(await producer.send(records(100, 'during', 20))).toEqual({ sent: 100, failed: [] });
+    expect(await producer.send(records(100, 'after', 20))).toEqual({ sent: 100, failed: [] });
+    const shards = (await kinesis.send(new ListShardsCommand({ StreamARN: arn }))).Shards!;
+    const open = shards.filter((sh) => !sh.SequenceNumberRange?.EndingSequenceNumber);
+    expect(open).toHaveLength(2);
+    const after = (await readAll(kinesis, arn)).filter((r) => JSON.parse(r.data).id.startsWith('after-'));
+    expect(after).toHaveLength(100);
+    for (const r of after) {
+      const h = hashKeyOf({ partitionKey: r.pk });
+      const owner = open.find(
+        (sh) => h >= BigInt(sh.HashKeyRange!.StartingHashKey!) && h <= BigInt(sh.HashKeyRange!.EndingHashKey!),
+      );
+      expect(r.shard).toBe(owner!.ShardId);
+    }
   });
 
   test('aggregates respect maxAggregateBytes', async () => {
