@@ -11,5 +11,10 @@ public enum DeadLetterReason {
   /** Event time further in the future than {@code max.future.skew.seconds}. */
   TIMESTAMP_FUTURE,
   /** Event time older than {@code max.past.age.hours}. */
-  TIMESTAMP_PAST
+  TIMESTAMP_PAST,
+  /**
+   * Valid, but the enriched record would exceed Kinesis' record size limit ({@link EnrichmentJob#MAX_RECORD_BYTES},
+   * data plus partition key); the sink would fail the job on it after every restart.
+   */
+  RECORD_TOO_LARGE
 }

@@ -1,5 +1,10 @@
 package io.github.cdkstreamingpatterns.flink.enrichment;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -24,10 +29,16 @@ import org.apache.flink.util.Collector;
  * <p>Records behind the current watermark are counted as {@code late} and still enriched and emitted: the
  * downstream consumer windows by processing time, so a late record is still useful there.
  *
+ * <p>An enriched record larger than {@link EnrichmentJob#MAX_RECORD_BYTES} (with its partition key) is not emitted:
+ * the Kinesis sink would fail the job on it, and the restart would replay it and fail again. The raw record goes to
+ * {@link EnrichmentJob#DEAD_LETTERS} with reason {@code RECORD_TOO_LARGE} instead, as received when it was kept
+ * ({@link TelemetryRecord#original}), otherwise as validated (the fields the contract defines, re-serialized).
+ *
  * <p>Metrics in group {@code enrichment}: {@code enriched} (emitted with metadata), {@code unknownDevice} (emitted
- * with empty metadata and {@code "enriched":false}), {@code late}, {@code referenceLoadFailures}, gauges {@code
- * referenceDevices} and {@code referenceInvalidLines}. Every input record is emitted exactly once, so {@code
- * enriched + unknownDevice} equals the records written to the enriched stream.
+ * with empty metadata and {@code "enriched":false}), {@code invalid} and {@code invalidReason.RECORD_TOO_LARGE}
+ * (dead-lettered for size), {@code late}, {@code referenceLoadFailures}, gauges {@code referenceDevices} and {@code
+ * referenceInvalidLines}. Every input record is either emitted once or dead-lettered once, so {@code enriched +
+ * unknownDevice} equals the records written to the enriched stream.
  */
 public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRecord> {
   private static final long serialVersionUID = 1L;
@@ -39,7 +50,10 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
   private transient ScheduledExecutorService refresher;
   private transient Counter enriched;
   private transient Counter unknownDevice;
+  private transient Counter invalid;
+  private transient Counter tooLarge;
   private transient Counter late;
+  private transient EnrichedRecordSerializationSchema serializer;
   private transient Counter referenceLoadFailures;
 
   public EnrichFunction(ReferenceDataLoader loader, Duration refreshInterval) {
@@ -52,7 +66,10 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
     MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
     enriched = group.counter("enriched");
     unknownDevice = group.counter("unknownDevice");
+    invalid = group.counter("invalid");
+    tooLarge = group.addGroup("invalidReason").counter(DeadLetterReason.RECORD_TOO_LARGE.name());
     late = group.counter("late");
+    serializer = new EnrichedRecordSerializationSchema();
     // Incremented on the refresher thread.
     referenceLoadFailures = group.counter("referenceLoadFailures", new ThreadSafeSimpleCounter());
     cache = new ReferenceDataCache(loader, referenceLoadFailures);
@@ -80,12 +97,59 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
       late.inc();
     }
     Map<String, String> metadata = cache.lookup(record.deviceId);
+    long now = ctx.timerService().currentProcessingTime();
+    EnrichedRecord result = EnrichedRecord.of(record, metadata, now);
+    long limit = EnrichmentJob.MAX_RECORD_BYTES - result.deviceId.getBytes(StandardCharsets.UTF_8).length;
+    if (EnrichedRecordSerializationSchema.maxSerializedSize(result) > limit) {
+      long size = serializer.serialize(result).length;
+      if (size > limit) {
+        invalid.inc();
+        tooLarge.inc();
+        byte[] payload = record.original != null ? record.original : validatedJson(record);
+        ctx.output(
+            EnrichmentJob.DEAD_LETTERS,
+            DeadLetterRecord.of(
+                DeadLetterReason.RECORD_TOO_LARGE,
+                "enriched record is "
+                    + size
+                    + " bytes, over the "
+                    + limit
+                    + " bytes a Kinesis record can hold with partition key '"
+                    + result.deviceId
+                    + "'"
+                    + (record.original != null ? "" : "; payload is the record as validated"),
+                payload,
+                now));
+        return;
+      }
+    }
     if (metadata == null) {
       unknownDevice.inc();
     } else {
       enriched.inc();
     }
-    out.collect(EnrichedRecord.of(record, metadata, ctx.timerService().currentProcessingTime()));
+    out.collect(result);
+  }
+
+  /** The contract's fields of a validated record, for a dead letter when its raw bytes were not kept. */
+  static byte[] validatedJson(TelemetryRecord r) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("eventId", r.eventId);
+      g.writeStringField("deviceId", r.deviceId);
+      g.writeNumberField("timestamp", r.timestamp);
+      g.writeObjectFieldStart("metrics");
+      for (Map.Entry<String, Double> e : r.metrics.entrySet()) {
+        g.writeNumberField(e.getKey(), e.getValue());
+      }
+      g.writeEndObject();
+      EnrichedRecordSerializationSchema.writeStrings(g, "attributes", r.attributes);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
   }
 
   @Override
@@ -96,6 +160,10 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
       refresher.awaitTermination(30, TimeUnit.SECONDS);
     }
     loader.close();
+  }
+
+  long tooLargeCount() {
+    return tooLarge.getCount();
   }
 
   long lateCount() {

@@ -46,7 +46,14 @@ public final class EnrichmentJob {
     return operatorGroup.addGroup(CLOUDWATCH_GROUP).addGroup("Pipeline", METRIC_GROUP);
   }
 
-  /** Side output of the validation step. */
+  /**
+   * Largest Kinesis record (data plus partition key) either sink accepts. Dead letters are cut to fit it and
+   * enriched records above it are dead-lettered, because the sink fails the job on a larger record and the restart
+   * would replay the same input and fail again.
+   */
+  public static final long MAX_RECORD_BYTES = KinesisStreamSink.MAX_RECORD_SIZE_BYTES;
+
+  /** Side output of the validation and enrich steps. */
   public static final OutputTag<DeadLetterRecord> DEAD_LETTERS =
       new OutputTag<>("dead-letters", TypeInformation.of(DeadLetterRecord.class));
 
@@ -77,12 +84,14 @@ public final class EnrichmentJob {
             .properties(ApplicationProperties.require(groups, SINK_GROUP))
             .serializationSchema(new EnrichedRecordSerializationSchema())
             .partitionKeyGenerator(EnrichedRecord::getDeviceId)
+            .maxRecordSizeInBytes(MAX_RECORD_BYTES)
             .build();
     KinesisStreamSink<DeadLetterRecord> deadLetterSink =
         KinesisStreamSink.<DeadLetterRecord>builder()
             .properties(ApplicationProperties.require(groups, DEAD_LETTER_GROUP))
             .serializationSchema(new DeadLetterSerializationSchema())
             .partitionKeyGenerator(DeadLetterRecord::getPartitionKey)
+            .maxRecordSizeInBytes(MAX_RECORD_BYTES)
             .build();
 
     // Watermarks are assigned after dedupe, from the record's own timestamp, so the source emits none.
@@ -150,14 +159,15 @@ public final class EnrichmentJob {
             .uid("event-time")
             .name("event-time-watermarks");
 
-    DataStream<EnrichedRecord> enriched =
+    SingleOutputStreamOperator<EnrichedRecord> enriched =
         timestamped
             .process(new EnrichFunction(referenceLoader, referenceRefresh))
             .returns(TypeInformation.of(EnrichedRecord.class))
             .uid("enrich")
             .name("enrich-device-metadata");
 
-    return new Pipeline(enriched, valid.getSideOutput(DEAD_LETTERS));
+    return new Pipeline(
+        enriched, valid.getSideOutput(DEAD_LETTERS).union(enriched.getSideOutput(DEAD_LETTERS)));
   }
 
   /** {@link #buildPipeline} with both outputs written to the given sinks. */

@@ -9,11 +9,24 @@ import java.util.Objects;
  * serialized without Kryo when it crosses the network for the keyBy on eventId.
  */
 public class TelemetryRecord {
+  /**
+   * Raw records larger than this keep their original bytes in {@link #original}, so that the enrich step can
+   * dead-letter them as received if their enriched form is too large for Kinesis. Smaller records reach that limit
+   * only with hundreds of KiB of reference metadata for one device; carrying the bytes of every record would double
+   * what crosses the network at the keyBy.
+   */
+  public static final int KEEP_ORIGINAL_ABOVE_BYTES = 64 * 1024;
+
   public String eventId;
   public String deviceId;
   public long timestamp;
   public Map<String, Double> metrics = new LinkedHashMap<>();
   public Map<String, String> attributes = new LinkedHashMap<>();
+  /**
+   * The raw record as received, only when it is larger than {@link #KEEP_ORIGINAL_ABOVE_BYTES}; null otherwise. Not
+   * part of the record's identity ({@link #equals}, {@link #contentHash}).
+   */
+  public byte[] original;
 
   public TelemetryRecord() {}
 

@@ -13,6 +13,7 @@ import org.apache.flink.util.Collector;
  * {@link EnrichmentJob#DEAD_LETTERS} with its reason and the original bytes, so nothing is dropped.
  *
  * <p>Metrics in group {@code enrichment}: {@code valid}, {@code invalid} (total) and {@code invalidReason.<CODE>}.
+ * {@code RECORD_TOO_LARGE} is counted by {@link EnrichFunction}, for records that were valid here.
  */
 public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
   private static final long serialVersionUID = 1L;
@@ -35,7 +36,9 @@ public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
     MetricGroup byReason = group.addGroup("invalidReason");
     invalidByReason = new EnumMap<>(DeadLetterReason.class);
     for (DeadLetterReason reason : DeadLetterReason.values()) {
-      invalidByReason.put(reason, byReason.counter(reason.name()));
+      if (reason != DeadLetterReason.RECORD_TOO_LARGE) {
+        invalidByReason.put(reason, byReason.counter(reason.name()));
+      }
     }
   }
 
@@ -45,7 +48,11 @@ public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
     ParseResult result = parser.parse(payload, now);
     if (result.isValid()) {
       valid.inc();
-      out.collect(result.record());
+      TelemetryRecord record = result.record();
+      if (payload.length > TelemetryRecord.KEEP_ORIGINAL_ABOVE_BYTES) {
+        record.original = payload;
+      }
+      out.collect(record);
     } else {
       invalid.inc();
       invalidByReason.get(result.reason()).inc();

@@ -4,6 +4,7 @@ import static io.github.cdkstreamingpatterns.flink.enrichment.TestRecords.teleme
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.Test;
@@ -65,6 +67,36 @@ class EnrichFunctionTest {
       assertThat(fn.enrichedCount()).isEqualTo(1);
       assertThat(fn.unknownDeviceCount()).isEqualTo(1);
       assertThat(fn.lateCount()).isZero();
+    }
+  }
+
+  @Test
+  void aRecordTooLargeOnceEnrichedIsDeadLetteredAsValidatedWhenItsRawBytesWereNotKept() throws Exception {
+    // Only absurd reference data makes a small record too large: one device with a 1 MiB metadata field.
+    ReferenceData huge =
+        new ReferenceData(Map.of("device-00042", Map.of("notes", "n".repeat((int) EnrichmentJob.MAX_RECORD_BYTES))), 0);
+    EnrichFunction fn = new EnrichFunction(new FixedLoader(huge), Duration.ofHours(1));
+    try (OneInputStreamOperatorTestHarness<TelemetryRecord, EnrichedRecord> h =
+        ProcessFunctionTestHarnesses.forProcessFunction(fn)) {
+      h.setProcessingTime(777L);
+      TelemetryRecord record = telemetry("e-1", "device-00042", 100, 21.4);
+      h.processElement(record, 100);
+      h.processElement(telemetry("e-2", "device-99999", 100, 19.0), 100);
+
+      assertThat(h.extractOutputValues()).extracting(r -> r.eventId).containsExactly("e-2");
+      List<DeadLetterRecord> dead =
+          h.getSideOutput(EnrichmentJob.DEAD_LETTERS).stream().map(r -> r.getValue()).collect(Collectors.toList());
+      assertThat(dead).hasSize(1);
+      DeadLetterRecord d = dead.get(0);
+      assertThat(d.reason).isEqualTo("RECORD_TOO_LARGE");
+      assertThat(d.detail).contains("as validated");
+      assertThat(d.truncated).isFalse();
+      assertThat(d.at).isEqualTo(777L);
+      TelemetryRecord back = new TelemetryParser(ProcessingSettings.defaults()).parse(d.payload.getBytes(StandardCharsets.UTF_8), 777L).record();
+      assertThat(back).isEqualTo(record);
+      assertThat(fn.tooLargeCount()).isEqualTo(1);
+      assertThat(fn.enrichedCount()).isZero();
+      assertThat(fn.unknownDeviceCount()).isEqualTo(1);
     }
   }
 

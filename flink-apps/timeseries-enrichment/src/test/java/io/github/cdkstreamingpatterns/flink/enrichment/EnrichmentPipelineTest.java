@@ -122,7 +122,9 @@ class EnrichmentPipelineTest {
         .isEqualTo(received);
     List<String> ids = run.enriched.stream().map(r -> r.eventId).collect(Collectors.toList());
     assertThat(ids).as("no record is written twice").doesNotHaveDuplicates();
-    assertThat(run.counter("valid") + run.counter("invalid")).isEqualTo(received);
+    // A record too large once enriched passed validation and is dead-lettered later, so it is valid and invalid.
+    assertThat(run.counter("valid") + run.counter("invalid") - run.counter("invalidReason.RECORD_TOO_LARGE"))
+        .isEqualTo(received);
     assertThat(run.counter("invalid")).isEqualTo(run.deadLetters.size());
     assertThat(run.counter("enriched") + run.counter("unknownDevice")).isEqualTo(run.enriched.size());
   }
@@ -361,6 +363,70 @@ class EnrichmentPipelineTest {
     assertThat(dead.results()).extracting(r -> r.reason).containsExactly("MALFORMED_JSON");
     enriched.clear();
     dead.clear();
+  }
+
+  // ---- records near Kinesis' 1 MiB record limit ----
+
+  /** Bytes the dead-letter sink would put: JSON plus partition key. */
+  private static long kinesisSize(DeadLetterRecord d) {
+    return new DeadLetterSerializationSchema().serialize(d).length
+        + (long) d.partitionKey.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  @Test
+  void recordsNearOneMebibyteAreDeadLetteredCutToFitTheKinesisLimitInsteadOfFailingTheSink() throws Exception {
+    long t = System.currentTimeMillis() - 60_000;
+    int max = (int) EnrichmentJob.MAX_RECORD_BYTES;
+    // Not UTF-8: base64 makes the dead-letter payload a third larger than the record.
+    byte[] notUtf8 = new byte[max - 1024];
+    new Random(7).nextBytes(notUtf8);
+    notUtf8[0] = (byte) 0xff;
+    // Malformed JSON of control characters: Jackson writes each as a 6-byte escape.
+    StringBuilder controls = new StringBuilder("{\"eventId\":\"");
+    while (controls.length() < max - 1024) {
+      controls.append('\u0001');
+    }
+    String escapeHeavy = controls.toString();
+    // Valid, under the limit as received, over it once metadata is added.
+    String bigAttribute = "a".repeat(max - 180);
+    String growsPastLimit =
+        "{\"eventId\":\"big\",\"deviceId\":\"device-00001\",\"timestamp\":"
+            + t
+            + ",\"metrics\":{\"temperature\":1.5},\"attributes\":{\"blob\":\""
+            + bigAttribute
+            + "\"}}";
+    assertThat(bytes(growsPastLimit).length).isLessThan(max - 20);
+    List<byte[]> input =
+        List.of(notUtf8, bytes(escapeHeavy), bytes(growsPastLimit), bytes(json("small", "device-00001", t, 2)));
+
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    Run run = run(env, env.fromData(input, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO).rebalance(), null);
+
+    assertAccounting(run, input.size());
+    assertThat(run.enriched).extracting(r -> r.eventId).containsExactly("small");
+    assertThat(run.deadLetters).hasSize(3);
+    Map<String, DeadLetterRecord> byReason = new HashMap<>();
+    for (DeadLetterRecord d : run.deadLetters) {
+      assertThat(kinesisSize(d)).as(d.reason + " fits a Kinesis record").isLessThanOrEqualTo(max);
+      assertThat(d.truncated).as(d.reason + " is cut").isTrue();
+      assertThat(d.payload).isNotEmpty();
+      // Cut close to the limit, not far below it.
+      assertThat(kinesisSize(d)).isGreaterThan(max - 16);
+      byReason.put(d.reason + "/" + d.payloadEncoding, d);
+    }
+    assertThat(byReason).containsOnlyKeys("MALFORMED_JSON/base64", "MALFORMED_JSON/utf-8", "RECORD_TOO_LARGE/utf-8");
+    assertThat(Base64.getEncoder().encodeToString(notUtf8)).startsWith(byReason.get("MALFORMED_JSON/base64").payload);
+    assertThat(escapeHeavy).startsWith(byReason.get("MALFORMED_JSON/utf-8").payload);
+    DeadLetterRecord tooLarge = byReason.get("RECORD_TOO_LARGE/utf-8");
+    assertThat(growsPastLimit).startsWith(tooLarge.payload);
+    assertThat(tooLarge.detail).contains("enriched record is").doesNotContain("as validated");
+
+    assertThat(run.counter("valid")).isEqualTo(2);
+    assertThat(run.counter("invalid")).isEqualTo(3);
+    assertThat(run.counter("invalidReason.MALFORMED_JSON")).isEqualTo(2);
+    assertThat(run.counter("invalidReason.RECORD_TOO_LARGE")).isEqualTo(1);
+    assertThat(run.counter("enriched")).isEqualTo(1);
   }
 
 }

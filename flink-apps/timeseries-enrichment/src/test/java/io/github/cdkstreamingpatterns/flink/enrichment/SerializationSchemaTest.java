@@ -104,4 +104,34 @@ class SerializationSchemaTest {
     assertThat(DeadLetterRecord.of(DeadLetterReason.SCHEMA, "x", b, 1L).partitionKey).isNotEqualTo(keyA);
     assertThat(keyA).startsWith("dlq-").hasSizeLessThanOrEqualTo(256);
   }
+
+  @Test
+  void deadLetterThatFitsIsLeftWholeAndHasNoTruncatedField() throws Exception {
+    DeadLetterRecord d = DeadLetterRecord.of(DeadLetterReason.SCHEMA, "bad", "{\"a\":1}".getBytes(StandardCharsets.UTF_8), 5L);
+    assertThat(d.truncated).isFalse();
+    JsonNode json = MAPPER.readTree(new DeadLetterSerializationSchema().serialize(d));
+    assertThat(json.has("truncated")).isFalse();
+    assertThat(json.get("payload").textValue()).isEqualTo("{\"a\":1}");
+  }
+
+  @Test
+  void deadLetterOverTheLimitIsCutByBytesWithoutSplittingASurrogatePair() throws Exception {
+    String original = "x" + "\uD83D\uDE00\"".repeat(400); // emoji (escaped by Jackson) and quotes
+    DeadLetterRecord whole =
+        DeadLetterRecord.of(DeadLetterReason.SCHEMA, "bad", original.getBytes(StandardCharsets.UTF_8), 5L);
+    for (int limit = 700; limit < 760; limit++) {
+      DeadLetterRecord d = DeadLetterRecord.fit(whole, limit);
+      byte[] bytes = new DeadLetterSerializationSchema().serialize(d);
+      assertThat(bytes.length + d.partitionKey.length()).as("limit " + limit).isLessThanOrEqualTo(limit);
+      assertThat(bytes.length + d.partitionKey.length()).as("limit " + limit).isGreaterThan(limit - 13);
+      assertThat(d.truncated).isTrue();
+      assertThat(original).startsWith(d.payload);
+      assertThat(Character.isHighSurrogate(d.payload.charAt(d.payload.length() - 1))).isFalse();
+      JsonNode json = MAPPER.readTree(bytes);
+      assertThat(json.get("truncated").booleanValue()).isTrue();
+      assertThat(json.get("payload").textValue()).isEqualTo(d.payload);
+      assertThat(json.get("reason").textValue()).isEqualTo("SCHEMA");
+    }
+    assertThat(whole.truncated).as("the input record is not modified").isFalse();
+  }
 }
