@@ -84,7 +84,7 @@ const READ_API_MAX_NESTING = 8;
  * (no Lambda) and returns plain JSON.
  */
 export class DynamoDbDestination extends Construct {
-  public readonly table: dynamodb.TableV2;
+  public readonly table: dynamodb.Table;
   public readonly encryptionKey?: kms.IKey;
   public readonly partitionKeyName: string;
   public readonly sortKeyName?: string;
@@ -117,19 +117,19 @@ export class DynamoDbDestination extends Construct {
         });
     }
 
-    this.table = new dynamodb.TableV2(this, 'Resource', {
+    // Table (not TableV2): TableV2 with a customer-managed key cannot be synthesized in a region-agnostic stack.
+    this.table = new dynamodb.Table(this, 'Resource', {
       tableName: props.tableName,
       partitionKey: { name: this.partitionKeyName, type: props.partitionKeyType ?? dynamodb.AttributeType.STRING },
       sortKey: props.sortKeyName
         ? { name: props.sortKeyName, type: props.sortKeyType ?? dynamodb.AttributeType.STRING }
         : undefined,
-      billing: dynamodb.Billing.onDemand(),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
       deletionProtection: props.deletionProtection ?? false,
       timeToLiveAttribute: props.timeToLiveAttribute,
-      encryption: this.encryptionKey
-        ? dynamodb.TableEncryptionV2.customerManagedKey(this.encryptionKey)
-        : dynamodb.TableEncryptionV2.awsManagedKey(),
+      encryption: this.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+      encryptionKey: this.encryptionKey,
       removalPolicy,
     });
 

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -91,21 +91,23 @@ const LATEST_STATE_JSON = {
 };
 
 describe('DynamoDbDestination defaults', () => {
+  test('synthesizes with its customer-managed key in a region-agnostic stack', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    new DynamoDbDestination(stack, 'Latest');
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
+
   test('on-demand table keyed by deviceId (S) with point-in-time recovery, retained, not deletion-protected', () => {
     const { t, dest } = build();
     expect(dest.partitionKeyName).toBe('deviceId');
-    t.hasResource('AWS::DynamoDB::GlobalTable', {
+    t.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
         KeySchema: [{ AttributeName: 'deviceId', KeyType: 'HASH' }],
         AttributeDefinitions: [{ AttributeName: 'deviceId', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
-        Replicas: [
-          Match.objectLike({
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-            DeletionProtectionEnabled: false,
-          }),
-        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: false,
       }),
     });
   });
@@ -117,13 +119,12 @@ describe('DynamoDbDestination defaults', () => {
       EnableKeyRotation: true,
       Description: Match.stringLikeRegexp('DynamoDB'),
     });
-    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
-      Replicas: [
-        Match.objectLike({
-          SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LatestKey'), 'Arn'] } },
-        }),
-      ],
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LatestKey'), 'Arn'] },
+      },
     });
   });
 
@@ -183,7 +184,7 @@ describe('DynamoDbDestination options', () => {
       pointInTimeRecovery: false,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    t.hasResource('AWS::DynamoDB::GlobalTable', {
+    t.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({
         TableName: 'read-model',
@@ -192,12 +193,8 @@ describe('DynamoDbDestination options', () => {
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-        Replicas: [
-          Match.objectLike({
-            DeletionProtectionEnabled: true,
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
-          }),
-        ],
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
       }),
     });
   });
@@ -206,8 +203,8 @@ describe('DynamoDbDestination options', () => {
     const { t, dest } = build({ encryption: DynamoDbDestinationEncryption.AWS_MANAGED_KEY });
     expect(dest.encryptionKey).toBeUndefined();
     t.resourceCountIs('AWS::KMS::Key', 1); // the StreamStore's
-    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS' } });
-    expect(JSON.stringify(t.findResources('AWS::DynamoDB::GlobalTable'))).not.toContain('KMSMasterKeyId');
+    t.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } });
+    expect(JSON.stringify(t.findResources('AWS::DynamoDB::Table'))).not.toContain('KMSMasterKeyId');
   });
 
   test('a given key is used instead of a new one', () => {
@@ -215,12 +212,10 @@ describe('DynamoDbDestination options', () => {
     const key = new kms.Key(stack, 'Mine');
     const dest = new DynamoDbDestination(stack, 'Latest', { encryptionKey: key });
     expect(dest.encryptionKey).toBe(key);
-    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      Replicas: [
-        Match.objectLike({
-          SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Mine'), 'Arn'] } },
-        }),
-      ],
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: Match.objectLike({
+        KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Mine'), 'Arn'] },
+      }),
     });
   });
 

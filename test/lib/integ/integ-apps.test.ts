@@ -128,7 +128,7 @@ describe('integ.event-sourced-projection', () => {
 
   test('deploys the egress stream, the projection and the read-model table', () => {
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },

@@ -199,8 +199,8 @@ describe('EventSourcedMicroservicesStack', () => {
   });
 
   test('one projection per egress stream writes the read model with PutItem only', () => {
-    const table = logicalIdOf(template, 'AWS::DynamoDB::GlobalTable', /^ReadModelV1Table/);
-    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    const table = logicalIdOf(template, 'AWS::DynamoDB::Table', /^ReadModelV1Table/);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -351,9 +351,9 @@ describe('EventSourcedMicroservicesStack', () => {
   test('rebuilding a read model adds a generation fed by the egress streams and a replay stream', () => {
     const { stack: rebuilding } = build({ rebuildReadModelGeneration: 2 });
     const t = Template.fromStack(rebuilding);
-    expect(
-      Object.keys(t.findResources('AWS::DynamoDB::GlobalTable')).map((id) => id.replace(/[0-9A-F]{8}$/, '')),
-    ).toEqual(expect.arrayContaining(['ReadModelV1Table', 'ReadModelV2Table']));
+    expect(Object.keys(t.findResources('AWS::DynamoDB::Table')).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(
+      expect.arrayContaining(['ReadModelV1Table', 'ReadModelV2Table']),
+    );
     const replay = logicalIdOf(t, 'AWS::Kinesis::Stream', /^ReplayStream[0-9A-F]{8}$/);
     const v2 = logicalIdOf(t, 'AWS::Lambda::Function', /^ReadModelV2ProjectionreplayFunction[0-9A-F]{8}$/);
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -378,7 +378,7 @@ describe('EventSourcedMicroservicesStack', () => {
 
   test('switching generations points the query API at the rebuilt table', () => {
     const t = Template.fromStack(build({ readModelGeneration: 2 }).stack);
-    t.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    t.resourceCountIs('AWS::DynamoDB::Table', 1);
     t.hasOutput('QueryApiUrl', {
       Value: Match.objectLike({
         'Fn::Join': [

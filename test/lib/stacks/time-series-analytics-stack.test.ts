@@ -318,10 +318,10 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
   });
 
   test('latest state: on-demand table keyed by deviceId with PITR, and an IAM-authorized read API', () => {
-    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'deviceId', KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
     t.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'GET',
@@ -501,7 +501,7 @@ describe('TimeSeriesAnalyticsStack options', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DEVICE_COUNT: '7' }) },
     });
-    for (const type of ['AWS::Kinesis::Stream', 'AWS::DynamoDB::GlobalTable', 'AWS::Timestream::InfluxDBInstance']) {
+    for (const type of ['AWS::Kinesis::Stream', 'AWS::DynamoDB::Table', 'AWS::Timestream::InfluxDBInstance']) {
       for (const r of Object.values(t.findResources(type))) expect(r.DeletionPolicy).toBe('Delete');
     }
     // A bucket holding objects cannot be deleted by CloudFormation: the reference data stays.
