@@ -371,8 +371,30 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
 
     private void applyResponse(String address, long sentVersion, String batchJson, FunctionResponse response) throws Exception {
         Address self = Address.fromKey(address);
-        JsonNode batch = Json.read(batchJson);
         long now = System.currentTimeMillis();
+
+        // Egress records are built before anything is applied: one too large for Kinesis would fail the sink (and the
+        // job, after every restart), so the response is invalid, retried, then dead-lettered, and state stays as is.
+        Long lastSequence = egressSequence.value();
+        long sequence = lastSequence == null ? 0 : lastSequence;
+        List<EgressRecord> egressRecords = new ArrayList<>(response.egress.size());
+        for (int i = 0; i < response.egress.size(); i++) {
+            FunctionResponse.EgressMessage e = response.egress.get(i);
+            if (!config.module().egress().containsKey(e.egress)) {
+                egressRecords.add(null);
+                continue;
+            }
+            sequence++;
+            EgressRecord record = new EgressRecord(e.egress, e.partitionKey, egressJson(self, sequence, e, now));
+            String tooLarge = tooLargeForKinesis(record);
+            if (tooLarge != null) {
+                handleFailure(address, batchJson, InvocationOutcome.failure(DeadLetters.INVALID_RESPONSE, "egress[" + i + "] " + tooLarge));
+                return;
+            }
+            egressRecords.add(record);
+        }
+
+        JsonNode batch = Json.read(batchJson);
 
         if (response.state == null) {
             functionState.clear();
@@ -408,10 +430,10 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         messageSequence.update(messageNumber);
 
-        Long lastSequence = egressSequence.value();
-        long sequence = lastSequence == null ? 0 : lastSequence;
-        for (FunctionResponse.EgressMessage e : response.egress) {
-            if (!config.module().egress().containsKey(e.egress)) {
+        for (int i = 0; i < response.egress.size(); i++) {
+            FunctionResponse.EgressMessage e = response.egress.get(i);
+            EgressRecord record = egressRecords.get(i);
+            if (record == null) {
                 ObjectNode dead = Json.object();
                 dead.put("egress", e.egress);
                 dead.put("partitionKey", e.partitionKey);
@@ -421,8 +443,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                         "egress '" + e.egress + "' from " + address + " is not in module.json", address, Json.write(dead), now)));
                 continue;
             }
-            sequence++;
-            output.collect(new StreamRecord<>(new EgressRecord(e.egress, e.partitionKey, egressJson(self, sequence, e, now))));
+            output.collect(new StreamRecord<>(record));
         }
         egressSequence.update(sequence);
 
@@ -442,6 +463,18 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         quiescence.add(emitted - batch.size());
         finishBatch(address);
+    }
+
+    /** Why the record cannot be written to Kinesis, or null when it fits (data plus partition key). */
+    static String tooLargeForKinesis(EgressRecord record) {
+        long max = FunctionResponse.MAX_RECORD_BYTES;
+        // UTF-8 takes at most 3 bytes per UTF-16 char: below that bound there is nothing to measure.
+        if (3L * (record.json.length() + record.partitionKey.length()) <= max) {
+            return null;
+        }
+        long size = DeadLetters.utf8Length(record.json) + DeadLetters.utf8Length(record.partitionKey);
+        return size <= max ? null
+                : "record for egress '" + record.egress + "' is " + size + " bytes with its partition key, over the Kinesis record limit of " + max;
     }
 
     static String egressJson(Address self, long sequence, FunctionResponse.EgressMessage e, long now) {

@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +16,13 @@ import java.util.List;
 public final class FunctionResponse {
     /** Kinesis partition keys are 1..256 characters. */
     static final int MAX_PARTITION_KEY_CHARS = 256;
+
+    /**
+     * Largest Kinesis record (data plus partition key) the egress and dead-letter sinks accept. The sink fails the job
+     * on a larger one, and the restart would replay the same input and fail again: egress records over it make the
+     * response invalid, dead letters over it are cut to fit.
+     */
+    public static final long MAX_RECORD_BYTES = KinesisStreamSink.MAX_RECORD_SIZE_BYTES;
 
     /** A message to another function instance. */
     public static final class OutgoingMessage {

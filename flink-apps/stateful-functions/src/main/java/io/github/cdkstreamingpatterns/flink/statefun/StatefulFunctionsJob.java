@@ -53,6 +53,7 @@ public final class StatefulFunctionsJob {
                             .clientConfig(KinesisClientConfig.fromProperties(egress.getValue()))
                             .serializationSchema(new EgressSerializer())
                             .partitionKeyGenerator(record -> record.partitionKey)
+                            .maxRecordSizeInBytes(FunctionResponse.MAX_RECORD_BYTES)
                             .build())
                     .name("egress-sink-" + name)
                     .uid("egress-sink-" + name);
@@ -62,6 +63,7 @@ public final class StatefulFunctionsJob {
                         .clientConfig(KinesisClientConfig.fromProperties(settings.deadLetters()))
                         .serializationSchema(new DeadLetterSerializer())
                         .partitionKeyGenerator(record -> record.partitionKey)
+                        .maxRecordSizeInBytes(FunctionResponse.MAX_RECORD_BYTES)
                         .build())
                 .name("dead-letter-sink")
                 .uid("dead-letter-sink");

@@ -58,4 +58,23 @@ class IngressRouterTest {
         DeadLetterRecord letter = DeadLetters.ofBytes(unknown.reason, unknown.detail, unknown.partitionKey, new byte[] {'x'}, 1L);
         assertThat(letter.partitionKey).hasSize(256);
     }
+
+    @Test
+    void aDeadLetterOverTheLimitIsCutByBytesWithoutSplittingASurrogatePair() throws Exception {
+        String original = "x" + "\uD83D\uDE00\"\u00e9".repeat(300); // 4-byte emoji, escaped quote, 2-byte letter
+        for (int limit = 800; limit < 840; limit++) {
+            DeadLetterRecord d = DeadLetters.of("SCHEMA", "bad", "key", original, 3L, limit);
+            long size = d.json.getBytes(StandardCharsets.UTF_8).length + d.partitionKey.length();
+            assertThat(size).as("limit " + limit).isLessThanOrEqualTo(limit).isGreaterThan(limit - 13);
+            JsonNode letter = Json.MAPPER.readTree(d.json);
+            assertThat(letter.get("truncated").asBoolean()).isTrue();
+            String payload = letter.get("payload").asText();
+            assertThat(original).startsWith(payload);
+            assertThat(Character.isHighSurrogate(payload.charAt(payload.length() - 1))).isFalse();
+            assertThat(letter.get("reason").asText()).isEqualTo("SCHEMA");
+        }
+        JsonNode whole = Json.MAPPER.readTree(DeadLetters.of("SCHEMA", "bad", "key", original, 3L).json);
+        assertThat(whole.has("truncated")).as("a record that fits is left whole").isFalse();
+        assertThat(whole.get("payload").asText()).isEqualTo(original);
+    }
 }

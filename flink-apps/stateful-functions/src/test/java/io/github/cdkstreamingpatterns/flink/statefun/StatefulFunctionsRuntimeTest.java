@@ -350,6 +350,95 @@ class StatefulFunctionsRuntimeTest {
         assertThat(result.deadLetters()).hasSize(envelopes.size());
     }
 
+    /** Bytes the sink would put for a record: its JSON plus its partition key, in UTF-8. */
+    private static long kinesisSize(String json, String partitionKey) {
+        return json.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + partitionKey.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
+    @Test
+    void anEgressRecordOverTheKinesisLimitMakesTheResponseInvalidAndLeavesStateAndSequenceUnchanged() throws Exception {
+        // GIVEN a function that answers "Big" with an egress record of more than 1 MiB and "Small" with a small one
+        int max = (int) FunctionResponse.MAX_RECORD_BYTES;
+        server.route("acct", call -> {
+            ObjectNode state = object().put("applied", (call.state() == null ? 0 : call.state().get("applied").asInt()) + call.messages().size());
+            ObjectNode reply = response(state);
+            for (JsonNode message : call.messages()) {
+                String text = message.get("type").asText().equals("Big") ? "b".repeat(max) : "small";
+                egress(reply, "acct-events", call.id(), "Done", object().put("text", text));
+            }
+            return FunctionServer.Reply.ok(reply);
+        });
+        ModuleDefinition module = TestJobs.module(server, 2, 5000, List.of("acct"),
+                List.<String[]>of(new String[] {"Big", "acct"}, new String[] {"Small", "acct"}), List.of("acct-events"));
+        List<String> envelopes = List.of(
+                envelope("big-1", "Big", "a1", object()),
+                envelope("small-1", "Small", "a1", object()),
+                envelope("small-2", "Small", "a2", object()));
+
+        // WHEN
+        TestJobs.Result result = TestJobs.runBounded(envelopes, DispatcherConfig.builder(module).backoff(5, 20).build(), 1);
+
+        // THEN the big one was tried maxAttempts times, never applied, and dead-lettered with the reason
+        List<JsonNode> dead = result.deadLetters();
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).get("reason").asText()).isEqualTo("INVALID_RESPONSE");
+        assertThat(dead.get(0).get("detail").asText()).startsWith("after 2 attempt(s): egress[0] record for egress 'acct-events' is ")
+                .contains("over the Kinesis record limit of " + max);
+        assertThat(TestJobs.read(dead.get(0).get("payload").asText()).at("/message/id").asText()).isEqualTo("big-1");
+        List<FunctionServer.Call> calls = server.calls("acct/a1");
+        assertThat(calls).extracting(FunctionServer.Call::stateVersion).containsExactly(0L, 0L, 0L);
+        assertThat(calls.get(2).state()).as("state after the invalid response is unchanged").isNull();
+        // Only records that fit were written, and a1's sequence did not count the rejected record.
+        assertThat(result.egressRecords()).allSatisfy(r -> assertThat(kinesisSize(r.json, r.partitionKey)).isLessThanOrEqualTo(max));
+        assertThat(result.egress("acct-events")).extracting(e -> e.get("aggregateId").asText() + ":" + e.get("sequence").asLong() + ":" + e.at("/payload/text").asText())
+                .containsExactlyInAnyOrder("a1:1:small", "a2:1:small");
+        // received (3) = applied (2) + dead-lettered (1)
+        assertThat(result.egressRecords().size() + dead.size()).isEqualTo(envelopes.size());
+    }
+
+    @Test
+    void deadLettersOfRecordsNearOneMebibyteAreCutToFitTheKinesisLimit() throws Exception {
+        // GIVEN an unroutable envelope just under 1 MiB whose quotes double in size when escaped into the payload,
+        // and a function that rejects a message with a reason of over 1 MiB
+        int max = (int) FunctionResponse.MAX_RECORD_BYTES;
+        server.route("acct", call -> {
+            ObjectNode reply = response(null);
+            for (JsonNode message : call.messages()) {
+                reject(reply, message.get("id").asText(), "r".repeat(max + 10));
+            }
+            return FunctionServer.Reply.ok(reply);
+        });
+        ModuleDefinition module = TestJobs.module(server, 1, 5000, List.of("acct"),
+                List.<String[]>of(new String[] {"Open", "acct"}), List.of("acct-events"));
+        ObjectNode quotes = object();
+        quotes.put("q", "\"".repeat((max - 400) / 2)); // escaped: 2 bytes each in the envelope, 4 in a dead letter
+        String unroutable = envelope("lost-1", "Nowhere", "a9", quotes);
+        assertThat(unroutable.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThan(max);
+        ObjectNode bigPayload = object();
+        bigPayload.put("text", "\"".repeat(max / 2));
+        List<String> envelopes = List.of(unroutable, envelope("open-1", "Open", "a1", bigPayload));
+
+        // WHEN
+        TestJobs.Result result = TestJobs.runBounded(envelopes, DispatcherConfig.builder(module).build(), 1);
+
+        // THEN both are dead-lettered with their reason, cut to fit, never dropped
+        assertThat(result.egressRecords()).isEmpty();
+        assertThat(result.deadLetterRecords()).hasSize(envelopes.size());
+        Map<String, JsonNode> byReason = new LinkedHashMap<>();
+        for (DeadLetterRecord record : result.deadLetterRecords()) {
+            long size = kinesisSize(record.json, record.partitionKey);
+            assertThat(size).as(record.reason + " fits a Kinesis record").isLessThanOrEqualTo(max).isGreaterThan(max - 16);
+            JsonNode letter = TestJobs.read(record.json);
+            assertThat(letter.get("truncated").asBoolean()).as(record.reason + " is marked truncated").isTrue();
+            byReason.put(letter.get("reason").asText(), letter);
+        }
+        assertThat(byReason).containsOnlyKeys("UNKNOWN_EVENT_TYPE", "REJECTED");
+        assertThat(unroutable).startsWith(byReason.get("UNKNOWN_EVENT_TYPE").get("payload").asText());
+        assertThat(byReason.get("UNKNOWN_EVENT_TYPE").get("payload").asText().length()).isGreaterThan(max / 3);
+        assertThat(byReason.get("REJECTED").get("detail").asText()).hasSize(DeadLetters.MAX_DETAIL_CHARS_WHEN_CUT);
+        assertThat(byReason.get("REJECTED").get("payload").asText()).startsWith("{\"address\":{\"type\":\"acct\",\"id\":\"a1\"}");
+    }
+
     @Test
     void exportsFunctionStateAsJsonLines(@org.junit.jupiter.api.io.TempDir java.nio.file.Path exportDir) throws Exception {
         // s3rver is not installed in /work/main/node_modules, so the export is checked with the directory target,
