@@ -95,7 +95,6 @@ export function createObservedFunction(
     vpcSubnets: spec.vpcSubnets,
     securityGroups: spec.securityGroups,
     environment: {
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: spec.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: 'CdkStreamingPatterns',
       ...spec.environment,

@@ -457,10 +457,6 @@ export function referenceData(deviceCount: number, region: string): string {
   return lines.join('\n') + '\n';
 }
 
-/**
- * Runs the processor's function in the database's writer subnets with the writer security group, which may reach
- * InfluxDB and the VPC endpoints. `LambdaStreamProcessor` has no VPC props, so the L1 is configured here.
- */
 /** Exactly what the calculator does with the table: BatchGetItem for baselines, conditional PutItem for state. */
 function grantLatestState(role: iam.IRole, destination: DynamoDbDestination): void {
   role.addToPrincipalPolicy(
