@@ -167,22 +167,36 @@ export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): Dea
   throw new Error('set DEAD_LETTER_QUEUE_URL or DEAD_LETTER_STREAM_ARN: records that cannot be processed need a place');
 }
 
+/**
+ * Wraps a runtime (batch or window) into a Lambda handler: the dead-letter sink is resolved on first use, so that
+ * importing a handler module (e.g. in unit tests) needs no environment, and metrics are flushed after every call.
+ */
+export function lambdaHandler<E, R>(
+  stage: string,
+  run: (event: E, options: BatchOptions) => Promise<{ readonly response: R }>,
+  deadLetters?: DeadLetterSink,
+): (event: E) => Promise<R> {
+  const observability = createObservability(stage);
+  let sink = deadLetters;
+  return async (event) => {
+    try {
+      sink ??= deadLetterSinkFromEnv();
+      return (await run(event, { stage, deadLetters: sink, observability })).response;
+    } finally {
+      observability.metrics.publishStoredMetrics();
+    }
+  };
+}
+
 /** Builds a Lambda handler for a Kinesis event source mapping with ReportBatchItemFailures. */
 export function kinesisHandler(
   stage: string,
   handler: RecordHandler,
   deadLetters?: DeadLetterSink,
 ): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
-  const observability = createObservability(stage);
-  let sink = deadLetters;
-  return async (event) => {
-    try {
-      // Resolved on first use so that importing a handler module (e.g. in unit tests) needs no environment.
-      sink ??= deadLetterSinkFromEnv();
-      const report = await processKinesisBatch(event, handler, { stage, deadLetters: sink, observability });
-      return report.response;
-    } finally {
-      observability.metrics.publishStoredMetrics();
-    }
-  };
+  return lambdaHandler(
+    stage,
+    (event: KinesisStreamEvent, options) => processKinesisBatch(event, handler, options),
+    deadLetters,
+  );
 }

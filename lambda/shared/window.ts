@@ -1,8 +1,8 @@
 import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
-import { BatchOptions, deadLetterSinkFromEnv, tryDeadLetter } from './batch';
+import { BatchOptions, lambdaHandler, tryDeadLetter } from './batch';
 import { DeadLetterSink } from './dead-letter';
 import { isDeadLetterError } from './errors';
-import { createObservability, MetricUnit } from './observability';
+import { MetricUnit } from './observability';
 import { DecodedRecord, decodeRecord, shardIdOf } from './records';
 
 /**
@@ -282,15 +282,9 @@ export function kinesisWindowHandler<S>(
   processor: WindowProcessor<S>,
   deadLetters?: DeadLetterSink,
 ): (event: KinesisStreamTumblingWindowEvent) => Promise<KinesisStreamStateResponse> {
-  const observability = createObservability(stage);
-  let sink = deadLetters;
-  return async (event) => {
-    try {
-      sink ??= deadLetterSinkFromEnv();
-      const report = await processKinesisWindow(event, processor, { stage, deadLetters: sink, observability });
-      return report.response;
-    } finally {
-      observability.metrics.publishStoredMetrics();
-    }
-  };
+  return lambdaHandler(
+    stage,
+    (event: KinesisStreamTumblingWindowEvent, options) => processKinesisWindow(event, processor, options),
+    deadLetters,
+  );
 }
