@@ -5,7 +5,7 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'dist/',
-      'cdk.out/',
+      'cdk.out/', 'cdk.out.again/',
       'coverage/',
       'flink-apps/',
       '**/*.js',
