@@ -5,7 +5,8 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'dist/',
-      'cdk.out/', 'cdk.out.again/',
+      'cdk.out/',
+      'cdk.out.again/',
       'coverage/',
       'flink-apps/',
       '**/*.js',
