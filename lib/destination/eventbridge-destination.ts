@@ -33,6 +33,8 @@ export interface EventBridgeDestinationProps {
   readonly createAlarms?: boolean;
   /** Alarm when FailedInvocations of the rule in 5 minutes reach this. @default 1 */
   readonly failedInvocationsThreshold?: number;
+  /** Alarm when this many events wait in the default target's dead-letter queue (Maximum). @default 1 */
+  readonly deadLetterQueueDepthThreshold?: number;
   /** Topic notified when an alarm fires or recovers. @default - no action */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -112,7 +114,7 @@ export class EventBridgeDestination extends Construct {
             'DeadLetterQueueAlarm',
             {
               metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
-              threshold: 1,
+              threshold: props.deadLetterQueueDepthThreshold ?? 1,
               alarmDescription: `Events of ${this.node.path} were dead-lettered (see ERROR_MESSAGE attributes)`,
             },
             props.alarmTopic,
@@ -223,7 +225,8 @@ export class EventBridgeDestination extends Construct {
     );
     Validations.of(queue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is the terminal dead-letter destination of the rule target; its depth is alarmed.',
+      reason:
+        'This queue is the terminal dead-letter destination of the rule target; its depth is alarmed unless createAlarms is false.',
     });
     const logGroupArn = Stack.of(this).formatArn({
       service: 'logs',
@@ -270,4 +273,5 @@ function validate(props: EventBridgeDestinationProps): void {
     throw new Error(`archiveRetention must be a whole number of days, at least 1, got ${retention.toHumanString()}`);
   }
   validateThreshold('failedInvocationsThreshold', props.failedInvocationsThreshold);
+  validateThreshold('deadLetterQueueDepthThreshold', props.deadLetterQueueDepthThreshold);
 }

@@ -198,6 +198,7 @@ describe('EventBridgeDestination options', () => {
       ruleDetailType: 'Overheat',
       logRetention: logs.RetentionDays.ONE_WEEK,
       failedInvocationsThreshold: 3,
+      deadLetterQueueDepthThreshold: 5,
       alarmTopic: topic,
     });
     const t = Template.fromStack(stack);
@@ -209,6 +210,10 @@ describe('EventBridgeDestination options', () => {
       MetricName: 'FailedInvocations',
       Threshold: 3,
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 5,
     });
   });
 
@@ -231,6 +236,11 @@ describe('EventBridgeDestination validation', () => {
       /archiveRetention must be a whole number of days, at least 1, got 1 hour/,
     ],
     ['threshold', { failedInvocationsThreshold: -1 }, /failedInvocationsThreshold must be zero or more, got -1/],
+    [
+      'queue threshold',
+      { deadLetterQueueDepthThreshold: -3 },
+      /deadLetterQueueDepthThreshold must be zero or more, got -3/,
+    ],
   ];
   test.each(cases)('rejects %s with the received value', (_name, props, message) => {
     const { stack } = stackWithStream();
