@@ -25,6 +25,8 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
@@ -122,6 +124,13 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private transient StateExportWriter exportWriter;
     private transient ExecutorService exportExecutor;
 
+    private transient StatefunMetrics metrics;
+    private transient Counter messagesApplied;
+    private transient Counter functionCalls;
+    private transient Counter functionCallRetries;
+    private transient Counter egressRecordsOut;
+    private transient Counter feedbackMessages;
+
     FunctionDispatcherOperator(StreamOperatorParameters<EgressRecord> parameters, DispatcherConfig config) {
         super(parameters);
         this.config = config;
@@ -150,6 +159,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         runningCalls = new HashMap<>();
         waitingForRetry = new HashSet<>();
         waitingForSlot = new LinkedHashSet<>();
+        registerMetrics();
         RequestSigner signer = config.signingRegion() == null
                 ? null
                 : new SigV4RequestSigner(config.signingRegion(), DefaultCredentialsProvider.builder().build());
@@ -176,6 +186,18 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             });
             scheduleExport();
         }
+    }
+
+    private void registerMetrics() {
+        metrics = new StatefunMetrics(getRuntimeContext().getMetricGroup(), StatefunMetrics.DISPATCHER_REASONS);
+        messagesApplied = metrics.counter(StatefunMetrics.MESSAGES_APPLIED);
+        functionCalls = metrics.counter(StatefunMetrics.FUNCTION_CALLS);
+        functionCallRetries = metrics.counter(StatefunMetrics.FUNCTION_CALL_RETRIES);
+        egressRecordsOut = metrics.counter(StatefunMetrics.EGRESS_RECORDS);
+        feedbackMessages = metrics.counter(StatefunMetrics.FEEDBACK_MESSAGES);
+        // Read by the metric reporter thread: a stale size is fine for a gauge.
+        metrics.group().gauge(StatefunMetrics.IN_FLIGHT_CALLS, (Gauge<Integer>) () -> runningCalls.size());
+        metrics.group().gauge(StatefunMetrics.BUFFERED_ADDRESSES, (Gauge<Integer>) () -> waitingForSlot.size());
     }
 
     private <T> ValueState<T> state(ValueStateDescriptor<T> descriptor) throws Exception {
@@ -274,6 +296,11 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 + ",\"messages\":" + batch + "}";
         long callId = ++callIds;
         runningCalls.put(address, callId);
+        functionCalls.inc();
+        Integer failedBefore = failedAttempts.value();
+        if (failedBefore != null && failedBefore > 0) {
+            functionCallRetries.inc();
+        }
         client.invoke(spec.get(), request.getBytes(StandardCharsets.UTF_8)).thenAccept(outcome -> {
             try {
                 mailbox.execute(() -> onCallCompleted(address, callId, version, outcome), "statefun call %s", address);
@@ -358,6 +385,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         long now = System.currentTimeMillis();
         for (JsonNode message : messages) {
             output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(reason, detail, address, messagePayload(address, message), now)));
+            metrics.messageDeadLettered(reason);
         }
         quiescence.add(-messages.size());
         finishBatch(address);
@@ -409,6 +437,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         // input differently still gives the n-th message the same id.
         Long lastMessage = messageSequence.value();
         long messageNumber = lastMessage == null ? 0 : lastMessage;
+        feedbackMessages.inc(response.messages.size());
         for (FunctionResponse.OutgoingMessage m : response.messages) {
             messageNumber++;
             String id = address + "/" + messageNumber;
@@ -423,6 +452,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 dead.set("message", message);
                 output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_FUNCTION,
                         "message from " + address + " to unknown function type '" + m.to.type() + "'", m.to.key(), Json.write(dead), now)));
+                metrics.messageDeadLettered(DeadLetters.UNKNOWN_FUNCTION);
                 continue;
             }
             output.collect(FEEDBACK, new StreamRecord<>(new RoutedMessage(m.to, id, Json.write(message))));
@@ -441,12 +471,15 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 dead.set("payload", e.payload);
                 output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_EGRESS,
                         "egress '" + e.egress + "' from " + address + " is not in module.json", address, Json.write(dead), now)));
+                metrics.otherDeadLettered(DeadLetters.UNKNOWN_EGRESS);
                 continue;
             }
             output.collect(new StreamRecord<>(record));
+            egressRecordsOut.inc();
         }
         egressSequence.update(sequence);
 
+        int rejected = 0;
         if (!response.rejected.isEmpty()) {
             Map<String, JsonNode> byId = new LinkedHashMap<>();
             for (JsonNode message : batch) {
@@ -459,8 +492,11 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                     continue;
                 }
                 output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.REJECTED, rejection.reason, address, messagePayload(address, message), now)));
+                metrics.messageDeadLettered(DeadLetters.REJECTED);
+                rejected++;
             }
         }
+        messagesApplied.inc(batch.size() - rejected);
         quiescence.add(emitted - batch.size());
         finishBatch(address);
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Optional;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -20,17 +22,27 @@ public final class IngressRouter extends ProcessFunction<byte[], RoutedMessage> 
             new OutputTag<>("ingress-dead-letters", org.apache.flink.api.common.typeinfo.TypeInformation.of(DeadLetterRecord.class));
 
     private final ModuleDefinition module;
+    private transient StatefunMetrics metrics;
+    private transient Counter received;
 
     public IngressRouter(ModuleDefinition module) {
         this.module = module;
     }
 
     @Override
+    public void open(OpenContext openContext) {
+        metrics = new StatefunMetrics(getRuntimeContext().getMetricGroup(), StatefunMetrics.INGRESS_REASONS);
+        received = metrics.counter(StatefunMetrics.MESSAGES_RECEIVED);
+    }
+
+    @Override
     public void processElement(byte[] value, Context ctx, Collector<RoutedMessage> out) {
+        received.inc();
         Result result = route(module, value);
         if (result.message != null) {
             out.collect(result.message);
         } else {
+            metrics.messageDeadLettered(result.reason);
             ctx.output(DEAD_LETTERS, DeadLetters.ofBytes(result.reason, result.detail, result.partitionKey, value, System.currentTimeMillis()));
         }
     }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -15,7 +16,7 @@ final class TestJobs {
     private TestJobs() {}
 
     /** Outputs of a finished job. */
-    record Result(List<EgressRecord> egressRecords, List<DeadLetterRecord> deadLetterRecords) {
+    record Result(List<EgressRecord> egressRecords, List<DeadLetterRecord> deadLetterRecords, JobID jobId) {
         List<JsonNode> egress(String name) {
             return egressRecords.stream().filter(e -> e.egress.equals(name)).map(e -> read(e.json)).toList();
         }
@@ -50,8 +51,8 @@ final class TestJobs {
         StatefulFunctionsTopology.Outputs outputs = StatefulFunctionsTopology.build(source.apply(env), config);
         outputs.egress.sinkTo(new CollectingSink<>(id + "-egress"));
         outputs.deadLetters.sinkTo(new CollectingSink<>(id + "-dlq"));
-        env.execute("statefun-test");
-        return new Result(CollectingSink.results(id + "-egress"), CollectingSink.results(id + "-dlq"));
+        JobID jobId = env.execute("statefun-test").getJobID();
+        return new Result(CollectingSink.results(id + "-egress"), CollectingSink.results(id + "-dlq"), jobId);
     }
 
     static String envelope(String eventId, String type, String aggregateId, ObjectNode payload) {
