@@ -29,6 +29,7 @@ public final class DeadLetters {
     public static final String UNREACHABLE = "UNREACHABLE";
     public static final String INVALID_RESPONSE = "INVALID_RESPONSE";
     public static final String REJECTED = "REJECTED";
+    public static final String FEEDBACK_OVERFLOW = "FEEDBACK_OVERFLOW";
 
     /** Longest detail kept when a record has to be cut; details from functions (rejection reasons) are unbounded. */
     static final int MAX_DETAIL_CHARS_WHEN_CUT = 4096;

@@ -9,11 +9,13 @@ public final class DispatcherConfig implements Serializable {
 
     public static final int DEFAULT_MAX_CONCURRENT_CALLS = 100;
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+    public static final int DEFAULT_MAX_PENDING_FEEDBACK = 10_000;
     static final long DEFAULT_BACKOFF_BASE_MS = 100;
     static final long DEFAULT_BACKOFF_MAX_MS = 30_000;
 
     private final ModuleDefinition module;
     private final int maxConcurrentCalls;
+    private final int maxPendingFeedback;
     private final String signingRegion;
     private final long backoffBaseMs;
     private final long backoffMaxMs;
@@ -28,7 +30,11 @@ public final class DispatcherConfig implements Serializable {
         if (b.backoffBaseMs < 1 || b.backoffMaxMs < b.backoffBaseMs) {
             throw new IllegalArgumentException("backoff must satisfy 1 <= base <= max, got " + b.backoffBaseMs + ", " + b.backoffMaxMs);
         }
+        if (b.maxPendingFeedback < 1) {
+            throw new IllegalArgumentException("max.pending.feedback must be >= 1, got " + b.maxPendingFeedback);
+        }
         this.maxConcurrentCalls = b.maxConcurrentCalls;
+        this.maxPendingFeedback = b.maxPendingFeedback;
         this.signingRegion = b.signingRegion == null || b.signingRegion.isBlank() ? null : b.signingRegion.trim();
         this.backoffBaseMs = b.backoffBaseMs;
         this.backoffMaxMs = b.backoffMaxMs;
@@ -46,6 +52,19 @@ public final class DispatcherConfig implements Serializable {
 
     public int maxConcurrentCalls() {
         return maxConcurrentCalls;
+    }
+
+    /**
+     * Most function-to-function messages one subtask holds (handed over by the feedback loop, not yet applied or
+     * dead-lettered). A message arriving beyond it is dead-lettered with {@code FEEDBACK_OVERFLOW}.
+     */
+    public int maxPendingFeedback() {
+        return maxPendingFeedback;
+    }
+
+    /** Pending feedback at which the dispatcher stops taking ingress: half the bound, so calls already running have room. */
+    int ingressPauseThreshold() {
+        return Math.max(1, (maxPendingFeedback + 1) / 2);
     }
 
     /** Region for SigV4 signing, or null for unsigned requests. */
@@ -74,6 +93,7 @@ public final class DispatcherConfig implements Serializable {
     public static final class Builder {
         private final ModuleDefinition module;
         private int maxConcurrentCalls = DEFAULT_MAX_CONCURRENT_CALLS;
+        private int maxPendingFeedback = DEFAULT_MAX_PENDING_FEEDBACK;
         private String signingRegion;
         private long backoffBaseMs = DEFAULT_BACKOFF_BASE_MS;
         private long backoffMaxMs = DEFAULT_BACKOFF_MAX_MS;
@@ -86,6 +106,11 @@ public final class DispatcherConfig implements Serializable {
 
         public Builder maxConcurrentCalls(int value) {
             this.maxConcurrentCalls = value;
+            return this;
+        }
+
+        public Builder maxPendingFeedback(int value) {
+            this.maxPendingFeedback = value;
             return this;
         }
 

@@ -26,6 +26,14 @@ import org.apache.flink.api.common.operators.MailboxExecutor;
  * ({@link Channel#markCheckpoint}, called in prepareSnapshotPreBarrier, i.e. before the barrier leaves the
  * dispatcher), and the tail, when it snapshots N (after barrier N from every dispatcher, so after every message
  * emitted before it), stores exactly the messages with a higher number. This requires aligned checkpoints.
+ *
+ * <p><b>Bound.</b> Each channel counts the messages its dispatcher holds from the loop: handed over and not yet applied
+ * or dead-lettered ({@link Channel#pending}). The hand-over itself cannot wait for room: the dispatcher that frees room
+ * is the task that feeds the loop, so a blocked tail would backpressure that dispatcher's feedback output, stop its
+ * task thread and with it the draining (a cycle, i.e. a deadlock), and a single response may carry more messages than
+ * any bound. So the bound works in two steps: the dispatcher stops taking ingress at half of it while it goes on
+ * draining feedback (backpressure on the source), and {@link Channel#offer} refuses a message once the dispatcher
+ * holds {@code max.pending.feedback}; the tail dead-letters a refused message with {@code FEEDBACK_OVERFLOW}.
  */
 final class FeedbackChannels {
     private static final Map<String, Channel> CHANNELS = new ConcurrentHashMap<>();
@@ -67,6 +75,9 @@ final class FeedbackChannels {
         private long nextSequence = 1;
         private long lastConsumed;
         private int users;
+        // Messages the dispatcher holds from the loop (handed over, not yet applied or dead-lettered), and its peak.
+        private long pending;
+        private long peak;
 
         private Channel(String key) {
             this.key = key;
@@ -84,7 +95,22 @@ final class FeedbackChannels {
             }
         }
 
-        /** Tail side: hands a message over; fails when the dispatcher is already gone (it would be lost). */
+        /**
+         * Tail side: hands a message over unless the dispatcher already holds {@code bound} messages from the loop;
+         * returns false, and keeps nothing, when it does. Fails when the dispatcher is already gone.
+         */
+        synchronized boolean offer(RoutedMessage message, long bound) {
+            if (pending >= bound) {
+                return false;
+            }
+            put(message);
+            return true;
+        }
+
+        /**
+         * Tail side: hands a message over whatever the bound (restored messages: they were admitted once, and refusing
+         * them now would make their fate depend on a failure). Fails when the dispatcher is already gone (it would be lost).
+         */
         synchronized void put(RoutedMessage message) {
             if (consumerClosed) {
                 throw new IllegalStateException("function dispatcher " + key + " is closed (finished, or failed and being restarted); feedback message "
@@ -92,6 +118,7 @@ final class FeedbackChannels {
             }
             long sequence = nextSequence++;
             log.put(sequence, message);
+            addPending(1);
             if (consumer == null) {
                 undelivered.add(sequence);
             } else {
@@ -106,6 +133,31 @@ final class FeedbackChannels {
             } catch (RejectedExecutionException e) {
                 throw new IllegalStateException("function dispatcher " + key + " no longer accepts feedback", e);
             }
+        }
+
+        private void addPending(long delta) {
+            pending += delta;
+            peak = Math.max(peak, pending);
+        }
+
+        /** Dispatcher side: feedback messages found in its restored state (they count against the bound). */
+        synchronized void restoredPending(long messages) {
+            addPending(messages);
+        }
+
+        /** Dispatcher side: this many feedback messages were applied or dead-lettered. */
+        synchronized void finished(long messages) {
+            // Never below 0: a miscount must not fail the job (a restart would not fix it), only loosen the bound.
+            pending = Math.max(0, pending - messages);
+        }
+
+        synchronized long pending() {
+            return pending;
+        }
+
+        /** Highest {@link #pending} since the channel was created (sizing and tests). */
+        synchronized long peak() {
+            return peak;
         }
 
         /** Dispatcher side: starts receiving, including anything put before it registered. */

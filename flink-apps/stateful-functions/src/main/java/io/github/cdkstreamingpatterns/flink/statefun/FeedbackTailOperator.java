@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -18,26 +19,36 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.OperatorSnapshotFutures;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
 
 /**
  * End of the feedback loop: receives function-to-function messages keyed by their target and hands them to the
  * co-located {@link FunctionDispatcherOperator} subtask through its {@link FeedbackChannels.Channel}. Its checkpoint
  * holds the messages handed over after the dispatcher's snapshot of the same checkpoint; they are handed over again
  * after a restore (union list state, filtered by key-group ownership so rescaling keeps each message with its key).
+ *
+ * <p>A message that arrives while the dispatcher already holds {@code max.pending.feedback} messages from the loop is
+ * not handed over but dead-lettered with {@code FEEDBACK_OVERFLOW} on {@link #DEAD_LETTERS} (see
+ * {@link FeedbackChannels} for why the tail cannot wait instead).
  */
 final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements OneInputStreamOperator<RoutedMessage, Void>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(FeedbackTailOperator.class);
 
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("statefun-feedback-dead-letters", TypeInformation.of(DeadLetterRecord.class));
+
     private final String pipelineName;
+    private final int maxPendingFeedback;
+    private transient StatefunMetrics metrics;
     private transient ListState<RoutedMessage> pending;
     private transient List<RoutedMessage> restoredMessages;
     private transient FeedbackChannels.Channel channel;
     private transient FeedbackChannels.Quiescence quiescence;
 
-    FeedbackTailOperator(StreamOperatorParameters<Void> parameters, String pipelineName) {
+    FeedbackTailOperator(StreamOperatorParameters<Void> parameters, String pipelineName, int maxPendingFeedback) {
         super(parameters);
         this.pipelineName = pipelineName;
+        this.maxPendingFeedback = maxPendingFeedback;
     }
 
     @Override
@@ -61,6 +72,7 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
     @Override
     public void open() throws Exception {
         super.open();
+        metrics = new StatefunMetrics(getRuntimeContext().getMetricGroup(), StatefunMetrics.FEEDBACK_REASONS);
         String jobId = getRuntimeContext().getJobInfo().getJobId().toString();
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
@@ -80,7 +92,20 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
 
     @Override
     public void processElement(StreamRecord<RoutedMessage> element) {
-        channel.put(element.getValue());
+        RoutedMessage message = element.getValue();
+        if (channel.offer(message, maxPendingFeedback)) {
+            return;
+        }
+        ObjectNode payload = Json.object();
+        payload.set("address", Json.address(message.target()));
+        payload.set("message", Json.read(message.messageJson));
+        output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.FEEDBACK_OVERFLOW,
+                "the dispatcher subtask of " + message.addressKey() + " already holds max.pending.feedback = " + maxPendingFeedback
+                        + " function-to-function messages",
+                message.addressKey(), Json.write(payload), System.currentTimeMillis())));
+        metrics.messageDeadLettered(DeadLetters.FEEDBACK_OVERFLOW);
+        // The sender counted it as outstanding work; it is finished now.
+        quiescence.add(-1);
     }
 
     @Override

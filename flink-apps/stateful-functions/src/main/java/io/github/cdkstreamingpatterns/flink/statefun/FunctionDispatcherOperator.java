@@ -76,6 +76,9 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
  * and come back through {@link FeedbackTailOperator} and the in-JVM {@link FeedbackChannels} to the subtask that owns
  * the target. The tail stores messages that were handed over after this operator's snapshot, so a message is neither
  * lost nor applied twice across a restore (see {@link FeedbackChannels}). Unaligned checkpoints are not supported.
+ * The loop is bounded per subtask by {@code max.pending.feedback}: at half of it this operator stops taking ingress
+ * (it waits in {@link #processElement}, running mails, so feedback, call completions and retries go on and drain it),
+ * and the tail dead-letters a message that arrives when the bound is reached ({@code FEEDBACK_OVERFLOW}).
  *
  * <p><b>Failures.</b> A non-2xx status, a timeout, a connection error or an invalid response body is retried with
  * exponential backoff and jitter (processing-time timers, so retries survive restarts) up to the function's
@@ -130,6 +133,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private transient Counter functionCallRetries;
     private transient Counter egressRecordsOut;
     private transient Counter feedbackMessages;
+    private transient Counter ingressPauses;
 
     FunctionDispatcherOperator(StreamOperatorParameters<EgressRecord> parameters, DispatcherConfig config) {
         super(parameters);
@@ -172,6 +176,9 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         quiescence = FeedbackChannels.quiescence(FeedbackChannels.jobKey(config.pipelineName(), jobId, attempt), parallelism);
         channel = FeedbackChannels.channel(FeedbackChannels.channelKey(config.pipelineName(), jobId, subtask, attempt));
         channel.acquire();
+        FeedbackChannels.Channel pendingSource = channel;
+        metrics.group().gauge(StatefunMetrics.PENDING_FEEDBACK, (Gauge<Long>) pendingSource::pending);
+        metrics.group().gauge(StatefunMetrics.PENDING_FEEDBACK_PEAK, (Gauge<Long>) pendingSource::peak);
 
         long restoredMessages = restored ? resumeRestoredWork() : 0;
         quiescence.register(restoredMessages);
@@ -198,6 +205,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         // Read by the metric reporter thread: a stale size is fine for a gauge.
         metrics.group().gauge(StatefunMetrics.IN_FLIGHT_CALLS, (Gauge<Integer>) () -> runningCalls.size());
         metrics.group().gauge(StatefunMetrics.BUFFERED_ADDRESSES, (Gauge<Integer>) () -> waitingForSlot.size());
+        ingressPauses = metrics.counter(StatefunMetrics.INGRESS_PAUSES);
     }
 
     private <T> ValueState<T> state(ValueStateDescriptor<T> descriptor) throws Exception {
@@ -213,25 +221,57 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             bufferedKeys.forEach(k -> keys.add((String) k));
         }
         long messages = 0;
+        long feedback = 0;
         for (String address : keys) {
             setCurrentKey(address);
             String batch = inFlight.value();
             List<String> buffered = bufferedMessages();
             messages += buffered.size() + (batch == null ? 0 : Json.read(batch).size());
+            feedback += (batch == null ? 0 : feedbackCount(Json.read(batch)));
+            for (String message : buffered) {
+                feedback += isFeedback(Json.read(message)) ? 1 : 0;
+            }
             if (batch != null) {
                 enqueueCall(address);
             } else if (!buffered.isEmpty()) {
                 startBatch(address);
             }
         }
-        LOG.info("Restored {} addresses with {} unfinished messages; resending their in-flight calls", keys.size(), messages);
+        channel.restoredPending(feedback);
+        LOG.info("Restored {} addresses with {} unfinished messages ({} function-to-function); resending their in-flight calls",
+                keys.size(), messages, feedback);
         return messages;
     }
 
     @Override
     public void processElement(StreamRecord<RoutedMessage> element) throws Exception {
+        if (channel.pending() >= config.ingressPauseThreshold()) {
+            // Backpressure: do not return (so the next ingress record is not taken) until feedback has drained below
+            // the threshold. Mails keep running meanwhile: feedback hand-overs, call completions and retry timers are
+            // all mails, and every pending message is in one of them or in a batch waiting for one, so this ends.
+            ingressPauses.inc();
+            while (channel.pending() >= config.ingressPauseThreshold()) {
+                mailbox.yield();
+            }
+            // The mails set other keys.
+            setCurrentKey(element.getValue().addressKey());
+        }
         quiescence.add(1);
         accept(element.getValue().addressKey(), element.getValue());
+    }
+
+    /** Messages of a batch that came through the feedback loop (ingress messages have {@code "from": null}). */
+    private static int feedbackCount(JsonNode batch) {
+        int n = 0;
+        for (JsonNode message : batch) {
+            n += isFeedback(message) ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static boolean isFeedback(JsonNode message) {
+        JsonNode from = message.get("from");
+        return from != null && !from.isNull();
     }
 
     /** Runs on the task thread (mail from the feedback channel). */
@@ -388,6 +428,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             metrics.messageDeadLettered(reason);
         }
         quiescence.add(-messages.size());
+        channel.finished(feedbackCount(messages));
         finishBatch(address);
     }
 
@@ -498,6 +539,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         messagesApplied.inc(batch.size() - rejected);
         quiescence.add(emitted - batch.size());
+        channel.finished(feedbackCount(batch));
         finishBatch(address);
     }
 

@@ -6,7 +6,7 @@ import java.util.Properties;
 
 /**
  * Everything main() needs, read and validated from the property groups: KinesisSource, DeadLetterSink,
- * StatefulFunctions (module.json, max.concurrent.calls, request.timeout.ms, signing.region), Egress.&lt;name&gt; for
+ * StatefulFunctions (module.json, max.concurrent.calls, max.pending.feedback, request.timeout.ms, signing.region), Egress.&lt;name&gt; for
  * every egress in module.json, and the optional StateExport group.
  */
 public final class JobSettings {
@@ -38,6 +38,7 @@ public final class JobSettings {
         ModuleDefinition module = ModuleDefinition.parse(moduleJson, timeoutMs);
         DispatcherConfig dispatcher = DispatcherConfig.builder(module)
                 .maxConcurrentCalls((int) positiveLong(functions, "max.concurrent.calls", DispatcherConfig.DEFAULT_MAX_CONCURRENT_CALLS))
+                .maxPendingFeedback((int) positiveLong(functions, "max.pending.feedback", DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK))
                 .signingRegion(functions.getProperty("signing.region"))
                 .stateExport(StateExportConfig.fromProperties(groups.get(EXPORT_GROUP)))
                 .build();

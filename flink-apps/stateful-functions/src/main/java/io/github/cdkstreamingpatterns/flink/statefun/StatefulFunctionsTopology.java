@@ -57,7 +57,7 @@ public final class StatefulFunctionsTopology {
         SingleOutputStreamOperator<Void> tail = dispatched
                 .getSideOutput(FunctionDispatcherOperator.FEEDBACK)
                 .keyBy(new AddressKey(), Types.STRING)
-                .transform("statefun-feedback-tail", Types.VOID, new StatefunOperatorFactories.Tail(pipeline))
+                .transform("statefun-feedback-tail", Types.VOID, new StatefunOperatorFactories.Tail(pipeline, config.maxPendingFeedback()))
                 .uid(pipeline + "-feedback-tail")
                 .setParallelism(dispatched.getParallelism());
         if (dispatched.getTransformation().getMaxParallelism() > 0) {
@@ -68,7 +68,7 @@ public final class StatefulFunctionsTopology {
 
         DataStream<DeadLetterRecord> deadLetters = routed
                 .getSideOutput(IngressRouter.DEAD_LETTERS)
-                .union(dispatched.getSideOutput(FunctionDispatcherOperator.DEAD_LETTERS));
+                .union(dispatched.getSideOutput(FunctionDispatcherOperator.DEAD_LETTERS), tail.getSideOutput(FeedbackTailOperator.DEAD_LETTERS));
         return new Outputs(dispatched, deadLetters);
     }
 }

@@ -32,6 +32,9 @@ final class StatefunMetrics {
     static final String FEEDBACK_MESSAGES = "feedbackMessages";
     static final String IN_FLIGHT_CALLS = "inFlightCalls";
     static final String BUFFERED_ADDRESSES = "bufferedAddresses";
+    static final String PENDING_FEEDBACK = "pendingFeedback";
+    static final String PENDING_FEEDBACK_PEAK = "pendingFeedbackPeak";
+    static final String INGRESS_PAUSES = "ingressPauses";
 
     /** Reasons the ingress router dead-letters with. */
     static final List<String> INGRESS_REASONS = List.of(DeadLetters.MALFORMED_JSON, DeadLetters.SCHEMA, DeadLetters.UNKNOWN_EVENT_TYPE);
@@ -39,6 +42,9 @@ final class StatefunMetrics {
     /** Reasons the dispatcher dead-letters with. */
     static final List<String> DISPATCHER_REASONS = List.of(DeadLetters.UNKNOWN_FUNCTION, DeadLetters.UNKNOWN_EGRESS, DeadLetters.HTTP_STATUS,
             DeadLetters.TIMEOUT, DeadLetters.UNREACHABLE, DeadLetters.INVALID_RESPONSE, DeadLetters.REJECTED);
+
+    /** Reasons the feedback tail dead-letters with. */
+    static final List<String> FEEDBACK_REASONS = List.of(DeadLetters.FEEDBACK_OVERFLOW);
 
     private final MetricGroup group;
     private final Counter messagesDeadLettered;

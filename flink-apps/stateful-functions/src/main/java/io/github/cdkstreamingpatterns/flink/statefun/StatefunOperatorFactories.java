@@ -33,15 +33,17 @@ final class StatefunOperatorFactories {
     static final class Tail extends AbstractStreamOperatorFactory<Void> implements OneInputStreamOperatorFactory<RoutedMessage, Void> {
         private static final long serialVersionUID = 1L;
         private final String pipelineName;
+        private final int maxPendingFeedback;
 
-        Tail(String pipelineName) {
+        Tail(String pipelineName, int maxPendingFeedback) {
             this.pipelineName = pipelineName;
+            this.maxPendingFeedback = maxPendingFeedback;
         }
 
         @Override
         @SuppressWarnings("unchecked")
         public <T extends StreamOperator<Void>> T createStreamOperator(StreamOperatorParameters<Void> parameters) {
-            return (T) new FeedbackTailOperator(parameters, pipelineName);
+            return (T) new FeedbackTailOperator(parameters, pipelineName, maxPendingFeedback);
         }
 
         @Override

@@ -116,4 +116,35 @@ class FeedbackChannelsTest {
         assertThat(q.quiet()).isTrue();
         assertThat(mailbox.mails).as("the waiting dispatcher was woken").isNotEmpty();
     }
+
+    @Test
+    void offerRefusesAtTheBoundUntilTheDispatcherFinishesMessagesAndRestoredMessagesAlwaysGetIn() throws Exception {
+        FeedbackChannels.Channel channel = FeedbackChannels.channel(UUID.randomUUID().toString());
+        QueueingMailbox mailbox = new QueueingMailbox();
+        List<String> consumed = new ArrayList<>();
+        channel.register(mailbox, (seq, m) -> {
+            consumed.add(m.messageId);
+            channel.consumed(seq);
+        });
+
+        assertThat(channel.offer(message("m1"), 2)).isTrue();
+        assertThat(channel.offer(message("m2"), 2)).isTrue();
+        // Consumed is not finished: the messages are still held (buffered or in a call) by the dispatcher.
+        mailbox.runAll();
+        assertThat(channel.offer(message("m3"), 2)).as("at the bound").isFalse();
+        assertThat(channel.pending()).isEqualTo(2);
+
+        channel.finished(1);
+        assertThat(channel.offer(message("m4"), 2)).isTrue();
+        channel.put(message("restored"));
+        channel.restoredPending(1);
+        mailbox.runAll();
+
+        assertThat(consumed).containsExactly("m1", "m2", "m4", "restored");
+        assertThat(channel.pending()).isEqualTo(4);
+        assertThat(channel.peak()).isEqualTo(4);
+        channel.finished(4);
+        assertThat(channel.pending()).isZero();
+        assertThat(channel.peak()).isEqualTo(4);
+    }
 }

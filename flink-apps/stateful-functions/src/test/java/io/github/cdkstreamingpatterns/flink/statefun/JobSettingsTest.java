@@ -28,6 +28,7 @@ class JobSettingsTest {
         assertThat(settings.egress()).containsOnlyKeys("order-events");
         assertThat(settings.dispatcher().module().functions()).containsOnlyKeys("order", "inventory");
         assertThat(settings.dispatcher().maxConcurrentCalls()).isEqualTo(100);
+        assertThat(settings.dispatcher().maxPendingFeedback()).isEqualTo(10_000);
         assertThat(settings.dispatcher().signingRegion()).isNull();
         assertThat(settings.dispatcher().stateExport().bucket()).isEqualTo("statefun-state");
         assertThat(settings.dispatcher().stateExport().pathStyle()).isTrue();
@@ -43,6 +44,14 @@ class JobSettingsTest {
         Map<String, Properties> badLimit = new LinkedHashMap<>(devProperties());
         badLimit.get("StatefulFunctions").setProperty("max.concurrent.calls", "0");
         assertThatThrownBy(() -> JobSettings.from(badLimit)).hasMessageContaining("'max.concurrent.calls' must be a positive integer, got '0'");
+
+        Map<String, Properties> badBound = new LinkedHashMap<>(devProperties());
+        badBound.get("StatefulFunctions").setProperty("max.pending.feedback", "-5");
+        assertThatThrownBy(() -> JobSettings.from(badBound)).hasMessageContaining("'max.pending.feedback' must be a positive integer, got '-5'");
+
+        Map<String, Properties> noBound = new LinkedHashMap<>(devProperties());
+        noBound.get("StatefulFunctions").remove("max.pending.feedback");
+        assertThat(JobSettings.from(noBound).dispatcher().maxPendingFeedback()).isEqualTo(DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK);
     }
 
     @Test
