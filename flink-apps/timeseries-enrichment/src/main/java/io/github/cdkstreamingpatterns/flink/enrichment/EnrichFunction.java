@@ -136,15 +136,8 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
       g.writeStartObject();
-      g.writeStringField("eventId", r.eventId);
-      g.writeStringField("deviceId", r.deviceId);
-      g.writeNumberField("timestamp", r.timestamp);
-      g.writeObjectFieldStart("metrics");
-      for (Map.Entry<String, Double> e : r.metrics.entrySet()) {
-        g.writeNumberField(e.getKey(), e.getValue());
-      }
-      g.writeEndObject();
-      EnrichedRecordSerializationSchema.writeStrings(g, "attributes", r.attributes);
+      EnrichedRecordSerializationSchema.writeTelemetryFields(
+          g, r.eventId, r.deviceId, r.timestamp, r.metrics, r.attributes);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

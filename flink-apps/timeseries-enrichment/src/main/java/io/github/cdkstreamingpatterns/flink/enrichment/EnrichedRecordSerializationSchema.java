@@ -19,15 +19,7 @@ public final class EnrichedRecordSerializationSchema implements SerializationSch
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
       g.writeStartObject();
-      g.writeStringField("eventId", r.eventId);
-      g.writeStringField("deviceId", r.deviceId);
-      g.writeNumberField("timestamp", r.timestamp);
-      g.writeObjectFieldStart("metrics");
-      for (Map.Entry<String, Double> e : r.metrics.entrySet()) {
-        g.writeNumberField(e.getKey(), e.getValue());
-      }
-      g.writeEndObject();
-      writeStrings(g, "attributes", r.attributes);
+      writeTelemetryFields(g, r.eventId, r.deviceId, r.timestamp, r.metrics, r.attributes);
       writeStrings(g, "metadata", r.metadata);
       g.writeBooleanField("enriched", r.enriched);
       g.writeNumberField("processedAt", r.processedAt);
@@ -69,6 +61,26 @@ public final class EnrichedRecordSerializationSchema implements SerializationSch
 
   private static int size(Map<String, String> values) {
     return values == null ? 0 : values.size();
+  }
+
+  /** The raw record contract's fields, in contract order; shared with dead letters of validated records. */
+  static void writeTelemetryFields(
+      JsonGenerator g,
+      String eventId,
+      String deviceId,
+      long timestamp,
+      Map<String, Double> metrics,
+      Map<String, String> attributes)
+      throws IOException {
+    g.writeStringField("eventId", eventId);
+    g.writeStringField("deviceId", deviceId);
+    g.writeNumberField("timestamp", timestamp);
+    g.writeObjectFieldStart("metrics");
+    for (Map.Entry<String, Double> e : metrics.entrySet()) {
+      g.writeNumberField(e.getKey(), e.getValue());
+    }
+    g.writeEndObject();
+    writeStrings(g, "attributes", attributes);
   }
 
   static void writeStrings(JsonGenerator g, String field, Map<String, String> values) throws IOException {
