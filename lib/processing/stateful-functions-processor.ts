@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
+import { createAlarm } from '../internal/alarms';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 import { StreamStore } from '../storage';
 import { FlinkInitialPosition, FlinkStreamProcessor } from './flink-stream-processor';
@@ -259,19 +259,18 @@ export class StatefulFunctionsProcessor extends Construct {
 
     if (createAlarms && this.deadLetterStore) {
       const threshold = props.deadLetterThreshold ?? 1;
-      const alarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
-        metric: this.metricDeadLetters(),
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${this.node.path} dead-lettered ${threshold} or more envelopes or messages in 5 minutes (see the dead-letter stream for the reasons)`,
-      });
-      if (props.alarmTopic) {
-        alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-        alarm.addOkAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-      }
-      this.alarms.push(alarm);
+      this.alarms.push(
+        createAlarm(
+          this,
+          'DeadLettersAlarm',
+          {
+            metric: this.metricDeadLetters(),
+            threshold,
+            alarmDescription: `${this.node.path} dead-lettered ${threshold} or more envelopes or messages in 5 minutes (see the dead-letter stream for the reasons)`,
+          },
+          props.alarmTopic,
+        ),
+      );
     }
   }
 
