@@ -1,7 +1,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { DeadLetterEntry, DeadLetterSink, KinesisDeadLetterSink, SqsDeadLetterSink } from './dead-letter';
 import { isDeadLetterError } from './errors';
-import { DecodedRecord, decodeRecord, payloadForDeadLetter, shardIdOf } from './records';
+import { DecodedRecord, decodeRecord, groupByShard, payloadForDeadLetter, shardIdOf } from './records';
 import { kinesisClient, sqsClient } from './clients';
 import { createObservability, MetricUnit, Observability } from './observability';
 
@@ -39,13 +39,7 @@ export async function processKinesisBatch(
   handler: RecordHandler,
   options: BatchOptions,
 ): Promise<BatchReport> {
-  const byShard = new Map<string, KinesisStreamRecord[]>();
-  for (const r of event.Records) {
-    const shard = shardIdOf(r);
-    const list = byShard.get(shard);
-    if (list) list.push(r);
-    else byShard.set(shard, [r]);
-  }
+  const byShard = groupByShard(event.Records, (r) => r);
 
   let received = 0;
   let processed = 0;

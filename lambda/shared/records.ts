@@ -22,6 +22,21 @@ export function shardIdOf(record: KinesisStreamRecord): string {
   return i > 0 ? record.eventID.slice(0, i) : record.eventSourceARN;
 }
 
+/** Groups a batch by shard, keeping arrival order within each shard (per-shard failure handling needs it). */
+export function groupByShard<T>(
+  records: readonly KinesisStreamRecord[],
+  toItem: (record: KinesisStreamRecord) => T,
+): Map<string, T[]> {
+  const byShard = new Map<string, T[]>();
+  for (const record of records) {
+    const shard = shardIdOf(record);
+    const list = byShard.get(shard);
+    if (list) list.push(toItem(record));
+    else byShard.set(shard, [toItem(record)]);
+  }
+  return byShard;
+}
+
 /** Decodes one Lambda Kinesis record into its user records (several when KPL-aggregated). */
 export function decodeRecord(record: KinesisStreamRecord): DecodedRecord[] {
   const data = Buffer.from(record.kinesis.data, 'base64');

@@ -3,7 +3,7 @@ import { BatchOptions, lambdaHandler, tryDeadLetter } from './batch';
 import { DeadLetterSink } from './dead-letter';
 import { isDeadLetterError } from './errors';
 import { MetricUnit } from './observability';
-import { DecodedRecord, decodeRecord, shardIdOf } from './records';
+import { DecodedRecord, decodeRecord, groupByShard, shardIdOf } from './records';
 
 /**
  * Runtime for Kinesis event source mappings with a tumbling window (`TumblingWindowInSeconds`).
@@ -106,19 +106,16 @@ export async function processKinesisWindow<S>(
   const state = hasState ? processor.fromJson(incoming.user, window) : processor.initialState(window);
 
   // Decode everything first so `prepare` sees the whole batch; undecodable records are dead-lettered in order below.
-  const byShard = new Map<string, Array<{ record: KinesisStreamRecord; users?: DecodedRecord[]; error?: unknown }>>();
-  for (const record of event.Records) {
-    const shard = shardIdOf(record);
-    let item: { record: KinesisStreamRecord; users?: DecodedRecord[]; error?: unknown };
-    try {
-      item = { record, users: decodeRecord(record) };
-    } catch (error) {
-      item = { record, error };
-    }
-    const list = byShard.get(shard);
-    if (list) list.push(item);
-    else byShard.set(shard, [item]);
-  }
+  const byShard = groupByShard(
+    event.Records,
+    (record): { record: KinesisStreamRecord; users?: DecodedRecord[]; error?: unknown } => {
+      try {
+        return { record, users: decodeRecord(record) };
+      } catch (error) {
+        return { record, error };
+      }
+    },
+  );
 
   let received = 0;
   let processed = 0;
