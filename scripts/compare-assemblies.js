@@ -48,7 +48,9 @@ function main() {
   }
   if (differing.length > 0) {
     for (const n of differing) {
-      console.error(`differs: ${n}${left[n] === undefined ? ` (only in ${b})` : right[n] === undefined ? ` (only in ${a})` : ''}`);
+      console.error(
+        `differs: ${n}${left[n] === undefined ? ` (only in ${b})` : right[n] === undefined ? ` (only in ${a})` : ''}`,
+      );
     }
     process.exit(1);
   }

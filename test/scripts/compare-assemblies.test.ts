@@ -30,7 +30,9 @@ function assembly(dir: string, opts: { bucketName?: string; assetHash?: string; 
   );
   fs.writeFileSync(
     path.join(dir, 'App.template.json'),
-    JSON.stringify({ Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { BucketName: opts.bucketName ?? 'b' } } } }),
+    JSON.stringify({
+      Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { BucketName: opts.bucketName ?? 'b' } } },
+    }),
   );
   fs.writeFileSync(
     path.join(dir, 'App.assets.json'),
@@ -42,7 +44,10 @@ function assembly(dir: string, opts: { bucketName?: string; assetHash?: string; 
   }
   fs.writeFileSync(
     path.join(nested, 'manifest.json'),
-    JSON.stringify({ version: '50.0.0', artifacts: { 'Stage-S.assets': assets('Stage-S'), 'Stage-S': stack('Stage-S') } }),
+    JSON.stringify({
+      version: '50.0.0',
+      artifacts: { 'Stage-S.assets': assets('Stage-S'), 'Stage-S': stack('Stage-S') },
+    }),
   );
   fs.writeFileSync(path.join(nested, 'Stage-S.template.json'), JSON.stringify({ Resources: {} }));
   fs.writeFileSync(path.join(nested, 'Stage-S.assets.json'), JSON.stringify({ files: {} }));
