@@ -9,6 +9,7 @@ export default tseslint.config(
       'cdk.out.again/',
       'coverage/',
       'flink-apps/',
+      '.venv/',
       '**/*.js',
       '**/*.mjs',
       'test/package-consumer/',

@@ -2,12 +2,12 @@
 # Lints every synthesized template. Any error or warning fails (cfn-lint's exit code is a bit mask).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-cfn-lint.sh >/dev/null
+bin=$(bash scripts/ensure-python-tools.sh)
 shopt -s nullglob
 templates=(cdk.out/*.template.json cdk.out/assembly-*/*.template.json)
 if [ ${#templates[@]} -eq 0 ]; then
   echo "no templates in cdk.out: run 'npm run synth' first" >&2
   exit 1
 fi
-cfn-lint "${templates[@]}"
+"$bin/cfn-lint" "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} template(s) clean"

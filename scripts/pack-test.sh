@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+pybin=$(bash scripts/ensure-python-tools.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 npm run -s build
@@ -17,5 +18,5 @@ npm init -y >/dev/null
 npm install --no-audit --no-fund --prefer-offline --silent "./$tarball" "aws-cdk-lib@$cdk_lib" "constructs@$constructs" "cdk-nag@$nag"
 touch package-lock.json
 JSII_DEPRECATED=quiet node app.js
-cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+"$pybin/cfn-lint" --ignore-checks W3005 -- cdk.out/*.template.json
 echo "package consumer: installed $tarball, synthesized with cdk-nag, cfn-lint clean"

@@ -1,15 +1,8 @@
-import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-} from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { main, parseArgs } from '../../bin/simulate';
 import { deaggregate, isAggregated } from '../../lambda/shared/kpl';
-import { LOCAL_AWS, LocalServer, startKinesisLocal } from '../support/local-servers';
+import { createLocalStream, LOCAL_AWS, LocalServer, startKinesisLocal } from '../support/local-servers';
 
 describe('simulate CLI arguments', () => {
   test('parses every option', () => {
@@ -99,14 +92,7 @@ describe('simulate CLI against kinesis-local', () => {
     await server?.stop();
   });
 
-  async function createStream(name: string): Promise<string> {
-    await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
-    for (;;) {
-      const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-      if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return s.StreamDescriptionSummary.StreamARN!;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const createStream = (name: string) => createLocalStream(kinesis, name, 2);
 
   async function readAll(arn: string): Promise<string[]> {
     const out: string[] = [];

@@ -1,17 +1,11 @@
-import {
-  CreateStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  waitUntilStreamExists,
-} from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { inventoryFunction } from '../../lambda/functions/inventory';
 import { orderFunction } from '../../lambda/functions/order';
 import type { Address, StatefulFunction } from '../../lambda/functions/sdk';
 import type { EgressEvent } from '../../lambda/projection';
 import { kinesisRecord } from '../lambda/projection/support';
+import { createLocalStream } from '../support/local-servers';
 
 /** An egress record in the brief's format together with the partition key the runtime writes it under. */
 export interface EgressRecord {
@@ -94,10 +88,7 @@ export function exampleEgress(startMs: number): EgressRecord[] {
   return rt.egress;
 }
 
-export async function createStream(client: KinesisClient, name: string, shards: number): Promise<void> {
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  await waitUntilStreamExists({ client, maxWaitTime: 60, minDelay: 1 }, { StreamName: name });
-}
+export const createStream = createLocalStream;
 
 export interface ReadRecord {
   readonly shardId: string;

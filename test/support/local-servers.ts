@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 
 /**
  * Real local servers for tests, bound to 127.0.0.1 on free ports and stopped by PID.
@@ -17,16 +18,25 @@ export interface LocalServer {
 const ROOT = path.resolve(__dirname, '..', '..');
 const pkg = (name: string) => path.join(ROOT, 'node_modules', name);
 
+/** Ports handed out in this process: two calls never return the same one, even when the first is not yet bound. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 async function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs = 30000): Promise<void> {
@@ -60,60 +70,91 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-async function start(
-  name: string,
-  cmd: string,
-  args: string[],
-  port: number,
-  env: NodeJS.ProcessEnv = {},
-): Promise<LocalServer> {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
-  try {
-    await waitForPort(port, child, name);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}\n${stderr}`);
+interface Launch {
+  readonly cmd: string;
+  readonly args: string[];
+  /** The port the server answers on once it is up. */
+  readonly port: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts a server and waits until it answers. A free port can be taken by another process between `freePort` and
+ * the server binding it; the server then exits, and it is started again on new ports (three attempts).
+ */
+async function start(name: string, launch: () => Promise<Launch>): Promise<LocalServer> {
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { cmd, args, port, env = {} } = await launch();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
+    try {
+      await waitForPort(port, child, name);
+      return { endpoint: `http://127.0.0.1:${port}`, port, stop: stopper(child) };
+    } catch (e) {
+      child.kill('SIGKILL');
+      lastError = new Error(`${(e as Error).message} (attempt ${attempt} of 3)\n${stderr}`);
+      // Only a server that exited (a port taken meanwhile) is worth another attempt; a hung one is not.
+      if (!/exited with code/.test((e as Error).message)) break;
+    }
   }
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop: stopper(child) };
+  throw lastError;
 }
 
 /** kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. */
 export async function startKinesisLocal(): Promise<LocalServer> {
   const dir = pkg('kinesis-local');
-  const port = await freePort();
-  const tls = await freePort();
-  return start('kinesis-local', process.execPath, [path.join(dir, 'main.js')], port, {
-    KINESIS_MOCK_CERT_PATH: path.join(dir, 'server.json'),
-    KINESIS_MOCK_PLAIN_PORT: String(port),
-    KINESIS_MOCK_TLS_PORT: String(tls),
-    KINESIS_MOCK_HOST: '127.0.0.1',
-    LOG_LEVEL: 'WARN',
+  return start('kinesis-local', async () => {
+    const port = await freePort();
+    const tls = await freePort();
+    return {
+      cmd: process.execPath,
+      args: [path.join(dir, 'main.js')],
+      port,
+      env: {
+        KINESIS_MOCK_CERT_PATH: path.join(dir, 'server.json'),
+        KINESIS_MOCK_PLAIN_PORT: String(port),
+        KINESIS_MOCK_TLS_PORT: String(tls),
+        KINESIS_MOCK_HOST: '127.0.0.1',
+        LOG_LEVEL: 'WARN',
+      },
+    };
   });
 }
 
 /** dynalite (npm): DynamoDB API. No UpdateTimeToLive, no TransactWriteItems. */
 export async function startDynalite(): Promise<LocalServer> {
-  const port = await freePort();
-  return start(
-    'dynalite',
-    process.execPath,
-    [path.join(pkg('dynalite'), 'cli.js'), '--port', String(port), '--host', '127.0.0.1'],
-    port,
-  );
+  return start('dynalite', async () => {
+    const port = await freePort();
+    return {
+      cmd: process.execPath,
+      args: [path.join(pkg('dynalite'), 'cli.js'), '--port', String(port), '--host', '127.0.0.1'],
+      port,
+    };
+  });
 }
 
 /** s3rver (npm): S3 API. Clients need `forcePathStyle: true` and credentials S3RVER/S3RVER. */
 export async function startS3rver(): Promise<LocalServer & { directory: string }> {
-  const port = await freePort();
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
-  const server = await start(
-    's3rver',
-    process.execPath,
-    [path.join(pkg('s3rver'), 'bin', 's3rver.js'), '-d', directory, '-a', '127.0.0.1', '-p', String(port), '--silent'],
-    port,
-  );
+  const server = await start('s3rver', async () => {
+    const port = await freePort();
+    return {
+      cmd: process.execPath,
+      args: [
+        path.join(pkg('s3rver'), 'bin', 's3rver.js'),
+        '-d',
+        directory,
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '--silent',
+      ],
+      port,
+    };
+  });
   return {
     ...server,
     directory,
@@ -127,19 +168,21 @@ export async function startS3rver(): Promise<LocalServer & { directory: string }
 /** InfluxDB 1.x from Debian (`influxd`), in a temporary directory; serves the v1 `/write` and `/query` API. */
 export async function startInfluxDb(): Promise<LocalServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'influx-'));
-  const port = await freePort();
-  const rpc = await freePort();
   const base = execFileSync('influxd', ['config'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const conf = base
-    .replace(/^(\s*)dir = ".*meta"/m, `$1dir = "${dir}/meta"`)
-    .replace(/^(\s*)dir = ".*data"/m, `$1dir = "${dir}/data"`)
-    .replace(/^(\s*)wal-dir = ".*"/m, `$1wal-dir = "${dir}/wal"`)
-    .replace(/^bind-address = ".*"/m, `bind-address = "127.0.0.1:${rpc}"`)
-    .replace(/(\[http\][\s\S]*?)bind-address = ".*"/, `$1bind-address = "127.0.0.1:${port}"`)
-    .replace(/reporting-disabled = false/, 'reporting-disabled = true');
-  const confPath = path.join(dir, 'influx.conf');
-  fs.writeFileSync(confPath, conf);
-  const server = await start('influxd', 'influxd', ['-config', confPath], port);
+  const server = await start('influxd', async () => {
+    const port = await freePort();
+    const rpc = await freePort();
+    const conf = base
+      .replace(/^(\s*)dir = ".*meta"/m, `$1dir = "${dir}/meta"`)
+      .replace(/^(\s*)dir = ".*data"/m, `$1dir = "${dir}/data"`)
+      .replace(/^(\s*)wal-dir = ".*"/m, `$1wal-dir = "${dir}/wal"`)
+      .replace(/^bind-address = ".*"/m, `bind-address = "127.0.0.1:${rpc}"`)
+      .replace(/(\[http\][\s\S]*?)bind-address = ".*"/, `$1bind-address = "127.0.0.1:${port}"`)
+      .replace(/reporting-disabled = false/, 'reporting-disabled = true');
+    const confPath = path.join(dir, 'influx.conf');
+    fs.writeFileSync(confPath, conf);
+    return { cmd: 'influxd', args: ['-config', confPath], port };
+  });
   return {
     ...server,
     stop: async () => {
@@ -149,10 +192,16 @@ export async function startInfluxDb(): Promise<LocalServer> {
   };
 }
 
-/** moto's server (Python) for SQS, which has no npm emulator. */
+/** moto's server (Python) for SQS and EventBridge, which have no npm emulator; from the project's pinned .venv/. */
 export async function startMotoServer(): Promise<LocalServer> {
-  const port = await freePort();
-  return start('moto_server', 'python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], port);
+  const python = path.join(ROOT, '.venv', 'bin', 'python');
+  if (!fs.existsSync(python)) {
+    throw new Error(`${python} not found: run 'bash scripts/ensure-local-servers.sh' (npm test does) to install moto`);
+  }
+  return start('moto_server', async () => {
+    const port = await freePort();
+    return { cmd: python, args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], port };
+  });
 }
 
 /** Credentials and region every local client uses. */
@@ -160,3 +209,19 @@ export const LOCAL_AWS = {
   region: 'us-east-1',
   credentials: { accessKeyId: '000000000000', secretAccessKey: 'local' },
 };
+
+/**
+ * Creates a stream on `kinesis-local` and returns its ARN once ACTIVE. Polls every 50 ms: the SDK's waiter sleeps
+ * at least 10 s between checks (kinesis-local needs ~0.5 s to create a stream), which cost suites tens of seconds.
+ */
+export async function createLocalStream(client: KinesisClient, name: string, shards: number): Promise<string> {
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return s.StreamDescriptionSummary.StreamARN!;
+    if (Date.now() > deadline)
+      throw new Error(`stream ${name} not ACTIVE within 30 s (${s.StreamDescriptionSummary?.StreamStatus})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,11 +1,4 @@
-import {
-  CreateStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  waitUntilStreamExists,
-} from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
@@ -14,7 +7,13 @@ import {
   MAX_SQS_MESSAGE_BYTES,
   SqsDeadLetterSink,
 } from '../../../lambda/shared/dead-letter';
-import { LOCAL_AWS, LocalServer, startKinesisLocal, startMotoServer } from '../../support/local-servers';
+import {
+  createLocalStream,
+  LOCAL_AWS,
+  LocalServer,
+  startKinesisLocal,
+  startMotoServer,
+} from '../../support/local-servers';
 
 const entry = (i: number, payload = `{"n":${i}}`): DeadLetterEntry => ({
   reason: 'SCHEMA',
@@ -107,8 +106,7 @@ describe('KinesisDeadLetterSink against kinesis-local', () => {
   beforeAll(async () => {
     server = await startKinesisLocal();
     kinesis = new KinesisClient({ ...LOCAL_AWS, endpoint: server.endpoint, requestHandler: new NodeHttpHandler() });
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'dlq', ShardCount: 1 }));
-    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30 }, { StreamName: 'dlq' });
+    await createLocalStream(kinesis, 'dlq', 1);
   });
   afterAll(async () => {
     kinesis?.destroy();
@@ -136,8 +134,7 @@ describe('KinesisDeadLetterSink against kinesis-local', () => {
 
   test('fits an entry whose payload exceeds the 1 MiB record limit instead of failing forever', async () => {
     // A 1 MiB record that is not UTF-8 becomes ~1.33 MiB of base64 in the entry: Kinesis refuses it as is.
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'dlq-big', ShardCount: 1 }));
-    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 30 }, { StreamName: 'dlq-big' });
+    await createLocalStream(kinesis, 'dlq-big', 1);
     const payload = Buffer.alloc(1000 * 1024, 0xff).toString('base64');
     const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/dlq-big`;
     await new KinesisDeadLetterSink(kinesis, arn).send([entry(1, payload), entry(2)]);

@@ -1,6 +1,5 @@
 import * as http from 'http';
 import {
-  CreateStreamCommand,
   DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -11,20 +10,13 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { deaggregate, isAggregated } from '../../../lambda/shared/kpl';
 import { hashKeyOf, KinesisProducer, ProducerRecord } from '../../../lambda/shared/producer';
-import { LOCAL_AWS, LocalServer, startKinesisLocal } from '../../support/local-servers';
+import { createLocalStream, LOCAL_AWS, LocalServer, startKinesisLocal } from '../../support/local-servers';
 
 function client(endpoint: string): KinesisClient {
   return new KinesisClient({ ...LOCAL_AWS, endpoint, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
 }
 
-async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<string> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (;;) {
-    const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return s.StreamDescriptionSummary.StreamARN!;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const createStream = createLocalStream;
 
 /** Every user record on the stream, de-aggregated, with the shard it landed on. */
 async function readAll(

@@ -23,17 +23,43 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function build(props: Partial<EventSourcedMicroservicesStackProps> = {}): {
+function build(
+  props: Partial<EventSourcedMicroservicesStackProps> = {},
+  bundle = true,
+): {
   app: App;
   stack: EventSourcedMicroservicesStack;
 } {
-  const app = new App();
+  // Without bundling the template is the same but for asset hashes; variants that assert nothing of their Lambda
+  // bundles skip it (esbuild for every function costs ~1.5 s per synth).
+  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new EventSourcedMicroservicesStack(app, 'EventSourced', {
     env: { account: '111122223333', region: 'us-east-1' },
     statefulFunctionsJarPath: jar,
     ...props,
   });
   return { app, stack };
+}
+
+/**
+ * Synthesizes with cdk-nag applied and returns the template; synth throws on an unacknowledged finding. Memoized per
+ * props, so each variant is synthesized once per suite however many tests read it.
+ */
+const synthesized = new Map<string, { template?: Template; error?: unknown }>();
+function synthWithNag(props: Partial<EventSourcedMicroservicesStackProps> = {}): Template {
+  const key = JSON.stringify(props);
+  if (!synthesized.has(key)) {
+    const { app, stack } = build(props);
+    applyNagChecks(app);
+    try {
+      synthesized.set(key, { template: Template.fromJSON(app.synth().getStackByName(stack.stackName).template) });
+    } catch (error) {
+      synthesized.set(key, { error });
+    }
+  }
+  const { template, error } = synthesized.get(key)!;
+  if (error) throw error;
+  return template!;
 }
 
 /** Property groups of the Flink application, by id. */
@@ -60,8 +86,10 @@ const logicalIdOf = (template: Template, type: string, pattern: RegExp): string 
 };
 
 describe('EventSourcedMicroservicesStack', () => {
-  const { stack } = build();
-  const template = Template.fromStack(stack);
+  let template: Template;
+  beforeAll(() => {
+    template = synthWithNag();
+  });
 
   test('matches the snapshot (asset hashes masked)', () => {
     expect(template.toJSON()).toMatchSnapshot();
@@ -81,7 +109,7 @@ describe('EventSourcedMicroservicesStack', () => {
   });
 
   test('retention is configurable up to 365 days', () => {
-    const t = Template.fromStack(build({ eventStoreRetention: Duration.days(365) }).stack);
+    const t = Template.fromStack(build({ eventStoreRetention: Duration.days(365) }, false).stack);
     t.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 8760 });
   });
 
@@ -349,8 +377,7 @@ describe('EventSourcedMicroservicesStack', () => {
   });
 
   test('rebuilding a read model adds a generation fed by the egress streams and a replay stream', () => {
-    const { stack: rebuilding } = build({ rebuildReadModelGeneration: 2 });
-    const t = Template.fromStack(rebuilding);
+    const t = synthWithNag({ rebuildReadModelGeneration: 2 });
     expect(Object.keys(t.findResources('AWS::DynamoDB::Table')).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(
       expect.arrayContaining(['ReadModelV1Table', 'ReadModelV2Table']),
     );
@@ -377,7 +404,7 @@ describe('EventSourcedMicroservicesStack', () => {
   });
 
   test('switching generations points the query API at the rebuilt table', () => {
-    const t = Template.fromStack(build({ readModelGeneration: 2 }).stack);
+    const t = Template.fromStack(build({ readModelGeneration: 2 }, false).stack);
     t.resourceCountIs('AWS::DynamoDB::Table', 1);
     t.hasOutput('QueryApiUrl', {
       Value: Match.objectLike({
@@ -391,14 +418,12 @@ describe('EventSourcedMicroservicesStack', () => {
 
   test('has no unacknowledged cdk-nag finding, also while rebuilding', () => {
     for (const props of [{}, { rebuildReadModelGeneration: 2 }]) {
-      const { app } = build(props);
-      applyNagChecks(app);
-      expect(() => app.synth()).not.toThrow();
+      expect(() => synthWithNag(props)).not.toThrow();
     }
   });
 
   test('an unacknowledged finding fails synth (the gate works)', () => {
-    const { app, stack: s } = build();
+    const { app, stack: s } = build({}, false);
     new s3.Bucket(s, 'Unreviewed');
     applyNagChecks(app);
     expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
@@ -406,16 +431,16 @@ describe('EventSourcedMicroservicesStack', () => {
 
   describe('validation', () => {
     test('retention beyond 365 days', () => {
-      expect(() => build({ eventStoreRetention: Duration.days(400) })).toThrow(
+      expect(() => build({ eventStoreRetention: Duration.days(400) }, false)).toThrow(
         /eventStoreRetention must be between 1 and 365 days, got 400/,
       );
-      expect(() => build({ egressRetention: Duration.hours(12) })).toThrow(
+      expect(() => build({ egressRetention: Duration.hours(12) }, false)).toThrow(
         /egressRetention must be between 1 and 365 days, got 0.5/,
       );
     });
 
     test('rebuilding the served generation', () => {
-      expect(() => build({ readModelGeneration: 3, rebuildReadModelGeneration: 3 })).toThrow(
+      expect(() => build({ readModelGeneration: 3, rebuildReadModelGeneration: 3 }, false)).toThrow(
         /rebuildReadModelGeneration must differ from readModelGeneration \(3\), got 3/,
       );
     });

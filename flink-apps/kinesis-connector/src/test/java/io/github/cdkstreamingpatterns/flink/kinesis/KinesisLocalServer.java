@@ -32,6 +32,7 @@ public final class KinesisLocalServer implements BeforeAllCallback, AfterAllCall
 
   private Process process;
   private int port;
+  private Path log;
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
@@ -64,7 +65,7 @@ public final class KinesisLocalServer implements BeforeAllCallback, AfterAllCall
     Path pkg = locatePackage();
     port = freePort();
     int tlsPort = freePort();
-    Path log = Files.createTempFile("kinesis-local-" + port + "-", ".log");
+    log = Files.createTempFile("kinesis-local-" + port + "-", ".log");
     ProcessBuilder pb = new ProcessBuilder("node", pkg.resolve("main.js").toString());
     pb.environment().put("KINESIS_MOCK_CERT_PATH", pkg.resolve("server.json").toString());
     pb.environment().put("KINESIS_MOCK_PLAIN_PORT", Integer.toString(port));
@@ -101,6 +102,11 @@ public final class KinesisLocalServer implements BeforeAllCallback, AfterAllCall
       Thread.currentThread().interrupt();
     }
     process = null;
+    try {
+      Files.deleteIfExists(log);
+    } catch (IOException e) {
+      // Only a temporary log; nothing depends on it.
+    }
   }
 
   private static boolean answers(int port) {

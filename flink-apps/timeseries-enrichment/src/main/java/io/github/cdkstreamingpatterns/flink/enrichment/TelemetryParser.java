@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -179,7 +180,7 @@ public final class TelemetryParser implements Serializable {
       case NUMBER:
         return "number " + abbreviate(node.asText());
       default:
-        return node.getNodeType().name().toLowerCase();
+        return node.getNodeType().name().toLowerCase(Locale.ROOT);
     }
   }
 
