@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the README's two commands as a new user would: in a fresh clone of this repository's HEAD (uncommitted
-# changes are not included), with an empty Maven local repository and an empty npm cache, so nothing warm on
-# this machine can make them pass. It downloads every dependency, so it is not part of `npm test`; run it before
+# changes are not included), with an empty Maven local repository, npm cache, pip cache and temp directory, so
+# nothing warm on this machine can make them pass. It downloads every dependency, so it is not part of `npm test`; run it before
 # resolving anything that touches the build. Everything it creates is removed at the end, the processes it
 # started included.
 #
@@ -32,6 +32,10 @@ trap 'exit 130' INT TERM
 git clone -q "$root" "$work/repo"
 export npm_config_cache="$work/npm-cache"
 export MAVEN_OPTS="${MAVEN_OPTS:-} -Dmaven.repo.local=$work/m2"
+export PIP_CACHE_DIR="$work/pip-cache"
+# Temporary files too (jest's transform cache, aws-cdk-lib's cdk.out folders): nothing warm from an earlier run.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
 export CI=true
 
 for _ in $(seq 1 "$load"); do
