@@ -80,27 +80,42 @@ export async function processKinesisBatch(
         continue;
       }
       received += users.length;
-      for (let i = 0; i < users.length; i++) {
+      // Dead letters of one Kinesis record are sent once its every user record is done. A transient failure of a
+      // later record of a KPL aggregate makes Lambda redeliver the whole aggregate: letters sent before it would be
+      // sent again on that retry, so they are dropped and recreated then, exactly once.
+      const letters: DeadLetterEntry[] = [];
+      let done = 0;
+      let transient: unknown;
+      for (; done < users.length; done++) {
         try {
-          await handler(users[i]);
+          await handler(users[done]);
           processed += 1;
         } catch (e) {
-          if (isDeadLetterError(e) && (await tryDeadLetter(options, e, users[i]))) {
-            deadLettered += 1;
+          if (isDeadLetterError(e)) {
+            letters.push(deadLetterEntry(options.stage, e, users[done]));
             continue;
           }
-          options.observability?.logger.warn('record failed, shard stops until retry', {
-            stage: options.stage,
-            shardId: users[i].shardId,
-            sequenceNumber: users[i].sequenceNumber,
-            error: (e as Error).message,
-          });
-          failed += users.length - i;
-          shardFailed = true;
-          failures.push({ itemIdentifier: record.kinesis.sequenceNumber });
+          transient = e;
           break;
         }
       }
+      if (transient === undefined && (await trySendDeadLetters(options, letters))) {
+        deadLettered += letters.length;
+        continue;
+      }
+      if (transient !== undefined) {
+        options.observability?.logger.warn('record failed, shard stops until retry', {
+          stage: options.stage,
+          shardId: users[done].shardId,
+          sequenceNumber: users[done].sequenceNumber,
+          subSequenceNumber: users[done].subSequenceNumber,
+          error: (transient as Error).message,
+        });
+      }
+      // Retried as a whole: the failing record, the ones after it and the unsent letters.
+      failed += letters.length + (users.length - done);
+      shardFailed = true;
+      failures.push({ itemIdentifier: record.kinesis.sequenceNumber });
     }
   }
 
@@ -123,14 +138,12 @@ function countUserRecords(record: KinesisStreamRecord): number {
   }
 }
 
-/** Sends one record to the dead-letter sink; false (and a log line) when the sink fails, so the caller retries. */
-export async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
-  const reason = isDeadLetterError(error) ? error.reason : 'UNDECODABLE';
-  const detail = isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error);
-  const entry: DeadLetterEntry = {
-    reason,
-    detail,
-    stage: options.stage,
+/** The dead-letter entry for a record and the error that rejected it. */
+export function deadLetterEntry(stage: string, error: unknown, record: DecodedRecord): DeadLetterEntry {
+  return {
+    reason: isDeadLetterError(error) ? error.reason : 'UNDECODABLE',
+    detail: isDeadLetterError(error) ? error.detail : String((error as Error)?.message ?? error),
+    stage,
     payload: payloadForDeadLetter(record.data),
     at: Date.now(),
     partitionKey: record.partitionKey,
@@ -138,9 +151,20 @@ export async function tryDeadLetter(options: BatchOptions, error: unknown, recor
     subSequenceNumber: record.subSequenceNumber,
     shardId: record.shardId,
   };
+}
+
+/** Sends dead-letter entries; false (and a log line) when the sink fails, so the caller retries the records. */
+export async function trySendDeadLetters(options: BatchOptions, entries: readonly DeadLetterEntry[]): Promise<boolean> {
+  if (entries.length === 0) return true;
   try {
-    await options.deadLetters.send([entry]);
-    options.observability?.logger.info('record dead-lettered', { stage: options.stage, reason, detail });
+    await options.deadLetters.send(entries);
+    for (const e of entries) {
+      options.observability?.logger.info('record dead-lettered', {
+        stage: options.stage,
+        reason: e.reason,
+        detail: e.detail.slice(0, 1024),
+      });
+    }
     return true;
   } catch (e) {
     options.observability?.logger.error('dead-letter sink failed; record will be retried', {
@@ -149,6 +173,11 @@ export async function tryDeadLetter(options: BatchOptions, error: unknown, recor
     });
     return false;
   }
+}
+
+/** Sends one record to the dead-letter sink; false (and a log line) when the sink fails, so the caller retries. */
+export async function tryDeadLetter(options: BatchOptions, error: unknown, record: DecodedRecord): Promise<boolean> {
+  return trySendDeadLetters(options, [deadLetterEntry(options.stage, error, record)]);
 }
 
 /**

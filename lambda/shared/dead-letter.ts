@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { createHash } from 'crypto';
 
 /** A record that could not be processed, with why. Same shape as the Flink apps' dead-letter records. */
 export interface DeadLetterEntry {
@@ -41,7 +42,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   ) {}
 
   async send(entries: readonly DeadLetterEntry[]): Promise<void> {
-    const bodies = entries.map((e) => JSON.stringify(fitEntry(e, MAX_SQS_MESSAGE_BYTES)));
+    const bodies = entries.map((e) => sqsBody(e, MAX_SQS_MESSAGE_BYTES));
     for (const group of sqsBatches(bodies)) {
       let batch = group.map((body, j) => ({ id: String(j), body }));
       // Retry only the entries SQS refused, a few times, then fail loudly so the records are retried.
@@ -63,6 +64,20 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 }
 
+/**
+ * The JSON body of an entry as SQS accepts it, within `maxBytes`: SQS refuses a message holding U+FFFE or U+FFFF
+ * (outside the XML character set it allows), which valid UTF-8 payloads may contain, so those are written as JSON
+ * escapes (control characters and lone surrogates JSON.stringify escapes already), and the entry is fitted by the
+ * size of that encoding (an escape takes 6 bytes, the raw character 3).
+ */
+export function sqsBody(e: DeadLetterEntry, maxBytes: number): string {
+  return sqsJson(fitEntry(e, maxBytes, sqsJson));
+}
+
+function sqsJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
 /** Groups message bodies into SendMessageBatch calls of at most 10 entries and MAX_SQS_MESSAGE_BYTES in total. */
 function sqsBatches(bodies: readonly string[]): string[][] {
   const out: string[][] = [];
@@ -82,27 +97,72 @@ function sqsBatches(bodies: readonly string[]): string[][] {
   return out;
 }
 
+/** Escaped UTF-8 bytes kept of each short field when an entry is too large without its payload. */
+const MAX_SHORT_FIELD_BYTES = 256;
+
 /**
- * The entry, with its payload cut (and `truncated` set) when its JSON form exceeds `maxBytes` of UTF-8. A dead
- * letter the destination refuses for its size would be refused on every retry and block its shard for good.
+ * The entry, cut to fit `maxBytes` of UTF-8 JSON, with `truncated` set when anything was cut: first the payload (the
+ * longest prefix that fits), then, when the other fields alone are too large, each of them to a prefix of bounded
+ * escaped size (detail a quarter of the limit, partition key an eighth, the short ones 256 bytes). Never throws for
+ * size: a dead letter the destination refuses would be refused on every retry and block its shard for good.
+ * `maxBytes` must be at least 4 KiB.
  */
-export function fitEntry(e: DeadLetterEntry, maxBytes: number): DeadLetterEntry {
-  if (Buffer.byteLength(JSON.stringify(e), 'utf8') <= maxBytes) return e;
-  const budget = maxBytes - Buffer.byteLength(JSON.stringify({ ...e, payload: '', truncated: true }), 'utf8');
-  if (budget < 0) throw new Error(`dead-letter entry does not fit in ${maxBytes} bytes even without its payload`);
-  // Longest prefix whose escaped UTF-8 size fits (escaping and multi-byte characters make size non-linear).
-  const cost = (n: number) => Buffer.byteLength(JSON.stringify(e.payload.slice(0, n)), 'utf8') - 2;
+export function fitEntry(
+  e: DeadLetterEntry,
+  maxBytes: number,
+  encode: (v: unknown) => string = JSON.stringify,
+): DeadLetterEntry {
+  if (maxBytes < 4096) throw new Error(`maxBytes must be at least 4096, got ${maxBytes}`);
+  const size = (v: unknown) => Buffer.byteLength(encode(v), 'utf8');
+  if (size(e) <= maxBytes) return e;
+  const prefix = (v: string, budget: number) => prefixFitting(v, budget, size);
+  let base: DeadLetterEntry = { ...e, payload: '', truncated: true };
+  if (size(base) > maxBytes) {
+    const short = (v: string) => prefix(v, MAX_SHORT_FIELD_BYTES);
+    base = {
+      ...base,
+      reason: short(e.reason),
+      stage: short(e.stage),
+      detail: prefix(e.detail, Math.floor(maxBytes / 4)),
+      ...(e.partitionKey !== undefined ? { partitionKey: prefix(e.partitionKey, Math.floor(maxBytes / 8)) } : {}),
+      ...(e.sequenceNumber !== undefined ? { sequenceNumber: short(e.sequenceNumber) } : {}),
+      ...(e.shardId !== undefined ? { shardId: short(e.shardId) } : {}),
+    };
+  }
+  return { ...base, payload: prefix(e.payload, maxBytes - size(base)) };
+}
+
+/** Longest prefix of `s` whose encoded size (quotes excluded) is at most `budget`; escaping makes it non-linear. */
+function prefixFitting(s: string, budget: number, size: (v: unknown) => number): string {
+  const cost = (n: number) => size(s.slice(0, n)) - 2;
   let lo = 0;
-  let hi = e.payload.length;
+  let hi = s.length;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (cost(mid) <= budget) lo = mid;
     else hi = mid - 1;
   }
-  // Never end on half of a surrogate pair.
-  const last = e.payload.charCodeAt(lo - 1);
-  if (lo > 0 && last >= 0xd800 && last <= 0xdbff) lo -= 1;
-  return { ...e, payload: e.payload.slice(0, lo), truncated: true };
+  return cutAt(s, lo);
+}
+
+/** The first `n` UTF-16 units of `s`, one fewer when that would end on half of a surrogate pair. */
+function cutAt(s: string, n: number): string {
+  const last = s.charCodeAt(n - 1);
+  return s.slice(0, n > 0 && last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
+}
+
+/** Kinesis partition keys are 1..256 Unicode characters. */
+const MAX_PARTITION_KEY_CHARS = 256;
+
+/**
+ * The partition key a dead letter is written under: the record's own when Kinesis accepts it (so one key's dead
+ * letters stay in order), else a digest of it (a KPL key may be longer than 256 characters), else the reason.
+ */
+export function deadLetterPartitionKey(e: DeadLetterEntry): string {
+  const key = e.partitionKey;
+  if (!key) return [...e.reason].slice(0, MAX_PARTITION_KEY_CHARS).join('') || 'dead-letter';
+  if ([...key].length <= MAX_PARTITION_KEY_CHARS) return key;
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
 }
 
 export class KinesisDeadLetterSink implements DeadLetterSink {
@@ -113,7 +173,7 @@ export class KinesisDeadLetterSink implements DeadLetterSink {
 
   async send(entries: readonly DeadLetterEntry[]): Promise<void> {
     const all = entries.map((e) => {
-      const partitionKey = e.partitionKey || e.reason;
+      const partitionKey = deadLetterPartitionKey(e);
       const fitted = fitEntry(e, MAX_KINESIS_RECORD_BYTES - Buffer.byteLength(partitionKey, 'utf8'));
       return { Data: Buffer.from(JSON.stringify(fitted), 'utf8'), PartitionKey: partitionKey };
     });

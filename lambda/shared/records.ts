@@ -22,19 +22,65 @@ export function shardIdOf(record: KinesisStreamRecord): string {
   return i > 0 ? record.eventID.slice(0, i) : record.eventSourceARN;
 }
 
-/** Groups a batch by shard, keeping arrival order within each shard (per-shard failure handling needs it). */
+/**
+ * Groups a batch by shard, each shard's records in sequence-number order (per-shard failure handling and the
+ * redelivery mark need it). Kinesis delivers a shard in order, so this is a check in practice; an out-of-order
+ * event (hand-made or replayed) is put in order rather than half-applied, and equal numbers keep their arrival order.
+ */
 export function groupByShard<T>(
   records: readonly KinesisStreamRecord[],
   toItem: (record: KinesisStreamRecord) => T,
 ): Map<string, T[]> {
-  const byShard = new Map<string, T[]>();
+  const byShard = new Map<string, { record: KinesisStreamRecord; item: T }[]>();
   for (const record of records) {
     const shard = shardIdOf(record);
+    const entry = { record, item: toItem(record) };
     const list = byShard.get(shard);
-    if (list) list.push(toItem(record));
-    else byShard.set(shard, [toItem(record)]);
+    if (list) list.push(entry);
+    else byShard.set(shard, [entry]);
   }
-  return byShard;
+  const out = new Map<string, T[]>();
+  for (const [shard, list] of byShard) {
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++) {
+      sorted =
+        compareSequenceNumbers(list[i - 1].record.kinesis.sequenceNumber, list[i].record.kinesis.sequenceNumber) <= 0;
+    }
+    // Array.prototype.sort is stable, so records with equal sequence numbers keep their order.
+    if (!sorted)
+      list.sort((a, b) => compareSequenceNumbers(a.record.kinesis.sequenceNumber, b.record.kinesis.sequenceNumber));
+    out.set(
+      shard,
+      list.map((e) => e.item),
+    );
+  }
+  return out;
+}
+
+const DECIMAL = /^[0-9]+$/;
+
+/**
+ * Total order on sequence numbers. Kinesis's are decimal strings of up to 128 digits, compared as numbers (by length
+ * once leading zeros are gone, then digit by digit: no BigInt parsing on the hot path). Anything else, which only a
+ * malformed event carries, sorts after every decimal one, by code units, so comparing never throws.
+ */
+export function compareSequenceNumbers(a: string, b: string): number {
+  const da = DECIMAL.test(a);
+  const db = DECIMAL.test(b);
+  if (da !== db) return da ? -1 : 1;
+  if (da) {
+    const x = stripZeros(a);
+    const y = stripZeros(b);
+    if (x.length !== y.length) return x.length - y.length;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function stripZeros(s: string): string {
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
+  return i === 0 ? s : s.slice(i);
 }
 
 /** Decodes one Lambda Kinesis record into its user records (several when KPL-aggregated). */

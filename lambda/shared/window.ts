@@ -1,9 +1,9 @@
 import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
-import { BatchOptions, lambdaHandler, tryDeadLetter } from './batch';
-import { DeadLetterSink } from './dead-letter';
+import { BatchOptions, deadLetterEntry, lambdaHandler, trySendDeadLetters } from './batch';
+import { DeadLetterEntry, DeadLetterSink } from './dead-letter';
 import { isDeadLetterError } from './errors';
 import { MetricUnit } from './observability';
-import { DecodedRecord, decodeRecord, groupByShard, shardIdOf } from './records';
+import { compareSequenceNumbers, DecodedRecord, decodeRecord, groupByShard, shardIdOf } from './records';
 
 /**
  * Runtime for Kinesis event source mappings with a tumbling window (`TumblingWindowInSeconds`).
@@ -47,8 +47,12 @@ export interface WindowProcessor<S> {
    * state, so a rejected record leaves no trace in it.
    */
   apply(state: S, record: DecodedRecord, window: WindowInfo): void;
-  /** Emits the window's result on the final invoke. Must be idempotent: a failed final invoke is retried. */
-  finish?(state: S, window: WindowInfo): Promise<void>;
+  /**
+   * Emits the window's result on the final invoke. Must be idempotent: a failed final invoke is retried. Returns
+   * dead letters for results a sink can never store (a point the database refuses, say): they are sent with the
+   * window's other dead letters, after the result is out, so a retry never sends them twice.
+   */
+  finish?(state: S, window: WindowInfo): Promise<void | readonly DeadLetterEntry[]>;
 }
 
 /** `received === processed + deadLettered + failed + skipped` always holds. */
@@ -131,6 +135,18 @@ export async function processKinesisWindow<S>(
     }
   }
 
+  // On the final invoke a retry starts again from the previous state, so letters sent before a failure would be sent
+  // twice: they wait until the window's result is out. Other invocations send each one before moving the mark past it.
+  const deferred: DeadLetterEntry[] = [];
+  const deadLetter = async (error: unknown, record: DecodedRecord): Promise<boolean> => {
+    const entry = deadLetterEntry(options.stage, error, record);
+    if (window.isFinal) {
+      deferred.push(entry);
+      return true;
+    }
+    return trySendDeadLetters(options, [entry]);
+  };
+
   let prepareError: unknown;
   if (processor.prepare && fresh.length > 0) {
     try {
@@ -157,7 +173,7 @@ export async function processKinesisWindow<S>(
           continue;
         }
         const raw = Buffer.from(item.record.kinesis.data, 'base64');
-        const ok = await tryDeadLetter(options, item.error, {
+        const ok = await deadLetter(item.error, {
           data: raw,
           partitionKey: item.record.kinesis.partitionKey,
           sequenceNumber: seq,
@@ -193,7 +209,7 @@ export async function processKinesisWindow<S>(
           processed += 1;
           applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
         } catch (e) {
-          if (isDeadLetterError(e) && (await tryDeadLetter(options, e, u))) {
+          if (isDeadLetterError(e) && (await deadLetter(e, u))) {
             deadLettered += 1;
             applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
             continue;
@@ -222,7 +238,14 @@ export async function processKinesisWindow<S>(
           '; retrying the final invoke so the window is emitted complete',
       );
     }
-    await processor.finish?.(state, window);
+    const unstorable = await processor.finish?.(state, window);
+    if (unstorable) deferred.push(...unstorable);
+    if (!(await trySendDeadLetters(options, deferred))) {
+      throw new WindowRetryError(
+        `final invoke of window ${event.window.start}..${event.window.end} on ${window.shardId}: the dead-letter sink ` +
+          `failed for ${deferred.length} record(s); retrying the final invoke (its writes are idempotent)`,
+      );
+    }
   }
 
   const envelope: Envelope = { v: 1, applied, user: processor.toJson(state) };
@@ -268,9 +291,8 @@ function mark(sequenceNumber: string, sub: number): string {
 function isApplied(markValue: string | undefined, sequenceNumber: string, sub: number): boolean {
   if (!markValue) return false;
   const i = markValue.lastIndexOf(':');
-  const seq = BigInt(markValue.slice(0, i));
-  const s = BigInt(sequenceNumber);
-  return s < seq || (s === seq && sub <= Number(markValue.slice(i + 1)));
+  const order = compareSequenceNumbers(sequenceNumber, markValue.slice(0, i));
+  return order < 0 || (order === 0 && sub <= Number(markValue.slice(i + 1)));
 }
 
 /** Builds a Lambda handler for a Kinesis event source mapping with a tumbling window and ReportBatchItemFailures. */

@@ -199,4 +199,35 @@ describe('processKinesisBatch', () => {
     expect(sink.entries).toHaveLength(43);
     expectBalanced(r);
   });
+
+  test('regression (issue 8, class 5): a bad record of an aggregate is dead-lettered once when a later one fails transiently', async () => {
+    const sink = new CollectingSink();
+    let attempts = 0;
+    const handler = (r: DecodedRecord) => {
+      const body = r.data.toString();
+      if (body === 'bad') throw new DeadLetterError('SCHEMA', 'bad');
+      if (body === 'flaky' && attempts++ === 0) throw new Error('throttled');
+    };
+    const agg = aggregate(['bad', 'flaky'].map((b) => ({ partitionKey: 'k', data: Buffer.from(b) })));
+    const event = kinesisEvent([kinesisRecord(agg, { sequenceNumber: '7' })]);
+    const first = await processKinesisBatch(event, handler, { stage: 't', deadLetters: sink });
+    // The aggregate is retried whole: its letter waits for the retry instead of being sent twice.
+    expect(first).toMatchObject({ received: 2, processed: 0, deadLettered: 0, failed: 2 });
+    expect(first.response.batchItemFailures).toEqual([{ itemIdentifier: '7' }]);
+    const second = await processKinesisBatch(event, handler, { stage: 't', deadLetters: sink });
+    expect(second).toMatchObject({ received: 2, processed: 1, deadLettered: 1, failed: 0 });
+    expect(sink.entries.map((e) => [e.payload, e.subSequenceNumber])).toEqual([['bad', 0]]);
+  });
+
+  test('regression (issue 8, class 12): an out-of-order event is processed in sequence order', async () => {
+    const sink = new CollectingSink();
+    const seen: string[] = [];
+    const event = kinesisEvent([rec('0', '30', 'c'), rec('0', '9', 'a'), rec('0', '10', 'b')]);
+    const r = await processKinesisBatch(event, (x) => void seen.push(x.data.toString()), {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expectBalanced(r);
+  });
 });

@@ -1,12 +1,17 @@
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import * as fc from 'fast-check';
 import {
   DeadLetterEntry,
+  deadLetterPartitionKey,
+  fitEntry,
   KinesisDeadLetterSink,
   MAX_SQS_MESSAGE_BYTES,
   SqsDeadLetterSink,
+  sqsBody,
 } from '../../../lambda/shared/dead-letter';
+import { propertyParameters } from '../../support/property';
 import {
   createLocalStream,
   LOCAL_AWS,
@@ -23,6 +28,67 @@ const entry = (i: number, payload = `{"n":${i}}`): DeadLetterEntry => ({
   at: 1764403200000 + i,
   partitionKey: `pk-${i}`,
   sequenceNumber: String(i),
+});
+
+describe('fitEntry: a dead letter always fits its destination', () => {
+  const bytes = (e: unknown) => Buffer.byteLength(JSON.stringify(e), 'utf8');
+
+  test('regression (issue 8, class 4): an entry too large even without its payload is cut, not refused', () => {
+    const huge = { ...entry(1), detail: 'field repeated '.repeat(30000), partitionKey: 'k'.repeat(300000) };
+    const fitted = fitEntry(huge, MAX_SQS_MESSAGE_BYTES);
+    expect(bytes(fitted)).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
+    expect(fitted).toMatchObject({ truncated: true, reason: 'SCHEMA', sequenceNumber: '1' });
+    expect(huge.detail.startsWith(fitted.detail)).toBe(true);
+    expect(huge.partitionKey.startsWith(fitted.partitionKey!)).toBe(true);
+  });
+
+  test('property: any entry fits any limit of 4 KiB or more; what is kept is a prefix of what was given', () => {
+    const field = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 50 }),
+      fc.string({ unit: 'binary', minLength: 3000, maxLength: 6000 }),
+      fc.nat({ max: 400000 }).map((n) => '\u20ac"\\'.repeat(n / 4)),
+    );
+    fc.assert(
+      fc.property(
+        fc.record({ reason: field, detail: field, stage: field, payload: field, partitionKey: field }),
+        fc.integer({ min: 4096, max: 1024 * 1024 }),
+        (fields, max) => {
+          const e: DeadLetterEntry = {
+            ...fields,
+            at: 1764403200000,
+            sequenceNumber: '49590338271490256608559692538361571095921575989136588898',
+          };
+          const fitted = fitEntry(e, max);
+          expect(bytes(fitted)).toBeLessThanOrEqual(max);
+          for (const k of ['reason', 'detail', 'stage', 'payload', 'partitionKey'] as const) {
+            expect(e[k]!.startsWith(fitted[k]!)).toBe(true);
+          }
+          expect(fitted.truncated === true).toBe(bytes(e) > max);
+          const body = sqsBody(e, max);
+          expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(max);
+        },
+      ),
+      propertyParameters(60),
+    );
+  });
+
+  test('SQS bodies carry U+FFFE and U+FFFF as escapes (SQS refuses them raw) and stay within the limit', () => {
+    const payload = '\uffff\ufffe'.repeat(100 * 1024);
+    const body = sqsBody(entry(1, payload), MAX_SQS_MESSAGE_BYTES);
+    expect(body).not.toMatch(/[\ufffe\uffff]/);
+    expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
+    const parsed = JSON.parse(body) as DeadLetterEntry;
+    expect(payload.startsWith(parsed.payload)).toBe(true);
+    expect(parsed.truncated).toBe(true);
+  });
+
+  test("Kinesis partition keys: the record's own up to 256 characters, else a digest, else the reason", () => {
+    expect(deadLetterPartitionKey(entry(1))).toBe('pk-1');
+    const astral = '\u{1f600}'.repeat(256);
+    expect(deadLetterPartitionKey({ ...entry(1), partitionKey: astral })).toBe(astral);
+    expect(deadLetterPartitionKey({ ...entry(1), partitionKey: 'k'.repeat(257) })).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(deadLetterPartitionKey({ ...entry(1), partitionKey: '' })).toBe('SCHEMA');
+  });
 });
 
 describe('SqsDeadLetterSink against moto', () => {
@@ -161,6 +227,15 @@ describe('KinesisDeadLetterSink against kinesis-local', () => {
     const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator! }));
     return out.Records!.map((r) => Buffer.from(r.Data!));
   }
+
+  test('regression (issue 8, class 4): a dead letter whose partition key is over 256 characters is stored', async () => {
+    await createLocalStream(kinesis, 'dlq-long-key', 1);
+    const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/dlq-long-key`;
+    const long = { ...entry(1), partitionKey: 'kpl-key-'.repeat(100) };
+    await new KinesisDeadLetterSink(kinesis, arn).send([long]);
+    const [stored] = await readAll('dlq-long-key');
+    expect(JSON.parse(stored.toString('utf8'))).toEqual(long);
+  });
 
   test('fails loudly when the stream does not exist', async () => {
     const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/missing`;

@@ -3,7 +3,7 @@ import { DeadLetterError } from '../../../lambda/shared/errors';
 import { aggregate } from '../../../lambda/shared/kpl';
 import { DecodedRecord } from '../../../lambda/shared/records';
 import { processKinesisWindow, WindowInfo, WindowProcessor, WindowRetryError } from '../../../lambda/shared/window';
-import { kinesisRecord, windowEvent } from './events';
+import { kinesisRecord, SHARD, windowEvent } from './events';
 
 /** Collects dead letters in memory; can be switched to refuse them. */
 class MemorySink implements DeadLetterSink {
@@ -196,5 +196,53 @@ describe('processKinesisWindow', () => {
     await expect(
       processKinesisWindow(event, summer().processor, { stage: 't', deadLetters: new MemorySink() }),
     ).rejects.toThrow(/not a tumbling-window event: window is undefined/);
+  });
+
+  test('regression (issue 8, class 5): a sequence number that is not decimal neither throws nor dead-letters twice', async () => {
+    const sink = new MemorySink();
+    const { processor } = summer();
+    const odd = { ...kinesisRecord(1, 'x'), eventID: `${SHARD}:not-a-number` };
+    odd.kinesis = { ...odd.kinesis, sequenceNumber: 'not-a-number' };
+    const r1 = await processKinesisWindow(windowEvent([kinesisRecord(2, '5'), odd], undefined), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r1).toMatchObject({ received: 2, processed: 1, deadLettered: 1, failed: 0, skipped: 0 });
+    // Redelivered: both are recognised as applied.
+    const r2 = await processKinesisWindow(windowEvent([kinesisRecord(2, '5'), odd], r1.response.state), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r2).toMatchObject({ received: 2, skipped: 2 });
+    expect(sink.entries).toHaveLength(1);
+  });
+
+  test('regression (issue 8, class 12): an out-of-order batch is applied in full, not counted as redelivered', async () => {
+    const sink = new MemorySink();
+    const { processor, finished } = summer();
+    const records = [kinesisRecord(3, '3'), kinesisRecord(1, '1'), kinesisRecord(2, '2')];
+    const r = await processKinesisWindow(windowEvent(records, undefined, { final: true }), processor, {
+      stage: 't',
+      deadLetters: sink,
+    });
+    expect(r).toMatchObject({ received: 3, processed: 3, skipped: 0 });
+    expect(finished[0].state.values).toEqual([1, 2, 3]);
+  });
+
+  test('regression (issue 8, class 5): on a final invoke retried after a failure, a bad record is dead-lettered once', async () => {
+    const sink = new MemorySink();
+    const { processor, finished } = summer({ failOn: 7 });
+    const event = windowEvent([kinesisRecord(1, 'x'), kinesisRecord(2, '7')], undefined, { final: true });
+    await expect(processKinesisWindow(event, processor, { stage: 't', deadLetters: sink })).rejects.toThrow(
+      WindowRetryError,
+    );
+    // Nothing was sent: Lambda retries the final invoke from the previous state, which recreates the letter.
+    expect(sink.entries).toHaveLength(0);
+    const ok = summer();
+    const r = await processKinesisWindow(event, ok.processor, { stage: 't', deadLetters: sink });
+    expect(r).toMatchObject({ received: 2, processed: 1, deadLettered: 1 });
+    expect(sink.entries.map((e) => e.payload)).toEqual(['x']);
+    expect(ok.finished).toHaveLength(1);
+    expect(finished).toHaveLength(0);
   });
 });
