@@ -29,7 +29,10 @@ export interface AggregationOptions {
   readonly maxAnomaliesPerWindow: number;
   /** Sketch relative accuracy. @default 0.01 */
   readonly sketchAccuracy: number;
-  /** Sketch buckets per series. @default 64 */
+  /**
+   * Sketch buckets per series, at most. Only the lowest values collapse beyond it: p95 stays within the accuracy for
+   * any series of up to 40,000 values (see sketch.ts). @default 2048
+   */
   readonly sketchMaxBins: number;
 }
 
@@ -41,7 +44,7 @@ export const DEFAULT_AGGREGATION_OPTIONS: AggregationOptions = {
   maxRememberedEventIds: 2000,
   maxAnomaliesPerWindow: 500,
   sketchAccuracy: 0.01,
-  sketchMaxBins: 64,
+  sketchMaxBins: 2048,
 };
 
 export interface Baseline {
@@ -288,11 +291,13 @@ export interface WindowStateJson {
 }
 
 export function stateToJson(state: WindowState): WindowStateJson {
-  const d: WindowStateJson['d'] = {};
+  // Objects without a prototype: on a plain object, a device or metric named `__proto__` would set the prototype
+  // instead of a key and vanish from the JSON. JSON.parse gives such keys back as own properties.
+  const d: WindowStateJson['d'] = Object.create(null);
   for (const [id, dev] of state.devices) {
-    const m: Record<string, [number, number, number, number, number, SketchJson]> = {};
+    const m: Record<string, [number, number, number, number, number, SketchJson]> = Object.create(null);
     for (const [name, s] of dev.metrics) m[name] = [s.count, s.mean, s.m2, s.min, s.max, s.sketch.toJSON()];
-    const b: Record<string, [number, number, number]> = {};
+    const b: Record<string, [number, number, number]> = Object.create(null);
     for (const [name, x] of dev.baseline) b[name] = [x.mean, x.variance, x.samples];
     d[id] = [dev.site ?? null, dev.baselineLoaded ? 1 : 0, m, b];
   }

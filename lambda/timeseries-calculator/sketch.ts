@@ -1,19 +1,39 @@
 /**
  * A bounded, mergeable quantile sketch with relative-error guarantees (the DDSketch idea: logarithmic buckets).
  *
- * A positive value x falls in bucket i = ceil(log_gamma(x)) with gamma = (1 + a) / (1 - a); the bucket's
- * representative 2 * gamma^i / (gamma + 1) is within relative error `a` of every value in it. Negative values use a
- * mirrored store, values with |x| < MIN_INDEXABLE count as zero. A quantile read from an uncollapsed bucket is
- * therefore within `a` (default 1 %) of the exact value at that rank (rank = q * (n - 1), lower value).
+ * A value x with |x| >= MIN_INDEXABLE falls in bucket i = ceil(log_gamma(|x|)) with gamma = (1 + a) / (1 - a) of its
+ * sign's store; the bucket's representative gamma^(i-1) * (1 + a) is within relative error `a` of every value in it.
+ * Zero, -0 and subnormal values (|x| < MIN_INDEXABLE, about 2.2e-308) are counted in a zero bucket and read as 0.
  *
- * To stay bounded, at most `maxBins` buckets are kept: beyond that the lowest buckets (most negative values first)
- * are merged into one, which keeps high quantiles (p90..p99.9) accurate while low quantiles lose precision. With the
- * default 1 % accuracy, 64 buckets cover values spanning a factor of gamma^64 = 3.6 (e.g. 10..36) with no
- * collapse at all; sensor readings within one window rarely span more.
+ * Guarantee: `quantile(q)` is within `a` (default 1 %, up to floating-point rounding below 1e-12 relative) of the
+ * exact value at rank r = floor(q * (n - 1)) of the sorted input (0-based, the lower value; the rank DDSketch uses),
+ * or is 0 when that value is zero or subnormal, whenever r >= `collapsedCount`. It never returns NaN or Infinity.
+ *
+ * At most `maxBins` non-empty buckets are kept (default 2048, as DDSketch). Beyond that, or on `shrink`, the lowest
+ * bucket (the most negative values first, then zero, then the smallest positive) is folded into the next non-empty
+ * one, which from then on also takes every lower value and holds `collapsedCount` values, read too high. Collapse
+ * therefore only costs the lowest ranks: the top `maxBins - 1` buckets stay exact, so rank r is accurate whatever the
+ * data when n - r <= maxBins - 1. With the default that is p95 for any series of up to 40,000 values; smooth data
+ * (normal, lognormal, Pareto, 10,000 values) needs at most a few hundred buckets, so nothing collapses at all.
+ * Folding depends only on the multiset of values, so `a.merge(b)` equals the sketch of a's and b's values together
+ * (for the same maxBins, and neither shrunk).
+ *
+ * Serialized (`toJSON`), a typical sensor series (normal(20, 0.5), 60 to 600 values) takes under 64 bytes and a
+ * heavy-tailed one of 10,000 values under 2 KB; `fromJSON` also reads the previous `{c, p, n}` format.
  */
-export const MIN_INDEXABLE = 1e-9;
+export const MIN_INDEXABLE = 2 ** -1022;
 
-export interface SketchJson {
+export const DEFAULT_MAX_BINS = 2048;
+
+/**
+ * Compact form: `[[relativeAccuracy, maxBins, zeroCount, collapsed (0|1)], positive, negative]`. A store is `[]` or
+ * `[firstIndex, ...entries]`, each entry a count (>= 1) of the next index or a negative number -g that skips g empty
+ * indices. Negative values are stored by the index of |x|, ascending.
+ */
+export type CompactSketchJson = [[number, number, number, number], number[], number[]];
+
+/** Format written before the compact one; still read, so window state in flight across a deployment survives. */
+export interface LegacySketchJson {
   /** [relativeAccuracy, maxBins, zeroCount] */
   c: [number, number, number];
   /** Positive store: flat [index, count, index, count, ...] ascending by index. */
@@ -22,135 +42,253 @@ export interface SketchJson {
   n: number[];
 }
 
+export type SketchJson = CompactSketchJson | LegacySketchJson;
+
+/** Buckets of one sign, sorted by index; parallel arrays keep add and fold cheap at thousands of buckets. */
+interface Store {
+  keys: number[];
+  counts: number[];
+}
+
 export class QuantileSketch {
   private readonly gamma: number;
   private readonly logGamma: number;
-  private readonly pos = new Map<number, number>();
-  private readonly neg = new Map<number, number>();
+  private readonly pos: Store = { keys: [], counts: [] };
+  private readonly neg: Store = { keys: [], counts: [] };
   private zero = 0;
+  private total = 0;
+  private collapsed = false;
 
   constructor(
     readonly relativeAccuracy = 0.01,
-    readonly maxBins = 64,
+    readonly maxBins = DEFAULT_MAX_BINS,
   ) {
-    if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) {
-      throw new Error(`relativeAccuracy must be in (0, 1), got ${relativeAccuracy}`);
+    // Below 1e-9 the bucket indices of extreme doubles would no longer be exact integers in a double.
+    if (!(relativeAccuracy >= 1e-9 && relativeAccuracy < 1)) {
+      throw new Error(`relativeAccuracy must be in [1e-9, 1), got ${relativeAccuracy}`);
     }
-    if (!Number.isInteger(maxBins) || maxBins < 2) throw new Error(`maxBins must be an integer >= 2, got ${maxBins}`);
+    checkBins(maxBins);
     this.gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
     this.logGamma = Math.log(this.gamma);
   }
 
   get count(): number {
-    let n = this.zero;
-    for (const c of this.pos.values()) n += c;
-    for (const c of this.neg.values()) n += c;
-    return n;
+    return this.total;
   }
 
   get binCount(): number {
-    return this.pos.size + this.neg.size + (this.zero > 0 ? 1 : 0);
+    return this.pos.keys.length + this.neg.keys.length + (this.zero > 0 ? 1 : 0);
+  }
+
+  /** Values in the lowest bucket if buckets were ever folded into it (0 otherwise); ranks below it are imprecise. */
+  get collapsedCount(): number {
+    if (!this.collapsed) return 0;
+    if (this.neg.counts.length > 0) return this.neg.counts[this.neg.counts.length - 1];
+    return this.zero > 0 ? this.zero : (this.pos.counts[0] ?? 0);
   }
 
   add(value: number, count = 1): void {
     if (!Number.isFinite(value)) throw new Error(`sketch values must be finite, got ${value}`);
-    if (Math.abs(value) < MIN_INDEXABLE) this.zero += count;
-    else {
-      const store = value > 0 ? this.pos : this.neg;
-      const i = this.index(Math.abs(value));
-      store.set(i, (store.get(i) ?? 0) + count);
-    }
-    this.collapse();
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`count must be a positive integer, got ${count}`);
+    const floor = this.floor();
+    this.insert(value, count);
+    if (floor) this.foldBelow(floor);
+    this.collapse(this.maxBins);
   }
 
+  /** Adds other's values; exactly the sketch of both inputs for the same maxBins when neither was shrunk. */
   merge(other: QuantileSketch): void {
     if (other.relativeAccuracy !== this.relativeAccuracy) {
       throw new Error(`cannot merge sketches of accuracy ${this.relativeAccuracy} and ${other.relativeAccuracy}`);
     }
+    // The higher of the two floors bounds what is still exact. Copies first: other may be this.
+    const floors = [this.floor(), other.floor()].filter((b) => b !== undefined);
+    const pos = { keys: [...other.pos.keys], counts: [...other.pos.counts] };
+    const neg = { keys: [...other.neg.keys], counts: [...other.neg.counts] };
+    pos.keys.forEach((k, j) => bump(this.pos, k, pos.counts[j]));
+    neg.keys.forEach((k, j) => bump(this.neg, k, neg.counts[j]));
     this.zero += other.zero;
-    for (const [i, c] of other.pos) this.pos.set(i, (this.pos.get(i) ?? 0) + c);
-    for (const [i, c] of other.neg) this.neg.set(i, (this.neg.get(i) ?? 0) + c);
-    this.collapse();
+    this.total += other.total;
+    this.collapsed ||= other.collapsed;
+    for (const f of floors) this.foldBelow(f);
+    this.collapse(this.maxBins);
   }
 
-  /** Value at quantile q in [0, 1]; undefined when empty. */
+  /** Value at quantile q in [0, 1] (rank floor(q * (n - 1)), lower value); undefined when empty. */
   quantile(q: number): number | undefined {
     if (!(q >= 0 && q <= 1)) throw new Error(`quantile must be in [0, 1], got ${q}`);
-    const n = this.count;
-    if (n === 0) return undefined;
-    const rank = q * (n - 1);
+    if (this.total === 0) return undefined;
+    const rank = q * (this.total - 1);
     let seen = 0;
-    for (const i of [...this.neg.keys()].sort((a, b) => b - a)) {
-      seen += this.neg.get(i)!;
-      if (seen > rank) return -this.value(i);
+    for (let j = this.neg.keys.length - 1; j >= 0; j--) {
+      seen += this.neg.counts[j];
+      if (seen > rank) return -this.value(this.neg.keys[j]);
     }
     seen += this.zero;
     if (seen > rank) return 0;
-    for (const i of [...this.pos.keys()].sort((a, b) => a - b)) {
-      seen += this.pos.get(i)!;
-      if (seen > rank) return this.value(i);
+    for (let j = 0; j < this.pos.keys.length; j++) {
+      seen += this.pos.counts[j];
+      if (seen > rank) return this.value(this.pos.keys[j]);
     }
-    // Only reachable through floating-point rounding of rank: the largest bucket.
-    const top = Math.max(...this.pos.keys());
-    return this.pos.size > 0 ? this.value(top) : 0;
+    // Unreachable: rank <= n - 1 < n = seen. Kept for the type checker.
+    return this.pos.keys.length > 0 ? this.value(this.pos.keys[this.pos.keys.length - 1]) : 0;
   }
 
-  /** Keeps at most maxBins buckets by merging the lowest ones. */
+  /** Keeps at most maxBins buckets by folding the lowest ones (as `add` does at `this.maxBins`). */
   shrink(maxBins: number): void {
+    checkBins(maxBins);
     this.collapse(maxBins);
   }
 
-  toJSON(): SketchJson {
-    return {
-      c: [this.relativeAccuracy, this.maxBins, this.zero],
-      p: flatten(this.pos),
-      n: flatten(this.neg),
-    };
+  toJSON(): CompactSketchJson {
+    return [
+      [this.relativeAccuracy, this.maxBins, this.zero, this.collapsed ? 1 : 0],
+      encode(this.pos),
+      encode(this.neg),
+    ];
   }
 
   static fromJSON(json: SketchJson): QuantileSketch {
+    if (Array.isArray(json)) {
+      const [[accuracy, maxBins, zero, collapsed], pos, neg] = json;
+      const s = new QuantileSketch(accuracy, maxBins);
+      s.addZero(zero);
+      decode(pos, (k, c) => s.load(s.pos, k, c));
+      decode(neg, (k, c) => s.load(s.neg, k, c));
+      s.collapsed = collapsed === 1;
+      s.collapse(s.maxBins);
+      return s;
+    }
     const s = new QuantileSketch(json.c[0], json.c[1]);
-    s.zero = json.c[2];
-    for (let k = 0; k + 1 < json.p.length; k += 2) s.pos.set(json.p[k], json.p[k + 1]);
-    for (let k = 0; k + 1 < json.n.length; k += 2) s.neg.set(json.n[k], json.n[k + 1]);
+    s.addZero(json.c[2]);
+    for (let k = 0; k + 1 < json.p.length; k += 2) s.load(s.pos, json.p[k], json.p[k + 1]);
+    for (let k = 0; k + 1 < json.n.length; k += 2) s.load(s.neg, json.n[k], json.n[k + 1]);
+    // The legacy format did not record whether buckets had been folded (64-bin default, fitState): assume so.
+    s.collapsed = s.binCount > 0;
+    s.collapse(s.maxBins);
     return s;
   }
 
+  private insert(value: number, count: number): void {
+    const abs = Math.abs(value);
+    if (abs < MIN_INDEXABLE) this.zero += count;
+    else bump(value > 0 ? this.pos : this.neg, this.index(abs), count);
+    this.total += count;
+  }
+
+  private addZero(count: number): void {
+    if (count === 0) return;
+    checkCount(count);
+    this.zero += count;
+    this.total += count;
+  }
+
+  private load(store: Store, index: number, count: number): void {
+    if (!Number.isSafeInteger(index)) throw new Error(`sketch bucket index must be an integer, got ${index}`);
+    checkCount(count);
+    bump(store, index, count);
+    this.total += count;
+  }
+
   private index(abs: number): number {
-    return Math.ceil(Math.log(abs) / this.logGamma);
+    // + 0 turns the -0 that ceil gives for values in (1/gamma, 1) into 0, so serialized state compares equal.
+    return Math.ceil(Math.log(abs) / this.logGamma) + 0;
   }
 
   private value(i: number): number {
-    return (2 * this.gamma ** i) / (this.gamma + 1);
+    // gamma^(i-1) <= |x| cannot overflow where gamma^i could; clamping at MAX_VALUE only moves towards x.
+    return Math.min(this.gamma ** (i - 1) * (1 + this.relativeAccuracy), Number.MAX_VALUE);
   }
 
-  private collapse(limit = this.maxBins): void {
-    while (this.binCount > limit) {
-      // Lowest values first: the most negative bucket folds into the next negative one, then negatives into
-      // zero, then the lowest positive buckets into their neighbour.
-      if (this.neg.size > 1) {
-        const keys = [...this.neg.keys()].sort((a, b) => b - a);
-        this.neg.set(keys[1], this.neg.get(keys[1])! + this.neg.get(keys[0])!);
-        this.neg.delete(keys[0]);
-      } else if (this.neg.size === 1) {
-        const [k, c] = [...this.neg][0];
-        this.neg.delete(k);
-        this.zero += c;
-      } else if (this.zero > 0 && this.pos.size > 0) {
-        const low = Math.min(...this.pos.keys());
-        this.pos.set(low, this.pos.get(low)! + this.zero);
-        this.zero = 0;
-      } else {
-        const keys = [...this.pos.keys()].sort((a, b) => a - b);
-        this.pos.set(keys[1], this.pos.get(keys[1])! + this.pos.get(keys[0])!);
-        this.pos.delete(keys[0]);
-      }
+  /** Once folded, the lowest bucket holds everything below it too, so later lower values must join it. */
+  private floor(): Bin | undefined {
+    if (!this.collapsed) return undefined;
+    if (this.neg.keys.length > 0) return { sign: -1, key: this.neg.keys[this.neg.keys.length - 1] };
+    if (this.zero > 0) return { sign: 0, key: 0 };
+    return this.pos.keys.length > 0 ? { sign: 1, key: this.pos.keys[0] } : undefined;
+  }
+
+  private foldBelow(floor: Bin): void {
+    for (let low = this.floor(); low && below(low, floor); low = this.floor()) this.foldLowest();
+  }
+
+  /** Folds the lowest non-empty bucket into the next non-empty one until at most `limit` remain. */
+  private collapse(limit: number): void {
+    while (this.binCount > limit) this.foldLowest();
+  }
+
+  private foldLowest(): void {
+    this.collapsed = true;
+    let c: number;
+    if (this.neg.keys.length > 0) {
+      this.neg.keys.pop();
+      c = this.neg.counts.pop()!;
+    } else if (this.zero > 0) {
+      c = this.zero;
+      this.zero = 0;
+    } else {
+      this.pos.keys.shift();
+      c = this.pos.counts.shift()!;
     }
+    if (this.neg.keys.length > 0) this.neg.counts[this.neg.counts.length - 1] += c;
+    else if (this.zero > 0) this.zero += c;
+    else this.pos.counts[0] += c;
   }
 }
 
-function flatten(store: Map<number, number>): number[] {
-  const out: number[] = [];
-  for (const i of [...store.keys()].sort((a, b) => a - b)) out.push(i, store.get(i)!);
+/** A bucket's place in value order: the sign's store, then the index (reversed for negatives). */
+interface Bin {
+  sign: -1 | 0 | 1;
+  key: number;
+}
+
+function below(a: Bin, b: Bin): boolean {
+  if (a.sign !== b.sign) return a.sign < b.sign;
+  return a.sign < 0 ? a.key > b.key : a.key < b.key;
+}
+
+function checkBins(maxBins: number): void {
+  if (!Number.isInteger(maxBins) || maxBins < 2) throw new Error(`maxBins must be an integer >= 2, got ${maxBins}`);
+}
+
+function checkCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new Error(`sketch count must be a positive integer, got ${count}`);
+}
+
+/** Adds count at index, keeping keys sorted. */
+function bump(store: Store, index: number, count: number): void {
+  const { keys, counts } = store;
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < index) lo = mid + 1;
+    else hi = mid;
+  }
+  if (keys[lo] === index) counts[lo] += count;
+  else {
+    keys.splice(lo, 0, index);
+    counts.splice(lo, 0, count);
+  }
+}
+
+function encode({ keys, counts }: Store): number[] {
+  if (keys.length === 0) return [];
+  const out = [keys[0], counts[0]];
+  for (let j = 1; j < keys.length; j++) {
+    const gap = keys[j] - keys[j - 1] - 1;
+    if (gap > 0) out.push(-gap);
+    out.push(counts[j]);
+  }
   return out;
+}
+
+function decode(entries: number[], visit: (index: number, count: number) => void): void {
+  let index = entries[0];
+  for (let j = 1; j < entries.length; j++) {
+    const e = entries[j];
+    if (e < 0) index -= e;
+    else visit(index++, e);
+  }
 }
