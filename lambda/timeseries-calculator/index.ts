@@ -3,7 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
-import { DeadLetterSink } from '../shared/dead-letter';
+import { DeadLetterEntry, DeadLetterSink } from '../shared/dead-letter';
 import { isDeadLetterError } from '../shared/errors';
 import { DecodedRecord } from '../shared/records';
 import { EnrichedTelemetryRecord, parseEnrichedTelemetry } from '../shared/telemetry';
@@ -142,9 +142,26 @@ export function createCalculatorProcessor(
           ),
         );
       }
-      if (sinks.timeSeries && points.length > 0) await sinks.timeSeries.write(points);
+      // Points the database can never store are dead-lettered with its reason instead of failing the final invoke
+      // for good; the rest of the window's result is written as usual.
+      const unstorable: DeadLetterEntry[] = [];
+      if (sinks.timeSeries && points.length > 0) {
+        const result = await sinks.timeSeries.write(points);
+        for (const r of result.rejected) {
+          unstorable.push({
+            reason: r.reason,
+            detail: r.detail,
+            stage: STAGE,
+            payload: JSON.stringify(r.point),
+            at: updatedAt,
+            partitionKey: r.point.deviceId,
+            shardId: w.shardId,
+          });
+        }
+      }
       if (sinks.latestState && items.length > 0) await sinks.latestState.putAll(items);
       if (sinks.anomalies && state.anomalies.length > 0) await sinks.anomalies.publish(state.anomalies);
+      return unstorable;
     },
   };
 }

@@ -30,20 +30,47 @@ export function latestStateItem(
   updatedAt: number,
   site?: string,
 ): LatestStateItem {
-  const m: Record<string, Record<string, number>> = {};
+  // No prototype, so a metric named like an Object.prototype member (`constructor`, `toString`) is a plain key.
+  const m: Record<string, Record<string, number>> = Object.create(null);
   for (const [name, s] of metrics) {
     m[name] = {
       count: s.count,
-      min: s.min,
-      max: s.max,
-      mean: s.mean,
-      stddev: s.stddev,
-      [percentileField]: s.percentile,
+      min: storable(s.min),
+      max: storable(s.max),
+      mean: storable(s.mean),
+      stddev: storable(s.stddev),
+      [percentileField]: storable(s.percentile),
     };
   }
-  const b: Record<string, Baseline> = {};
-  for (const [name, x] of baseline) b[name] = { ...x };
-  return { deviceId, windowStart, windowEnd, metrics: m, anomalies, updatedAt, baseline: b, ...(site ? { site } : {}) };
+  const b: Record<string, Baseline> = Object.create(null);
+  for (const [name, x] of baseline)
+    b[name] = { mean: storable(x.mean), variance: storable(x.variance), samples: x.samples };
+  const stored = anomalies.map((a) => ({
+    ...a,
+    value: storable(a.value),
+    zScore: storable(a.zScore),
+    baselineMean: storable(a.baselineMean),
+    baselineStdDev: storable(a.baselineStdDev),
+  }));
+  return {
+    deviceId,
+    windowStart,
+    windowEnd,
+    metrics: m,
+    anomalies: stored,
+    updatedAt,
+    baseline: b,
+    ...(site ? { site } : {}),
+  };
+}
+
+/**
+ * DynamoDB numbers have magnitudes from 1e-130 to 1e126 (38 digits): a smaller non-zero one is refused, so it is
+ * stored as 0, the nearest value DynamoDB holds. The telemetry contract bounds values (|v| <= 1e60), so every
+ * aggregate of them, variances included, stays below the upper limit.
+ */
+export function storable(x: number): number {
+  return Math.abs(x) < 1e-130 ? 0 : x;
 }
 
 const BATCH_GET = 100;
@@ -59,7 +86,12 @@ export class LatestStateStore {
     this.doc =
       client instanceof DynamoDBDocumentClient
         ? client
-        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+        : DynamoDBDocumentClient.from(client, {
+            // Every number here is a double (the contract's domain): those beyond 2^53 are written as the double
+            // they are, and read back as one, instead of failing the write (a stalled shard) or the read (BigInt).
+            marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+            unmarshallOptions: { wrapNumbers: (n: string) => Number(n) },
+          });
   }
 
   /** Baselines stored for the given devices (absent devices are missing from the map). */
@@ -103,7 +135,7 @@ export class LatestStateStore {
           await this.doc.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: item,
+              Item: dynamoItem(item),
               ConditionExpression: 'attribute_not_exists(deviceId) OR windowEnd <= :windowEnd',
               ExpressionAttributeValues: { ':windowEnd': item.windowEnd },
             }),
@@ -119,6 +151,15 @@ export class LatestStateStore {
     await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, items.length) }, worker));
     return { written, skippedOlder };
   }
+}
+
+/**
+ * The item as the DynamoDB marshaller must see it: metric-keyed maps as `Map`s. The marshaller tells objects apart by
+ * `value.constructor.name`, so a plain object holding a metric named `constructor` is refused ("Unsupported type");
+ * a Map is recognised by its class and its keys are written as they are.
+ */
+function dynamoItem(item: LatestStateItem): Record<string, unknown> {
+  return { ...item, metrics: new Map(Object.entries(item.metrics)), baseline: new Map(Object.entries(item.baseline)) };
 }
 
 export const ANOMALY_SOURCE = 'cdk-streaming-patterns.timeseries';

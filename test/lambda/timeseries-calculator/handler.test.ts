@@ -117,8 +117,9 @@ describe('time-series calculator adapters and handler against local servers', ()
   }
 
   test('line protocol escapes tags and types count as an integer', () => {
+    // Fields sorted by key, as @influxdata/influxdb-client writes them (line-protocol.test.ts compares every line).
     expect(toLineProtocol([point('dev,1', 2.5)], 'p95')).toBe(
-      `telemetry,deviceId=dev\\,1,metric=temperature,site=plant\\ 1 count=3i,min=1,max=3,mean=2.5,stddev=0.5,p95=2.9 ${W1}`,
+      `telemetry,deviceId=dev\\,1,metric=temperature,site=plant\\ 1 count=3i,max=3,mean=2.5,min=1,p95=2.9,stddev=0.5 ${W1}`,
     );
   });
 
@@ -141,24 +142,25 @@ describe('time-series calculator adapters and handler against local servers', ()
     ).rejects.toThrow(/InfluxDB write to missing failed: HTTP 404/);
   });
 
-  test('InfluxDB v1: tag values with separators, backslashes and line breaks reach InfluxDB intact or flattened', async () => {
+  test('InfluxDB v1: tag values with separators, backslashes and line breaks are stored as the official client stores them', async () => {
     // `site` comes from the reference data, free text: a line break in it used to split the line, InfluxDB answered
-    // 400 and the final invoke was retried until the records expired; a backslash was stored doubled.
+    // 400 and the final invoke was retried until the records expired. Line protocol cannot carry a line break, so it
+    // is stored as the two characters `\n` (as the client writes it); a trailing backslash cannot be carried at all,
+    // so that point is rejected for the caller to dead-letter.
     await createDatabase(influx.endpoint, 'escapes');
     const writer = new InfluxV1Writer({ url: influx.endpoint, database: 'escapes', percentileField: 'p95' });
     const sites = ['a=b,c d', 'ends with\\', 'back\\slash', 'line\nbreak', 'carriage\r\nreturn', 'mid\\ space'];
-    await writer.write(sites.map((site, i) => ({ ...point(`d${i}`, i), site })));
+    const result = await writer.write(sites.map((site, i) => ({ ...point(`d${i}`, i), site })));
+    expect(result.rejected.map((r) => [r.point.deviceId, r.reason])).toEqual([['d1', 'INFLUX_TRAILING_BACKSLASH']]);
     const rows = await influxQuery(influx.endpoint, 'escapes', 'SELECT * FROM telemetry GROUP BY *');
     expect(Object.fromEntries(rows.map((r) => [r.deviceId, r.site]))).toEqual({
       d0: 'a=b,c d',
-      // Line protocol cannot carry a backslash before a separator or at the end of a tag value.
-      d1: 'ends with/',
       d2: 'back\\slash',
-      d3: 'line break',
-      d4: 'carriage  return',
-      d5: 'mid/ space',
+      d3: 'line\\nbreak',
+      d4: 'carriage\\r\\nreturn',
+      d5: 'mid\\ space',
     });
-    expect(rows.map((r) => r.mean)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rows.map((r) => r.mean)).toEqual([0, 2, 3, 4, 5]);
   });
 
   test('DynamoDB: an older window never overwrites a newer one; the same window may be rewritten', async () => {
@@ -330,5 +332,61 @@ describe('time-series calculator adapters and handler against local servers', ()
     // received = aggregated + duplicates + dead-lettered: 8 user records = 5 aggregated + 1 duplicate + 2 dead letters.
     expect(r2.state.user).toMatchObject({ k: [0, 5, 1] });
     expect(dead).toHaveLength(2);
+  });
+
+  test('regression (issue 8, classes 1, 3, 6): numbers beyond 2^53, prototype names and an unstorable point neither stall nor lose data', async () => {
+    await createDatabase(influx.endpoint, 'hostile');
+    await table('hostile-latest');
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'hostile-dlq' }))).QueueUrl!;
+    const handler = createHandler(
+      { TIME_SERIES_BACKEND: 'none' },
+      {
+        timeSeries: new InfluxV1Writer({ url: influx.endpoint, database: 'hostile', percentileField: 'p95' }),
+        latestState: new LatestStateStore(ddb, 'hostile-latest'),
+      },
+      new SqsDeadLetterSink(sqs, dlqUrl),
+    );
+    const json = (r: object) => JSON.stringify(r);
+    // Lambda hands the state back as JSON: a device named __proto__ must survive that.
+    const viaLambda = (state: unknown) => JSON.parse(JSON.stringify(state));
+    const r1 = await handler(
+      windowEvent(
+        [
+          kinesisRecord(1, json(enriched('h1', '__proto__', { constructor: 1e16, toString: 3 })), '__proto__'),
+          kinesisRecord(2, json(enriched('h2', 'tiny', { temperature: 1e-200 })), 'tiny'),
+          // A site that ends with a backslash cannot be written as an InfluxDB tag.
+          kinesisRecord(3, json(enriched('h3', 'slash', { temperature: 1 }, undefined, 'plant\\')), 'slash'),
+        ],
+        undefined,
+      ),
+    );
+    expect(r1.batchItemFailures).toEqual([]);
+    const r2 = await handler(
+      windowEvent(
+        [kinesisRecord(4, json(enriched('h4', '__proto__', { constructor: -2e16 })), '__proto__')],
+        viaLambda(r1.state),
+      ),
+    );
+    const final = await handler(windowEvent([], viaLambda(r2.state), { final: true }));
+    expect(final.batchItemFailures).toEqual([]);
+
+    const proto = (await doc.send(new GetCommand({ TableName: 'hostile-latest', Key: { deviceId: '__proto__' } })))
+      .Item!;
+    expect(proto.metrics.constructor).toMatchObject({ count: 2, min: -2e16, max: 1e16 });
+    expect(proto.metrics.toString).toMatchObject({ count: 1, mean: 3 });
+    // DynamoDB holds no magnitude below 1e-130: stored as 0, in InfluxDB as it is.
+    const tiny = (await doc.send(new GetCommand({ TableName: 'hostile-latest', Key: { deviceId: 'tiny' } }))).Item!;
+    expect(tiny.metrics.temperature).toMatchObject({ count: 1, mean: 0 });
+    const rows = await influxQuery(influx.endpoint, 'hostile', 'SELECT * FROM telemetry GROUP BY *');
+    expect(rows.map((r) => `${r.deviceId}/${r.metric}`).sort()).toEqual([
+      '__proto__/constructor',
+      '__proto__/toString',
+      'tiny/temperature',
+    ]);
+    expect(rows.find((r) => r.deviceId === 'tiny')!.mean).toBe(1e-200);
+    const dead = (await drain(sqs, dlqUrl)).map((b) => JSON.parse(b));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ reason: 'INFLUX_TRAILING_BACKSLASH', stage: 'timeseries-calculator' });
+    expect(JSON.parse(dead[0].payload)).toMatchObject({ deviceId: 'slash', metric: 'temperature' });
   });
 });
