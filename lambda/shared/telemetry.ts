@@ -4,8 +4,12 @@ import { DeadLetterError } from './errors';
  * The telemetry record contract of the time-series architecture, checked with the same rules and reason codes as
  * the Flink enrichment app (flink-apps/timeseries-enrichment TelemetryParser): MALFORMED_JSON, then SCHEMA (shape and
  * types), then OUT_OF_RANGE (values), then TIMESTAMP_FUTURE / TIMESTAMP_PAST (only when a time window is given).
- * Unknown top-level fields are ignored. Difference from the Java parser: JSON.parse rejects NaN/Infinity literals, so
- * they are MALFORMED_JSON here; numbers too large for a double (1e400) are OUT_OF_RANGE in both.
+ * Unknown top-level fields are ignored. Both parsers give the same verdict on every line of
+ * test/fixtures/telemetry-conformance.jsonl and telemetry-generated.jsonl; the rules are in docs/guarantees.md.
+ *
+ * `metrics`, `attributes` and `metadata` of a parsed record are prototype-free objects (`Object.create(null)`):
+ * metric and attribute names such as `__proto__` or `constructor` are ordinary own keys. Copy them into a Map or
+ * another prototype-free object, not into `{}`, where assigning `__proto__` would set the prototype instead.
  */
 export interface TelemetryRecord {
   readonly eventId: string;
@@ -40,21 +44,190 @@ export interface TimeWindowCheck {
   readonly maxPastAgeMs: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Largest accepted payload: the Kinesis default record size. */
+const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-/** Decodes strict UTF-8 and parses JSON; anything else is MALFORMED_JSON. */
+/** Limits on the JSON text itself, anywhere in the document (ignored fields included); beyond them MALFORMED_JSON. */
+export const TELEMETRY_JSON_LIMITS = {
+  maxPayloadBytes: MAX_PAYLOAD_BYTES,
+  /** Containers (objects and arrays) open at once; the record object itself is level 1. */
+  maxDepth: 64,
+  /** Characters of one number literal, sign and exponent included. */
+  maxNumberLength: 100,
+  /** UTF-16 code units of one decoded object key (Jackson's default name limit, which the Java parser keeps). */
+  maxNameLength: 50_000,
+} as const;
+
+/** Metric values beyond this magnitude are OUT_OF_RANGE, so squares and sums downstream stay finite. */
+/**
+ * A metric name the calculator could not store: every JavaScript DynamoDB marshaller (the SDK's included) builds
+ * maps with `map[key] = value`, where `__proto__` sets the prototype instead of a key, so the metric would vanish
+ * from the latest-state item. Rejected up front, in both parsers, rather than lost downstream.
+ */
+export const RESERVED_METRIC_NAME = '__proto__';
+const RESERVED_METRIC_DETAIL =
+  "metric name '__proto__' is reserved: it cannot be stored as a DynamoDB map key by the AWS SDK for JavaScript";
+
+export const MAX_METRIC_MAGNITUDE = 1e60;
+/** 9999-12-31T23:59:59.999Z in epoch milliseconds: the largest accepted timestamp (the smallest is 0). */
+export const MAX_TIMESTAMP_MS = 253402300799999;
+
+// ignoreBOM: a leading BOM stays in the text (and is rejected below) instead of being dropped silently.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes strict UTF-8 and parses JSON under the limits of TELEMETRY_JSON_LIMITS; anything else is MALFORMED_JSON.
+ * Objects in the result are JSON.parse's own (keys such as `__proto__` are own data properties there).
+ */
 export function parseTelemetryJson(data: Uint8Array): unknown {
   if (data.length === 0) throw new DeadLetterError('MALFORMED_JSON', 'empty payload');
+  if (data.length > MAX_PAYLOAD_BYTES) {
+    throw new DeadLetterError('MALFORMED_JSON', `payload has ${data.length} bytes, more than ${MAX_PAYLOAD_BYTES}`);
+  }
+  if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+    throw new DeadLetterError('MALFORMED_JSON', 'payload starts with a UTF-8 byte order mark');
+  }
   let text: string;
   try {
     text = utf8.decode(data);
   } catch {
     throw new DeadLetterError('MALFORMED_JSON', 'payload is not valid UTF-8');
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new DeadLetterError('MALFORMED_JSON', (e as Error).message);
+  }
+  const problem = checkJsonText(text);
+  if (problem !== undefined) throw new DeadLetterError('MALFORMED_JSON', problem);
+  return value;
+}
+
+/** Objects with more keys than this switch from a linear scan of their keys to a Set. */
+const LINEAR_KEY_SCAN = 16;
+// Module-level and reused: the check runs once per record on the Lambda hot path.
+const scanKeys: string[] = [];
+const scanKeyStart: number[] = [0];
+const scanSets: (Set<string> | undefined)[] = [undefined];
+
+/**
+ * One pass over text that JSON.parse has accepted, for what JSON.parse lets through: duplicate keys (it keeps the
+ * last), nesting and number literals beyond the limits, keys longer than the name limit, and escaped UTF-16
+ * surrogates without their pair (they cannot be encoded as UTF-8 downstream). Raw unpaired surrogates cannot occur
+ * in text decoded from strict UTF-8. Returns the first problem found, or undefined.
+ */
+function checkJsonText(s: string): string | undefined {
+  const n = s.length;
+  const keys = scanKeys;
+  const keyStart = scanKeyStart;
+  const sets = scanSets;
+  // keys[keyStart[d] .. keyCount) are the keys seen so far of the object open at depth d; sets[d] replaces that
+  // range once the object has more than LINEAR_KEY_SCAN keys.
+  if (keys.length > 1024) keys.length = 0; // let go of what a large record left behind
+  let keyCount = 0;
+  let depth = 0;
+  let largeObjects = 0;
+  let nextBackslash = s.indexOf('\\');
+  if (nextBackslash < 0) nextBackslash = n;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      // A string. Its end is the next quote unless an escape comes first.
+      let end = s.indexOf('"', i + 1);
+      let escaped = false;
+      if (nextBackslash < end) {
+        escaped = true;
+        end = endOfEscapedString(s, i + 1);
+        if (end < 0) return 'string holds an unpaired UTF-16 surrogate escape';
+        nextBackslash = s.indexOf('\\', end);
+        if (nextBackslash < 0) nextBackslash = n;
+      }
+      let j = end + 1;
+      let d = s.charCodeAt(j);
+      while (d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) d = s.charCodeAt(++j);
+      if (d !== 0x3a) {
+        i = end + 1;
+        continue;
+      }
+      // A key (a string followed by ':' in valid JSON).
+      const name = escaped ? (JSON.parse(s.slice(i, end + 1)) as string) : s.slice(i + 1, end);
+      if (name.length > TELEMETRY_JSON_LIMITS.maxNameLength) {
+        return `object key has ${name.length} characters, more than ${TELEMETRY_JSON_LIMITS.maxNameLength}`;
+      }
+      const set = largeObjects === 0 ? undefined : sets[depth];
+      if (set === undefined) {
+        const from = keyStart[depth];
+        for (let k = from; k < keyCount; k++) {
+          if (keys[k] === name) return `duplicate key '${abbreviate(name)}'`;
+        }
+        keys[keyCount++] = name;
+        if (keyCount - from > LINEAR_KEY_SCAN) {
+          sets[depth] = new Set(keys.slice(from, keyCount));
+          largeObjects++;
+          keyCount = from;
+        }
+      } else {
+        if (set.has(name)) return `duplicate key '${abbreviate(name)}'`;
+        set.add(name);
+      }
+      i = j + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > TELEMETRY_JSON_LIMITS.maxDepth) {
+        return `nesting is deeper than ${TELEMETRY_JSON_LIMITS.maxDepth} levels`;
+      }
+      keyStart[depth] = keyCount;
+      sets[depth] = undefined;
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      keyCount = keyStart[depth];
+      if (largeObjects !== 0 && sets[depth] !== undefined) {
+        sets[depth] = undefined;
+        largeObjects--;
+      }
+      depth--;
+      i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      let d = s.charCodeAt(j);
+      while ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
+        d = s.charCodeAt(++j);
+      }
+      if (j - i > TELEMETRY_JSON_LIMITS.maxNumberLength) {
+        return `number literal has ${j - i} characters, more than ${TELEMETRY_JSON_LIMITS.maxNumberLength}`;
+      }
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return undefined;
+}
+
+/** Index of the closing quote of the string whose content starts at `from`, or -1 for an unpaired surrogate escape. */
+function endOfEscapedString(s: string, from: number): number {
+  let i = from;
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c !== 0x5c) {
+      i++;
+      continue;
+    }
+    if (s.charCodeAt(i + 1) !== 0x75) {
+      i += 2;
+      continue;
+    }
+    const unit = parseInt(s.slice(i + 2, i + 6), 16);
+    i += 6;
+    if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      if (s.charCodeAt(i) !== 0x5c || s.charCodeAt(i + 1) !== 0x75) return -1;
+      const low = parseInt(s.slice(i + 2, i + 6), 16);
+      if (!(low >= 0xdc00 && low <= 0xdfff)) return -1;
+      i += 6;
+    }
   }
 }
 
@@ -82,7 +255,7 @@ export function validateEnrichedTelemetry(value: unknown, window?: TimeWindowChe
   }
   return {
     ...base,
-    metadata: metadata as Record<string, string>,
+    metadata: ownCopy(metadata as Record<string, string>),
     enriched: obj.enriched,
     processedAt: obj.processedAt,
   };
@@ -109,7 +282,8 @@ function checkShape(value: unknown): Record<string, unknown> {
   if (!TELEMETRY_LIMITS.deviceId.test(deviceId)) {
     throw schema(`deviceId must match ${TELEMETRY_LIMITS.deviceId.source}, got '${abbreviate(deviceId)}'`);
   }
-  // Infinity comes from a literal too large for a double: a value problem (OUT_OF_RANGE), not a type problem.
+  // Any notation of an integer is one (1.7e12, 1700000000000.0). Infinity comes from a literal too large for a
+  // double: a value problem (OUT_OF_RANGE), not a type problem.
   if (typeof timestamp !== 'number' || !(Number.isInteger(timestamp) || !Number.isFinite(timestamp))) {
     throw schema(`timestamp must be an integer number of epoch milliseconds, got ${describe(timestamp)}`);
   }
@@ -122,6 +296,7 @@ function checkShape(value: unknown): Record<string, unknown> {
     if (!TELEMETRY_LIMITS.metricName.test(name)) {
       throw schema(`metric name must match ${TELEMETRY_LIMITS.metricName.source}, got '${abbreviate(name)}'`);
     }
+    if (name === RESERVED_METRIC_NAME) throw schema(RESERVED_METRIC_DETAIL);
     if (typeof metrics[name] !== 'number')
       throw schema(`metrics.${name} must be a number, got ${describe(metrics[name])}`);
   }
@@ -136,15 +311,27 @@ function checkShape(value: unknown): Record<string, unknown> {
 }
 
 function checkValues(obj: Record<string, unknown>, window?: TimeWindowCheck): TelemetryRecord {
-  const timestamp = obj.timestamp as number;
-  if (!Number.isSafeInteger(timestamp)) {
-    throw new DeadLetterError('OUT_OF_RANGE', `timestamp ${abbreviate(String(timestamp))} is not a safe integer`);
+  const raw = obj.timestamp as number;
+  if (!(raw >= 0 && raw <= MAX_TIMESTAMP_MS)) {
+    throw new DeadLetterError(
+      'OUT_OF_RANGE',
+      `timestamp ${abbreviate(String(raw))} is outside 0..${MAX_TIMESTAMP_MS} (epoch milliseconds, years 1970-9999)`,
+    );
   }
-  const metrics = obj.metrics as Record<string, number>;
-  for (const [name, value] of Object.entries(metrics)) {
-    if (!Number.isFinite(value)) {
-      throw new DeadLetterError('OUT_OF_RANGE', `metrics.${name} must be a finite number, got ${value}`);
+  const timestamp = raw + 0; // -0 becomes 0
+  const source = obj.metrics as Record<string, number>;
+  // A prototype-free object: names such as __proto__ or constructor are ordinary own keys, and lookups of absent
+  // names find nothing inherited.
+  const metrics: Record<string, number> = Object.create(null);
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (!(Math.abs(value) <= MAX_METRIC_MAGNITUDE)) {
+      throw new DeadLetterError(
+        'OUT_OF_RANGE',
+        `metrics.${name} must be a finite number of magnitude at most 1e60, got ${abbreviate(String(value))}`,
+      );
     }
+    metrics[name] = value + 0; // -0 becomes 0
   }
   if (window) {
     if (timestamp > window.nowMs + window.maxFutureSkewMs) {
@@ -166,8 +353,15 @@ function checkValues(obj: Record<string, unknown>, window?: TimeWindowCheck): Te
     deviceId: obj.deviceId as string,
     timestamp,
     metrics,
-    ...(isPlainObject(attributes) ? { attributes: attributes as Record<string, string> } : {}),
+    ...(isPlainObject(attributes) ? { attributes: ownCopy(attributes as Record<string, string>) } : {}),
   };
+}
+
+/** A prototype-free copy, so that every key of the source is an ordinary own key of the result. */
+function ownCopy<T>(source: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = Object.create(null);
+  for (const k of Object.keys(source)) out[k] = source[k];
+  return out;
 }
 
 function schema(detail: string): DeadLetterError {
