@@ -1,7 +1,5 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +19,7 @@ import org.reactivestreams.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
-import software.amazon.awssdk.services.kinesis.model.Record;
 import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
-import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
-import software.amazon.awssdk.services.kinesis.model.StartingPosition;
 import software.amazon.awssdk.services.kinesis.model.SubscribeToShardEvent;
 import software.amazon.awssdk.services.kinesis.model.SubscribeToShardEventStream;
 import software.amazon.awssdk.services.kinesis.model.SubscribeToShardRequest;
@@ -78,9 +73,7 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
 
   /** Fetcher-thread state of one shard. */
   private final class ShardSubscription {
-    final KinesisShardSplit split;
-    // Resume point: sequence number of the last record (or continuation) processed; null = split's start position.
-    String resumeAfter;
+    final ShardProgress progress;
     long generation;
     boolean subscribed;
     volatile Subscription subscription;
@@ -90,19 +83,19 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
     boolean demandPending;
 
     ShardSubscription(KinesisShardSplit split) {
-      this.split = split;
-      this.resumeAfter = split.lastSequenceNumber();
+      this.progress = new ShardProgress(split);
     }
 
     void subscribe() {
       long gen = ++generation;
       subscribed = true;
-      String shardId = split.shardId();
+      String shardId = progress.shardId();
+      // Resumes after the last record (or continuation) processed, or where the split starts.
       SubscribeToShardRequest request =
           SubscribeToShardRequest.builder()
               .consumerARN(consumerArn)
               .shardId(shardId)
-              .startingPosition(startingPosition())
+              .startingPosition(progress.startingPosition())
               .build();
       Subscriber<SubscribeToShardEventStream> subscriber =
           new Subscriber<>() {
@@ -136,28 +129,6 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
           SubscribeToShardResponseHandler.builder().subscriber(() -> subscriber).build();
       client.subscribeToShard(request, handler)
           .whenComplete((ignored, error) -> signals.add(new Signal(shardId, gen, null, error, true)));
-    }
-
-    StartingPosition startingPosition() {
-      if (resumeAfter != null) {
-        return StartingPosition.builder()
-            .type(ShardIteratorType.AFTER_SEQUENCE_NUMBER)
-            .sequenceNumber(resumeAfter)
-            .build();
-      }
-      switch (split.startPosition()) {
-        case TRIM_HORIZON:
-          return StartingPosition.builder().type(ShardIteratorType.TRIM_HORIZON).build();
-        case LATEST:
-          return StartingPosition.builder().type(ShardIteratorType.LATEST).build();
-        case AT_TIMESTAMP:
-          return StartingPosition.builder()
-              .type(ShardIteratorType.AT_TIMESTAMP)
-              .timestamp(Instant.ofEpochMilli(split.startTimestampMillis()))
-              .build();
-        default:
-          throw new IllegalStateException("Unknown start position " + split.startPosition());
-      }
     }
 
     void requestNext() {
@@ -217,17 +188,12 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
   }
 
   private void onEvent(ShardSubscription shard, SubscribeToShardEvent event, RecordsBySplits.Builder<KinesisRecord> out) {
-    String shardId = shard.split.shardId();
+    String shardId = shard.progress.shardId();
     shard.failuresInARow = 0;
-    if (!event.records().isEmpty()) {
-      List<KinesisRecord> records = new ArrayList<>(event.records().size());
-      for (Record r : event.records()) {
-        Instant arrival = r.approximateArrivalTimestamp();
-        records.add(new KinesisRecord(r.data().asByteArray(), r.partitionKey(), r.sequenceNumber(),
-            arrival == null ? 0L : arrival.toEpochMilli(), shardId));
-      }
+    // De-aggregated here, on the fetcher thread, so the task thread only emits.
+    List<KinesisRecord> records = shard.progress.toRecords(event.records());
+    if (!records.isEmpty()) {
       out.addAll(shardId, records);
-      shard.resumeAfter = records.get(records.size() - 1).sequenceNumber();
     }
     if (event.continuationSequenceNumber() == null || (event.hasChildShards() && !event.childShards().isEmpty())) {
       // Last event of a closed shard: Kinesis sends it without continuation and with the child shards.
@@ -237,7 +203,7 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
       out.addFinishedSplit(shardId);
       return;
     }
-    shard.resumeAfter = event.continuationSequenceNumber();
+    shard.progress.fetchedThrough(event.continuationSequenceNumber());
     shard.requestNext();
   }
 
@@ -254,14 +220,14 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
     if (cause instanceof ResourceNotFoundException) {
       throw new FlinkRuntimeException(
           "Enhanced fan-out consumer " + consumerArn + " (" + KinesisStreamSource.EFO_CONSUMER_ARN + ") or shard "
-              + shard.split.shardId() + " not found: " + cause.getMessage(), cause);
+              + shard.progress.shardId() + " not found: " + cause.getMessage(), cause);
     }
     shard.failuresInARow++;
     long exp = Math.min(MAX_RESUBSCRIBE_BACKOFF_MILLIS,
         MIN_RESUBSCRIBE_BACKOFF_MILLIS << Math.min(shard.failuresInARow - 1, 10));
     long backoff = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
     LOG.warn("Subscription to shard {} (consumer {}) failed ({}); resubscribing in {} ms",
-        shard.split.shardId(), consumerArn, cause.toString(), backoff);
+        shard.progress.shardId(), consumerArn, cause.toString(), backoff);
     shard.nextSubscribeAt = System.currentTimeMillis() + Math.max(backoff, MIN_RESUBSCRIBE_BACKOFF_MILLIS);
   }
 

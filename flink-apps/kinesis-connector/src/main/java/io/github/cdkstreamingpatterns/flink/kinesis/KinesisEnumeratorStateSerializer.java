@@ -13,7 +13,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /** Versioned binary form of {@link KinesisEnumeratorState}. */
 public final class KinesisEnumeratorStateSerializer implements SimpleVersionedSerializer<KinesisEnumeratorState> {
-  static final int VERSION = 1;
+  // Version 2 stores pending splits with their finished flag and sub-sequence number: a split a failed reader hands
+  // back may stop inside a KPL aggregate, and dropping the index would skip the aggregate's remaining user records.
+  static final int VERSION = 2;
 
   @Override
   public int getVersion() {
@@ -26,7 +28,7 @@ public final class KinesisEnumeratorStateSerializer implements SimpleVersionedSe
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeInt(state.pendingSplits().size());
       for (KinesisShardSplit split : state.pendingSplits()) {
-        KinesisShardSplitSerializer.write(split, out);
+        KinesisShardSplitSerializer.writeWithProgress(split, out);
       }
       writeSet(state.assignedShards(), out);
       writeSet(state.finishedShards(), out);
@@ -37,15 +39,17 @@ public final class KinesisEnumeratorStateSerializer implements SimpleVersionedSe
 
   @Override
   public KinesisEnumeratorState deserialize(int version, byte[] serialized) throws IOException {
-    if (version != VERSION) {
+    if (version < 1 || version > VERSION) {
       throw new IOException(
-          "Unsupported KinesisEnumeratorState serializer version " + version + " (expected " + VERSION + ")");
+          "Unsupported KinesisEnumeratorState serializer version " + version + " (expected 1.." + VERSION + ")");
     }
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
       int n = in.readInt();
       List<KinesisShardSplit> pending = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        pending.add(KinesisShardSplitSerializer.read(in));
+        pending.add(version == 1
+            ? KinesisShardSplitSerializer.read(in)
+            : KinesisShardSplitSerializer.readWithProgress(in, KinesisShardSplitSerializer.VERSION));
       }
       Set<String> assigned = readSet(in);
       Set<String> finished = readSet(in);

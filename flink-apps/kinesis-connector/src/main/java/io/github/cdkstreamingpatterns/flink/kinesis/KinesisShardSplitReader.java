@@ -1,7 +1,5 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,9 +22,8 @@ import software.amazon.awssdk.services.kinesis.model.GetShardIteratorRequest;
 import software.amazon.awssdk.services.kinesis.model.KmsThrottlingException;
 import software.amazon.awssdk.services.kinesis.model.LimitExceededException;
 import software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
-import software.amazon.awssdk.services.kinesis.model.Record;
 import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
-import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
+import software.amazon.awssdk.services.kinesis.model.StartingPosition;
 
 /**
  * Polls the shards assigned to one reader with GetShardIterator/GetRecords. Each {@link #fetch()} polls the shard
@@ -54,18 +51,15 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
     this.maxRecordsPerPoll = maxRecordsPerPoll;
   }
 
-  /** Fetch-side progress of one shard. */
+  /** Polling state of one shard. */
   private static final class ShardCursor {
-    final KinesisShardSplit split;
+    final ShardProgress progress;
     String iterator;
-    // Last sequence number fetched (not necessarily emitted yet); used only to renew an expired iterator.
-    String lastFetchedSequenceNumber;
     long nextPollAt;
     int throttledInARow;
 
     ShardCursor(KinesisShardSplit split) {
-      this.split = split;
-      this.lastFetchedSequenceNumber = split.lastSequenceNumber();
+      this.progress = new ShardProgress(split);
     }
   }
 
@@ -73,7 +67,7 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
   public RecordsWithSplitIds<KinesisRecord> fetch() {
     ShardCursor next = null;
     for (ShardCursor c : cursors.values()) {
-      if (!paused.contains(c.split.shardId()) && (next == null || c.nextPollAt < next.nextPollAt)) {
+      if (!paused.contains(c.progress.shardId()) && (next == null || c.nextPollAt < next.nextPollAt)) {
         next = c;
       }
     }
@@ -90,7 +84,7 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
   }
 
   private void poll(ShardCursor cursor, RecordsBySplits.Builder<KinesisRecord> out) {
-    String shardId = cursor.split.shardId();
+    String shardId = cursor.progress.shardId();
     try {
       if (cursor.iterator == null) {
         cursor.iterator = shardIterator(cursor);
@@ -103,20 +97,10 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
                   .limit(maxRecordsPerPoll)
                   .build());
       cursor.throttledInARow = 0;
-      List<KinesisRecord> records = new ArrayList<>(response.records().size());
-      for (Record r : response.records()) {
-        Instant arrival = r.approximateArrivalTimestamp();
-        records.add(
-            new KinesisRecord(
-                r.data().asByteArray(),
-                r.partitionKey(),
-                r.sequenceNumber(),
-                arrival == null ? 0L : arrival.toEpochMilli(),
-                shardId));
-      }
+      // De-aggregated here, on the fetcher thread, so the task thread only emits.
+      List<KinesisRecord> records = cursor.progress.toRecords(response.records());
       if (!records.isEmpty()) {
         out.addAll(shardId, records);
-        cursor.lastFetchedSequenceNumber = records.get(records.size() - 1).sequenceNumber();
       }
       cursor.iterator = response.nextShardIterator();
       if (cursor.iterator == null) {
@@ -131,7 +115,7 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
       // Catching up: poll again soon, still within the 5 calls/s per shard quota.
       cursor.nextPollAt = System.currentTimeMillis() + (catchingUp ? Math.min(pollIntervalMillis, 200L) : pollIntervalMillis);
     } catch (ExpiredIteratorException e) {
-      // Iterators live 5 minutes; a long back-pressure pause can outlive one. Renew from the last fetched record.
+      // Iterators live 5 minutes; a long back-pressure pause can outlive one. Renew after the last fetched record.
       LOG.info("Shard iterator of {} expired; renewing", shardId);
       cursor.iterator = null;
       cursor.nextPollAt = System.currentTimeMillis();
@@ -161,31 +145,16 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
   }
 
   private String shardIterator(ShardCursor cursor) {
-    KinesisShardSplit split = cursor.split;
-    GetShardIteratorRequest.Builder request =
-        GetShardIteratorRequest.builder().streamARN(streamArn).shardId(split.shardId());
-    if (cursor.lastFetchedSequenceNumber != null) {
-      request
-          .shardIteratorType(ShardIteratorType.AFTER_SEQUENCE_NUMBER)
-          .startingSequenceNumber(cursor.lastFetchedSequenceNumber);
-    } else {
-      switch (split.startPosition()) {
-        case TRIM_HORIZON:
-          request.shardIteratorType(ShardIteratorType.TRIM_HORIZON);
-          break;
-        case LATEST:
-          request.shardIteratorType(ShardIteratorType.LATEST);
-          break;
-        case AT_TIMESTAMP:
-          request
-              .shardIteratorType(ShardIteratorType.AT_TIMESTAMP)
-              .timestamp(Instant.ofEpochMilli(split.startTimestampMillis()));
-          break;
-        default:
-          throw new IllegalStateException("Unknown start position " + split.startPosition());
-      }
-    }
-    return client.getShardIterator(request.build()).shardIterator();
+    StartingPosition position = cursor.progress.startingPosition();
+    GetShardIteratorRequest request =
+        GetShardIteratorRequest.builder()
+            .streamARN(streamArn)
+            .shardId(cursor.progress.shardId())
+            .shardIteratorType(position.type())
+            .startingSequenceNumber(position.sequenceNumber())
+            .timestamp(position.timestamp())
+            .build();
+    return client.getShardIterator(request).shardIterator();
   }
 
   /** Sleeps until the deadline or {@link #wakeUp()}; returns true when woken up. */

@@ -14,8 +14,9 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 
 /**
  * Source reader: one fetcher thread polls all shards of this subtask; records are emitted with their arrival time
- * as event timestamp, and the split state advances to each emitted record's sequence number, so a checkpoint
- * captures exactly what was emitted before its barrier.
+ * as event timestamp, and the split state advances to each emitted record's sequence and sub-sequence number, so a
+ * checkpoint captures exactly what was emitted before its barrier, even between two user records of one KPL
+ * aggregate (Flink may checkpoint between any two records this reader emits).
  *
  * <p>Finished shards stay in this reader's checkpoints (marked finished) until a checkpoint taken after the first
  * one that contains them completes. The enumerator snapshots before the readers do, so a {@link ShardsFinishedEvent} sent in between is in
@@ -104,7 +105,7 @@ final class KinesisSourceReader
     @Override
     public void emitRecord(KinesisRecord record, SourceOutput<KinesisRecord> output, KinesisShardSplitState state) {
       output.collect(record, record.approximateArrivalTimestamp());
-      state.setLastSequenceNumber(record.sequenceNumber());
+      state.setLastEmitted(record.sequenceNumber(), record.subSequenceNumber());
     }
   }
 }

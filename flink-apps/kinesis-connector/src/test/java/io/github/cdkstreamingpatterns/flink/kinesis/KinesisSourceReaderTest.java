@@ -123,7 +123,7 @@ class KinesisSourceReaderTest {
     public void close() {}
   }
 
-  private static final class Context implements SourceReaderContext {
+  static final class Context implements SourceReaderContext {
     final List<SourceEvent> events = new CopyOnWriteArrayList<>();
 
     @Override

@@ -57,12 +57,60 @@ class SerializersTest {
   }
 
   @Test
-  void splitStateReportsTheLastEmittedSequenceNumber() {
+  void splitStateReportsTheLastEmittedSequenceAndSubSequenceNumber() {
     KinesisShardSplit split = new KinesisShardSplit("s", InitialPosition.TRIM_HORIZON, 0L, null);
     KinesisShardSplitState state = new KinesisShardSplitState(split);
     assertThat(state.toSplit().lastSequenceNumber()).isNull();
-    state.setLastSequenceNumber("7");
-    assertThat(state.toSplit()).isEqualTo(new KinesisShardSplit("s", InitialPosition.TRIM_HORIZON, 0L, "7"));
+    state.setLastEmitted("7", 3L);
+    assertThat(state.toSplit()).isEqualTo(split.withPosition("7", 3L));
+    assertThat(state.toSplit().lastSubSequenceNumber()).isEqualTo(3L);
+  }
+
+  @Test
+  void subSequenceNumberRoundTripsAndVersionTwoSplitsRestoreWithout() throws IOException {
+    KinesisShardSplitSerializer serializer = new KinesisShardSplitSerializer();
+    KinesisShardSplit inside = new KinesisShardSplit("shardId-5", InitialPosition.TRIM_HORIZON, 0L, null)
+        .withPosition("49590338271490256608559692538361571095921575989136588898", 17L);
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(inside))).isEqualTo(inside);
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(inside.asFinished())))
+        .isEqualTo(inside.asFinished());
+
+    // Version 2 (checkpoints from before de-aggregation, which emitted every Kinesis record whole).
+    DataOutputSerializer v2 = new DataOutputSerializer(64);
+    v2.writeUTF("shardId-6");
+    v2.writeUTF("TRIM_HORIZON");
+    v2.writeLong(0L);
+    v2.writeBoolean(true);
+    v2.writeUTF("44");
+    v2.writeBoolean(false);
+    KinesisShardSplit restored = serializer.deserialize(2, v2.getCopyOfBuffer());
+    assertThat(restored).isEqualTo(new KinesisShardSplit("shardId-6", InitialPosition.TRIM_HORIZON, 0L, "44"));
+    assertThat(restored.lastSubSequenceNumber()).isEqualTo(KinesisShardSplit.NO_SUB_SEQUENCE_NUMBER);
+  }
+
+  @Test
+  void enumeratorStateKeepsTheSubSequenceNumberOfSplitsHandedBack() throws IOException {
+    KinesisEnumeratorStateSerializer serializer = new KinesisEnumeratorStateSerializer();
+    KinesisShardSplit handedBack =
+        new KinesisShardSplit("shardId-7", InitialPosition.LATEST, 0L, null).withPosition("45", 2L);
+    KinesisEnumeratorState state =
+        new KinesisEnumeratorState(List.of(handedBack), java.util.Set.of("shardId-8"), java.util.Set.of(), true);
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(state)).pendingSplits())
+        .containsExactly(handedBack);
+
+    // Version 1: pending splits in the version-1 split layout.
+    DataOutputSerializer v1 = new DataOutputSerializer(64);
+    v1.writeInt(1);
+    v1.writeUTF("shardId-9");
+    v1.writeUTF("LATEST");
+    v1.writeLong(0L);
+    v1.writeBoolean(true);
+    v1.writeUTF("46");
+    v1.writeInt(0);
+    v1.writeInt(0);
+    v1.writeBoolean(true);
+    assertThat(serializer.deserialize(1, v1.getCopyOfBuffer()).pendingSplits())
+        .containsExactly(new KinesisShardSplit("shardId-9", InitialPosition.LATEST, 0L, "46"));
   }
 
   @Test
@@ -90,9 +138,12 @@ class SerializersTest {
     TypeInformation<KinesisRecord> type = TypeInformation.of(KinesisRecord.class);
     assertThat(type).isInstanceOf(PojoTypeInfo.class);
     TypeSerializer<KinesisRecord> serializer = type.createSerializer(new SerializerConfigImpl());
-    KinesisRecord record = new KinesisRecord(new byte[] {1, 2, 3}, "device-1", "4959", 1764403200123L, "shardId-1");
-    DataOutputSerializer out = new DataOutputSerializer(64);
-    serializer.serialize(record, out);
-    assertThat(serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()))).isEqualTo(record);
+    for (KinesisRecord record : List.of(
+        new KinesisRecord(new byte[] {1, 2, 3}, "device-1", "4959", 1764403200123L, "shardId-1"),
+        new KinesisRecord(new byte[] {4}, "device-2", "12345", "4960", 7L, 1764403200124L, "shardId-1"))) {
+      DataOutputSerializer out = new DataOutputSerializer(64);
+      serializer.serialize(record, out);
+      assertThat(serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()))).isEqualTo(record);
+    }
   }
 }
