@@ -162,7 +162,7 @@ class EnrichmentPipelineTest {
       {"{\"eventId\":\"x1\",\"deviceId\":\"device-00001\",\"timestamp\":\"" + t + "\",\"metrics\":{\"a\":1}}", "SCHEMA"},
       {"{\"eventId\":\"x2\",\"deviceId\":\"device 1\",\"timestamp\":" + t + ",\"metrics\":{\"a\":1}}", "SCHEMA"},
       {"{\"eventId\":\"x3\",\"deviceId\":\"d\",\"timestamp\":" + t + ",\"metrics\":" + metrics101 + "}", "SCHEMA"},
-      {"{\"eventId\":\"x4\",\"deviceId\":\"d\",\"timestamp\":" + t + ",\"metrics\":{\"a\":NaN}}", "OUT_OF_RANGE"},
+      {"{\"eventId\":\"x4\",\"deviceId\":\"d\",\"timestamp\":" + t + ",\"metrics\":{\"a\":NaN}}", "MALFORMED_JSON"},
       {"{\"eventId\":\"x5\",\"deviceId\":\"d\",\"timestamp\":" + t + ",\"metrics\":{\"a\":1e999}}", "OUT_OF_RANGE"},
       {json("x6", "device-00001", now + 3_600_000, 1), "TIMESTAMP_FUTURE"},
       {json("x7", "device-00001", now - 25 * 3_600_000L, 1), "TIMESTAMP_PAST"},
@@ -211,9 +211,10 @@ class EnrichmentPipelineTest {
 
     assertThat(run.counter("valid")).isEqualTo(6);
     assertThat(run.counter("invalid")).isEqualTo(12);
-    assertThat(run.counter("invalidReason.MALFORMED_JSON")).isEqualTo(2);
+    // NaN is not JSON (the telemetry contract): MALFORMED_JSON, like the Lambda parser.
+    assertThat(run.counter("invalidReason.MALFORMED_JSON")).isEqualTo(3);
     assertThat(run.counter("invalidReason.SCHEMA")).isEqualTo(6);
-    assertThat(run.counter("invalidReason.OUT_OF_RANGE")).isEqualTo(2);
+    assertThat(run.counter("invalidReason.OUT_OF_RANGE")).isEqualTo(1);
     assertThat(run.counter("invalidReason.TIMESTAMP_FUTURE")).isEqualTo(1);
     assertThat(run.counter("invalidReason.TIMESTAMP_PAST")).isEqualTo(1);
     assertThat(run.counter("duplicate")).isEqualTo(2);

@@ -222,47 +222,82 @@ class TelemetryParserTest {
   @CsvSource(
       delimiter = '|',
       value = {
-        "NaN                | NaN",
-        "Infinity           | Infinity",
-        "-Infinity          | -Infinity",
         "overflowing float  | 1e400",
         "negative overflow  | -1e400",
-        "overflowing int    | 1" + "000000000000000000000000000000000000000000000000000000000000000000000000000000000"
-            + "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
-            + "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
-            + "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "just above 1e60   | 1.0000001e60",
+        "1e101              | 1e101",
+        "largest double     | 1.7976931348623157e308",
       })
-  void nonFiniteMetricIsOutOfRange(String name, String value) {
+  void metricBeyondTheDomainIsOutOfRange(String name, String value) {
     ParseResult r = parse(valid("{\"ok\":1,\"bad\":" + value + "}"));
     assertThat(r.reason()).as(r.toString()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
-    assertThat(r.detail()).startsWith("metrics.bad must be a finite number");
+    assertThat(r.detail()).startsWith("metrics.bad must be a finite number of magnitude at most 1e60");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(
+      strings = {
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "+1",
+        // 101 characters, one more than a number literal may have
+        "1000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0000000000" + "0",
+      })
+  void nonJsonNumbersAreMalformed(String value) {
+    ParseResult r = parse(valid("{\"ok\":1,\"bad\":" + value + "}"));
+    assertThat(r.reason()).as(r.toString()).isEqualTo(DeadLetterReason.MALFORMED_JSON);
   }
 
   @Test
-  void largeButFiniteMetricsAreValid() {
-    ParseResult r = parse(valid("{\"big\":1.7976931348623157e308,\"tiny\":4.9e-324,\"neg\":-12345678901234567890}"));
+  void largeButInDomainMetricsAreValid() {
+    ParseResult r = parse(valid("{\"big\":1e60,\"tiny\":4.9e-324,\"neg\":-12345678901234567890,\"z\":-0}"));
     assertThat(r.isValid()).as(r.toString()).isTrue();
-    assertThat(r.record().metrics.get("big")).isEqualTo(Double.MAX_VALUE);
+    assertThat(r.record().metrics.get("big")).isEqualTo(1e60);
+    assertThat(r.record().metrics.get("tiny")).isEqualTo(Double.MIN_VALUE);
     assertThat(r.record().metrics.get("neg")).isEqualTo(-1.2345678901234567e19);
+    // -0 becomes +0 (the bits of +0.0 are all zero).
+    assertThat(Double.doubleToRawLongBits(r.record().metrics.get("z"))).isZero();
   }
 
   @Test
   void timestampBeyond64BitsIsOutOfRange() {
     ParseResult r = parse(record("\"e\"", "\"d\"", "92233720368547758070", "{\"t\":1}", null));
     assertThat(r.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
-    assertThat(r.detail()).isEqualTo("timestamp 92233720368547758070 does not fit in 64 bits");
+    assertThat(r.detail()).endsWith(" is outside 0..253402300799999 (epoch milliseconds, years 1970-9999)");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"1764403200000.0", "1.7644032e12", "17644032000000e-1"})
+  void timestampInAnyIntegerNotationIsAccepted(String ts) {
+    ParseResult r = parse(record("\"e\"", "\"d\"", ts, "{\"t\":1}", null));
+    assertThat(r.isValid()).as(r.toString()).isTrue();
+    assertThat(r.record().timestamp).isEqualTo(NOW);
+  }
+
+  @Test
+  void byteOrderMarkIsMalformedThoughJacksonWouldSkipIt() {
+    byte[] json = valid("{\"t\":1}").getBytes(StandardCharsets.UTF_8);
+    byte[] withBom = new byte[json.length + 3];
+    withBom[0] = (byte) 0xEF;
+    withBom[1] = (byte) 0xBB;
+    withBom[2] = (byte) 0xBF;
+    System.arraycopy(json, 0, withBom, 3, json.length);
+    ParseResult r = parser.parse(withBom, NOW);
+    assertThat(r.reason()).isEqualTo(DeadLetterReason.MALFORMED_JSON);
+    assertThat(r.detail()).isEqualTo("payload starts with a UTF-8 byte order mark");
   }
 
   @Test
   void schemaProblemsWinOverRangeProblems() {
-    // NaN metric (range) and a bad deviceId (schema): the schema problem is reported.
-    ParseResult r = parse(record("\"e\"", "\"bad id\"", String.valueOf(NOW), "{\"t\":NaN}", null));
+    // Infinite metric (range) and a bad deviceId (schema): the schema problem is reported.
+    ParseResult r = parse(record("\"e\"", "\"bad id\"", String.valueOf(NOW), "{\"t\":1e400}", null));
     assertThat(r.reason()).isEqualTo(DeadLetterReason.SCHEMA);
   }
 
   @Test
   void rangeProblemsWinOverTimestampWindow() {
-    ParseResult r = parse(record("\"e\"", "\"d\"", String.valueOf(NOW + 3_600_000), "{\"t\":NaN}", null));
+    ParseResult r = parse(record("\"e\"", "\"d\"", String.valueOf(NOW + 3_600_000), "{\"t\":1e400}", null));
     assertThat(r.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
   }
 
@@ -288,12 +323,14 @@ class TelemetryParserTest {
   }
 
   @Test
-  void extremeTimestampsDoNotOverflowTheWindowCheck() {
+  void timestampsOutsideYears1970To9999AreOutOfRangeBeforeTheWindowCheck() {
     ParseResult max = parse(record("\"e\"", "\"d\"", String.valueOf(Long.MAX_VALUE), "{\"t\":1}", null));
     ParseResult min = parse(record("\"e\"", "\"d\"", String.valueOf(Long.MIN_VALUE), "{\"t\":1}", null));
     ParseResult negative = parse(record("\"e\"", "\"d\"", "-1", "{\"t\":1}", null));
-    assertThat(max.reason()).isEqualTo(DeadLetterReason.TIMESTAMP_FUTURE);
-    assertThat(min.reason()).isEqualTo(DeadLetterReason.TIMESTAMP_PAST);
-    assertThat(negative.reason()).isEqualTo(DeadLetterReason.TIMESTAMP_PAST);
+    ParseResult nanos = parse(record("\"e\"", "\"d\"", NOW + "000000", "{\"t\":1}", null));
+    assertThat(max.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
+    assertThat(min.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
+    assertThat(negative.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
+    assertThat(nanos.reason()).isEqualTo(DeadLetterReason.OUT_OF_RANGE);
   }
 }
