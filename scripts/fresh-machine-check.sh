@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's two commands as a new user would: in a fresh clone of this repository's HEAD (uncommitted
 # changes are not included), with an empty Maven local repository, npm cache, pip cache and temp directory, so
-# nothing warm on this machine can make them pass. It downloads every dependency, so it is not part of `npm test`; run it before
-# resolving anything that touches the build. Everything it creates is removed at the end, the processes it
-# started included.
+# nothing warm on this machine can make them pass. It downloads every dependency, so it is not part of `npm test`;
+# run it before resolving anything that touches the build. Everything it creates is removed at the end, the
+# processes it started included.
 #
 #   bash scripts/fresh-machine-check.sh            # both commands
 #   bash scripts/fresh-machine-check.sh --load 2   # the same while 2 busy processes keep the CPUs loaded
