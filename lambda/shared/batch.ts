@@ -1,5 +1,11 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { DeadLetterEntry, DeadLetterSink, KinesisDeadLetterSink, SqsDeadLetterSink } from './dead-letter';
+import {
+  DeadLetterEntry,
+  DeadLetterSink,
+  KinesisDeadLetterSink,
+  S3PayloadStore,
+  SqsDeadLetterSink,
+} from './dead-letter';
 import { isDeadLetterError } from './errors';
 import { DecodedRecord, decodeRecord, groupByShard, payloadForDeadLetter, shardIdOf } from './records';
 import { kinesisClient, sqsClient } from './clients';
@@ -182,11 +188,17 @@ export async function tryDeadLetter(options: BatchOptions, error: unknown, recor
 
 /**
  * The dead-letter sink configured for a deployed handler: `DEAD_LETTER_QUEUE_URL` (SQS, set by
- * `LambdaStreamProcessor`) or `DEAD_LETTER_STREAM_ARN` (Kinesis).
+ * `LambdaStreamProcessor`) or `DEAD_LETTER_STREAM_ARN` (Kinesis); with `DEAD_LETTER_PAYLOAD_BUCKET`, entries too
+ * large for it are kept in full in that bucket and the stored entry points there.
  */
 export function deadLetterSinkFromEnv(env: NodeJS.ProcessEnv = process.env): DeadLetterSink {
-  if (env.DEAD_LETTER_QUEUE_URL) return new SqsDeadLetterSink(sqsClient(), env.DEAD_LETTER_QUEUE_URL);
-  if (env.DEAD_LETTER_STREAM_ARN) return new KinesisDeadLetterSink(kinesisClient(), env.DEAD_LETTER_STREAM_ARN);
+  const options = env.DEAD_LETTER_PAYLOAD_BUCKET
+    ? { payloads: new S3PayloadStore(env.DEAD_LETTER_PAYLOAD_BUCKET) }
+    : {};
+  if (env.DEAD_LETTER_QUEUE_URL) return new SqsDeadLetterSink(sqsClient(), env.DEAD_LETTER_QUEUE_URL, options);
+  if (env.DEAD_LETTER_STREAM_ARN) {
+    return new KinesisDeadLetterSink(kinesisClient(), env.DEAD_LETTER_STREAM_ARN, options);
+  }
   throw new Error('set DEAD_LETTER_QUEUE_URL or DEAD_LETTER_STREAM_ARN: records that cannot be processed need a place');
 }
 

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 
 /** A record that could not be processed, with why. Same shape as the Flink apps' dead-letter records. */
@@ -18,6 +19,74 @@ export interface DeadLetterEntry {
   readonly shardId?: string;
   /** Set when the payload was cut to fit the destination's message size. */
   readonly truncated?: boolean;
+  /** Where the complete entry is stored when it was cut (`s3://bucket/key`), if a payload store is configured. */
+  readonly payloadRef?: string;
+}
+
+/** Keeps complete dead-letter entries that are too large for their sink; returns a reference to put in the entry. */
+export interface PayloadStore {
+  put(key: string, body: Buffer): Promise<string>;
+}
+
+/**
+ * Complete entries as S3 objects under `prefix`. The key is derived from the record's position, so a retried send
+ * overwrites the same object instead of adding one. Encryption follows the bucket's default. The S3 client is loaded
+ * on the first put: handlers that never spill do not pay for it at cold start.
+ */
+export class S3PayloadStore implements PayloadStore {
+  private client?: Promise<S3Client>;
+
+  constructor(
+    private readonly bucket: string,
+    private readonly options: { readonly client?: S3Client; readonly prefix?: string } = {},
+  ) {}
+
+  async put(key: string, body: Buffer): Promise<string> {
+    const s3 = await import('@aws-sdk/client-s3');
+    this.client ??= Promise.resolve(this.options.client ?? new s3.S3Client({ maxAttempts: 3 }));
+    const objectKey = `${this.options.prefix ?? 'dead-letters/'}${key}`;
+    await (
+      await this.client
+    ).send(
+      new s3.PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentType: 'application/json' }),
+    );
+    return `s3://${this.bucket}/${objectKey}`;
+  }
+}
+
+/** Options both sinks take. */
+export interface DeadLetterSinkOptions {
+  /** Where an entry too large for the sink is kept in full; without one only the cut entry is stored. */
+  readonly payloads?: PayloadStore;
+}
+
+/**
+ * Entries as the sink stores them: one whose encoding exceeds `maxBytes` is first kept in full in the payload
+ * store (when there is one) and carries its `payloadRef`; `fitEntry` then cuts it to the limit.
+ */
+async function spill(
+  entries: readonly DeadLetterEntry[],
+  maxBytes: number,
+  payloads: PayloadStore | undefined,
+): Promise<DeadLetterEntry[]> {
+  if (!payloads) return [...entries];
+  return Promise.all(
+    entries.map(async (e) => {
+      const full = JSON.stringify(e);
+      if (Buffer.byteLength(full, 'utf8') <= maxBytes) return e;
+      return { ...e, payloadRef: await payloads.put(payloadKey(e), Buffer.from(full, 'utf8')) };
+    }),
+  );
+}
+
+/** A stable object key for an entry: its stage and position, or a digest of it when it has none. */
+export function payloadKey(e: DeadLetterEntry): string {
+  const safe = (v: string) => encodeURIComponent(v).slice(0, 200);
+  if (e.shardId !== undefined && e.sequenceNumber !== undefined) {
+    return `${safe(e.stage)}/${safe(e.shardId)}/${safe(e.sequenceNumber)}-${e.subSequenceNumber ?? 0}.json`;
+  }
+  const digest = createHash('sha256').update(`${e.stage}\n${e.reason}\n${e.payload}`, 'utf8').digest('hex');
+  return `${safe(e.stage)}/by-content/${digest}.json`;
 }
 
 /** Where dead letters go. `send` resolves only when every entry is stored, and throws otherwise. */
@@ -39,10 +108,12 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
+    private readonly options: DeadLetterSinkOptions = {},
   ) {}
 
   async send(entries: readonly DeadLetterEntry[]): Promise<void> {
-    const bodies = entries.map((e) => sqsBody(e, MAX_SQS_MESSAGE_BYTES));
+    const spilled = await spill(entries, MAX_SQS_MESSAGE_BYTES, this.options.payloads);
+    const bodies = spilled.map((e) => sqsBody(e, MAX_SQS_MESSAGE_BYTES));
     for (const group of sqsBatches(bodies)) {
       let batch = group.map((body, j) => ({ id: String(j), body }));
       // Retry only the entries SQS refused, a few times, then fail loudly so the records are retried.
@@ -169,10 +240,13 @@ export class KinesisDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly client: KinesisClient,
     private readonly streamArn: string,
+    private readonly options: DeadLetterSinkOptions = {},
   ) {}
 
   async send(entries: readonly DeadLetterEntry[]): Promise<void> {
-    const all = entries.map((e) => {
+    // 1 KiB below the record limit leaves room for the partition key in the spill decision.
+    const spilled = await spill(entries, MAX_KINESIS_RECORD_BYTES - 1024, this.options.payloads);
+    const all = spilled.map((e) => {
       const partitionKey = deadLetterPartitionKey(e);
       const fitted = fitEntry(e, MAX_KINESIS_RECORD_BYTES - Buffer.byteLength(partitionKey, 'utf8'));
       return { Data: Buffer.from(JSON.stringify(fitted), 'utf8'), PartitionKey: partitionKey };

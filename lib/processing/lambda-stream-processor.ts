@@ -17,6 +17,9 @@ import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
 import { nagArnLabel } from '../internal/nag';
 import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
 
+/** Where oversized dead letters go in `deadLetterPayloadBucket`; the handler runtime's S3PayloadStore default. */
+const DEAD_LETTER_PAYLOAD_PREFIX = 'dead-letters/';
+
 /** Where the event source mapping sends batches that exhausted their retries or aged out. */
 export enum OnFailureDestinationType {
   /** The construct's encrypted SQS dead-letter queue (also receives records the handler dead-letters). */
@@ -80,6 +83,12 @@ export interface LambdaStreamProcessorProps {
   readonly onFailure?: OnFailureDestinationType;
   /** Bucket for `OnFailureDestinationType.S3`. @default - a new encrypted bucket */
   readonly onFailureBucket?: s3.IBucket;
+  /**
+   * Keeps dead letters too large for the queue (256 KiB) in full, as objects under `dead-letters/`; the queued entry,
+   * cut to fit, points at its object (`payloadRef`).
+   * @default - an oversized dead letter is cut to fit the queue (`truncated: true`) and its rest is not kept
+   */
+  readonly deadLetterPayloadBucket?: s3.IBucket;
   /** Key for the dead-letter queue. @default - a new KMS key with rotation */
   readonly deadLetterQueueKey?: kms.IKey;
   /** How long dead letters are kept, 60 s to 14 days. @default Duration.days(14) */
@@ -111,6 +120,8 @@ export class LambdaStreamProcessor extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The S3 on-failure bucket, when S3 is the on-failure destination. */
   public readonly onFailureBucket?: s3.IBucket;
+  /** The bucket that keeps oversized dead letters in full, when one was given. */
+  public readonly deadLetterPayloadBucket?: s3.IBucket;
   public readonly logGroup: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
@@ -175,7 +186,13 @@ export class LambdaStreamProcessor extends Construct {
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         securityGroups: props.securityGroups,
-        environment: { DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl, ...props.environment },
+        environment: {
+          DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+          ...(props.deadLetterPayloadBucket
+            ? { DEAD_LETTER_PAYLOAD_BUCKET: props.deadLetterPayloadBucket.bucketName }
+            : {}),
+          ...props.environment,
+        },
       },
     );
     this.function = created.function;
@@ -189,6 +206,23 @@ export class LambdaStreamProcessor extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [queueKey.keyArn] }),
     );
+
+    if (props.deadLetterPayloadBucket) {
+      this.deadLetterPayloadBucket = props.deadLetterPayloadBucket;
+      const objects = props.deadLetterPayloadBucket.arnForObjects(`${DEAD_LETTER_PAYLOAD_PREFIX}*`);
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }));
+      const key = props.deadLetterPayloadBucket.encryptionKey;
+      if (key) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [key.keyArn] }),
+        );
+      }
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, props.deadLetterPayloadBucket.bucketArn)}/${DEAD_LETTER_PAYLOAD_PREFIX}*]`,
+        reason:
+          'Writes oversized dead letters as objects under their own prefix; object keys are derived from the record position and cannot be listed in advance.',
+      });
+    }
 
     let onFailure: lambda.IEventSourceDlq;
     if (props.onFailure === OnFailureDestinationType.S3) {

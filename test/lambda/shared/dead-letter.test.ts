@@ -1,6 +1,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as fc from 'fast-check';
 import {
   DeadLetterEntry,
@@ -8,6 +9,8 @@ import {
   fitEntry,
   KinesisDeadLetterSink,
   MAX_SQS_MESSAGE_BYTES,
+  payloadKey,
+  S3PayloadStore,
   SqsDeadLetterSink,
   sqsBody,
 } from '../../../lambda/shared/dead-letter';
@@ -18,6 +21,7 @@ import {
   LocalServer,
   startKinesisLocal,
   startMotoServer,
+  startS3rver,
 } from '../../support/local-servers';
 
 const entry = (i: number, payload = `{"n":${i}}`): DeadLetterEntry => ({
@@ -240,5 +244,48 @@ describe('KinesisDeadLetterSink against kinesis-local', () => {
   test('fails loudly when the stream does not exist', async () => {
     const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/missing`;
     await expect(new KinesisDeadLetterSink(kinesis, arn).send([entry(1)])).rejects.toThrow();
+  });
+});
+
+describe('dead letters too large for their sink are kept in full in S3 (s3rver, moto)', () => {
+  let moto: LocalServer;
+  let s3rver: LocalServer;
+  let sqs: SQSClient;
+  let s3: S3Client;
+  beforeAll(async () => {
+    [moto, s3rver] = await Promise.all([startMotoServer(), startS3rver()]);
+    sqs = new SQSClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
+    s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3rver.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'dead-letter-payloads' }));
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    s3?.destroy();
+    await Promise.all([moto?.stop(), s3rver?.stop()]);
+  });
+
+  test('the queue gets the cut entry with a pointer; the object holds the complete entry; small ones stay inline', async () => {
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: 'dlq-spill' }))).QueueUrl!;
+    const store = new S3PayloadStore('dead-letter-payloads', { client: s3 });
+    const big = { ...entry(1, 'x'.repeat(400 * 1024)), shardId: 'shardId-000000000001', subSequenceNumber: 3 };
+    // Sent twice, as a retry would: the same object is overwritten, not duplicated.
+    await new SqsDeadLetterSink(sqs, url, { payloads: store }).send([big, entry(2)]);
+    await new SqsDeadLetterSink(sqs, url, { payloads: store }).send([big]);
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+    const bodies = (out.Messages ?? []).map((m) => JSON.parse(m.Body!) as DeadLetterEntry);
+    const cut = bodies.find((b) => b.sequenceNumber === '1')!;
+    expect(cut).toMatchObject({
+      truncated: true,
+      payloadRef: `s3://dead-letter-payloads/dead-letters/${payloadKey(big)}`,
+    });
+    expect(bodies.find((b) => b.sequenceNumber === '2')).toEqual(entry(2));
+    const key = cut.payloadRef!.replace('s3://dead-letter-payloads/', '');
+    const object = await s3.send(new GetObjectCommand({ Bucket: 'dead-letter-payloads', Key: key }));
+    expect(JSON.parse(await object.Body!.transformToString('utf8'))).toEqual(big);
   });
 });

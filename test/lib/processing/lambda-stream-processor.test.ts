@@ -159,6 +159,43 @@ describe('LambdaStreamProcessor defaults', () => {
   });
 });
 
+describe('LambdaStreamProcessor dead-letter payload bucket', () => {
+  test('oversized dead letters go to the bucket: env, PutObject under dead-letters/ only, its key, cdk-nag clean', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'S');
+    const store = new StreamStore(stack, 'Store');
+    const bucket = new s3.Bucket(stack, 'Payloads', {
+      encryption: s3.BucketEncryption.KMS,
+      enforceSSL: true,
+      serverAccessLogsPrefix: 'logs/',
+    });
+    const proc = new LambdaStreamProcessor(stack, 'Proc', {
+      stream: store.stream,
+      entry,
+      deadLetterPayloadBucket: bucket,
+    });
+    expect(proc.deadLetterPayloadBucket).toBe(bucket);
+    applyNagChecks(app);
+    const t = Template.fromJSON(app.synth().getStackByName('S').template);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ DEAD_LETTER_PAYLOAD_BUCKET: { Ref: Match.stringLikeRegexp('^Payloads') } }),
+      },
+    });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+    );
+    const put = statements.filter((st) => st.Action === 's3:PutObject');
+    expect(put).toHaveLength(1);
+    expect(JSON.stringify(put[0].Resource)).toMatch(/\/dead-letters\/\*/);
+    expect(
+      statements.some(
+        (st) => st.Action === 'kms:GenerateDataKey' && JSON.stringify(st.Resource).includes('PayloadsKey'),
+      ),
+    ).toBe(true);
+  });
+});
+
 describe('LambdaStreamProcessor options', () => {
   test('batching, parallelization, retries, age, starting position', () => {
     template({
