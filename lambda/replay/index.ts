@@ -16,7 +16,10 @@ export interface ReplaySummary {
   readonly read: number;
   readonly written: number;
   readonly failed: number;
-  /** Source records that could not be read (archive lines that are not valid records). */
+  /**
+   * Source problems: archive lines that are not valid records, and archive objects that could not be fetched or
+   * decompressed (each counts once; none of their records is read).
+   */
   readonly unreadable: number;
   readonly aggregates: number;
   readonly elapsedMs: number;
@@ -97,7 +100,7 @@ export async function runReplay(options: ReplayOptions, deps: ReplayDependencies
       (read, where) => throttled(() => `read ${read} records (${where})`),
     );
   }
-  for (const p of source.problems.slice(0, 20)) log(`unreadable record ${p.where}: ${p.reason}`);
+  for (const p of source.problems.slice(0, 20)) log(`unreadable ${p.kind ?? 'record'} ${p.where}: ${p.reason}`);
   if (source.problems.length > 20) log(`... and ${source.problems.length - 20} more unreadable records`);
 
   const total = source.records.length;
@@ -144,6 +147,8 @@ export function formatSummary(s: ReplaySummary): string[] {
     `replay ${s.failed + s.unreadable === 0 ? 'complete' : 'INCOMPLETE'}: read ${s.read} records of ${s.aggregates} partition keys, ` +
       `written ${s.written}, failed ${s.failed}, unreadable ${s.unreadable}, in ${seconds(s.elapsedMs)} (${rate} records/s)`,
   ];
+  // Every unreadable object is named (there are few); single lines are in the progress log.
+  for (const p of s.problems) if (p.kind === 'object') lines.push(`unreadable object ${p.where}: ${p.reason}`);
   for (const f of s.failures.slice(0, 20))
     lines.push(`failed ${f.records} record(s) of ${f.partitionKey}: ${f.reason}`);
   if (s.failures.length > 20) lines.push(`... and ${s.failures.length - 20} more failed partition keys`);

@@ -21,10 +21,15 @@ export interface SourceRecord {
   readonly position: bigint;
 }
 
-/** A source record that could not be read, with where and why. */
+/**
+ * A source record that could not be read, with where and why: `s3://bucket/key:line` for one archive line,
+ * `s3://bucket/key` for a whole object that could not be fetched or decompressed (none of its records is replayed).
+ */
 export interface SourceProblem {
   readonly where: string;
   readonly reason: string;
+  /** `object` when a whole archive object was unreadable; absent for a single record. */
+  readonly kind?: 'object';
 }
 
 export interface SourceResult {
@@ -165,10 +170,78 @@ function occurredAt(value: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const NEWLINE = 0x0a;
+
+/**
+ * Splits an archive object into its records. Firehose frames records by appending "\n" to each
+ * (AppendDelimiterToRecord), so a record is the bytes between two newlines, kept as they are (a trailing "\r" too:
+ * it is JSON whitespace). Returns the byte slices with their 1-based line numbers; empty lines are no records.
+ */
+export function archiveLines(body: Uint8Array): Array<{ readonly line: number; readonly bytes: Uint8Array }> {
+  const out: Array<{ line: number; bytes: Uint8Array }> = [];
+  let start = 0;
+  let line = 1;
+  while (start <= body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    if (end === -1) end = body.length;
+    if (end > start) out.push({ line, bytes: body.subarray(start, end) });
+    start = end + 1;
+    line += 1;
+  }
+  return out;
+}
+
+/**
+ * Checks one archived line and returns its partition key and event time, or why it cannot be replayed. The line is
+ * decoded strictly (JSON is UTF-8; invalid bytes are not replaced) only to read `aggregateId` and `occurredAt`;
+ * undefined for a whitespace-only line, which is no record.
+ */
+export function readArchiveLine(
+  bytes: Uint8Array,
+): { readonly partitionKey: string; readonly occurredAt: number } | { readonly problem: string } | undefined {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return { problem: 'not UTF-8' };
+  }
+  // Whitespace only (e.g. the "\r" of an empty CRLF line): no record, skipped as empty lines are.
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { problem: `not JSON: ${(e as Error).message.slice(0, 200)}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'not a JSON object' };
+  const obj = value as Record<string, unknown>;
+  const aggregateId = obj.aggregateId;
+  if (typeof aggregateId !== 'string' || aggregateId.length === 0 || aggregateId.length > 256) {
+    const got =
+      typeof aggregateId === 'string' ? `a string of ${aggregateId.length} chars` : JSON.stringify(aggregateId);
+    return { problem: `aggregateId must be a string of 1..256 chars, got ${String(got).slice(0, 80)}` };
+  }
+  const at = occurredAt(obj);
+  if (at === undefined) {
+    const got = JSON.stringify(obj.occurredAt);
+    return { problem: `occurredAt must be epoch millis or ISO-8601, got ${String(got).slice(0, 80)}` };
+  }
+  return { partitionKey: aggregateId, occurredAt: at };
+}
+
+/** Gzip objects start with 1f 8b; a plain archive object starts with a record ("{") or whitespace. */
+function isGzip(body: Uint8Array): boolean {
+  return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
+}
+
 /**
  * Reads the Firehose archive: lists the hour partitions that can hold [from, to], reads the objects in key order
  * (Firehose names objects by delivery time), splits them into lines and keeps the records whose occurredAt is in
- * range. The bytes of each line are replayed unchanged; the partition key is the record's aggregateId.
+ * range. The bytes of each line are replayed unchanged, byte for byte; the partition key is the record's
+ * aggregateId. A line that is not a record (not UTF-8, not a JSON object, no aggregateId or occurredAt) is a
+ * problem named `s3://bucket/key:line`; an object that cannot be fetched or decompressed (a truncated gzip) is a
+ * problem named `s3://bucket/key`, none of its records is replayed, and the other objects are still read.
  */
 export async function readArchive(
   client: S3Client,
@@ -197,45 +270,42 @@ export async function readArchive(
   const toMs = to.getTime();
   for (let rank = 0; rank < keys.length; rank++) {
     const key = keys[rank];
-    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    let body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
-    if (body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b) body = gunzipSync(body);
-    const lines = body.toString('utf8').split('\n');
-    lines.forEach((line, i) => {
-      const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-      if (text.trim() === '') return;
-      const where = `s3://${bucket}/${key}:${i + 1}`;
-      let value: unknown;
+    const object = `s3://${bucket}/${key}`;
+    let body: Uint8Array;
+    try {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      body = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+    } catch (e) {
+      problems.push({
+        where: object,
+        kind: 'object',
+        reason: `cannot read the object: ${(e as Error).name}: ${(e as Error).message}`,
+      });
+      onProgress(records.length, key);
+      continue;
+    }
+    if (isGzip(body)) {
       try {
-        value = JSON.parse(text);
+        body = gunzipSync(body);
       } catch (e) {
-        problems.push({ where, reason: `not JSON: ${(e as Error).message}` });
-        return;
+        // A truncated or corrupt object: its records are not replayed (the part before the damage included, so
+        // that replaying the repaired object later gives no duplicates); the other objects are still read.
+        problems.push({ where: object, kind: 'object', reason: `not a readable gzip object: ${(e as Error).message}` });
+        onProgress(records.length, key);
+        continue;
       }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        problems.push({ where, reason: 'not a JSON object' });
-        return;
+    }
+    for (const { line, bytes } of archiveLines(body)) {
+      const read = readArchiveLine(bytes);
+      if (read === undefined) continue;
+      if ('problem' in read) {
+        problems.push({ where: `${object}:${line}`, reason: read.problem });
+        continue;
       }
-      const obj = value as Record<string, unknown>;
-      const aggregateId = obj.aggregateId;
-      if (typeof aggregateId !== 'string' || aggregateId.length === 0 || aggregateId.length > 256) {
-        problems.push({
-          where,
-          reason: `aggregateId must be a string of 1..256 chars, got ${JSON.stringify(aggregateId)}`,
-        });
-        return;
-      }
-      const at = occurredAt(obj);
-      if (at === undefined) {
-        problems.push({
-          where,
-          reason: `occurredAt must be epoch millis or ISO-8601, got ${JSON.stringify(obj.occurredAt)}`,
-        });
-        return;
-      }
-      if (at < fromMs || at > toMs) return;
-      records.push({ partitionKey: aggregateId, data: Buffer.from(text, 'utf8'), rank, position: BigInt(i) });
-    });
+      if (read.occurredAt < fromMs || read.occurredAt > toMs) continue;
+      // A copy of the archived bytes, not a re-encoding of the decoded text.
+      records.push({ partitionKey: read.partitionKey, data: Uint8Array.from(bytes), rank, position: BigInt(line) });
+    }
     onProgress(records.length, key);
   }
   return { records, problems };

@@ -247,6 +247,77 @@ describe('event-sourced read model: rebuild by replay', () => {
     expect((await readAll(kinesisClient, 'broken-replay')).map((r) => r.partitionKey)).toEqual(['o-9']);
   });
 
+  test('a truncated gzip object is reported by name, the other objects are still replayed, and the run fails', async () => {
+    // Regression: the old replay aborted the whole read with `unexpected end of file`, naming no object.
+    const hour = 'truncated/year=2026/month=11/day=29/hour=08/';
+    const record = (id: string) => JSON.stringify({ aggregateId: id, occurredAt: '2026-11-29T08:10:00Z', type: 'X' });
+    const whole = gzipSync(record('o-1') + '\n' + record('o-2') + '\n');
+    const objects: Array<[string, Buffer]> = [
+      [`${hour}part-1.gz`, whole.subarray(0, whole.length - 5)],
+      [`${hour}part-2.gz`, gzipSync(record('o-3') + '\n')],
+      [`${hour}part-3`, Buffer.from(record('o-4') + '\n')],
+    ];
+    for (const [Key, Body] of objects) await s3.send(new PutObjectCommand({ Bucket: 'event-archive', Key, Body }));
+    await createStream(kinesisClient, 'truncated-replay', 1);
+    const run = await replay([
+      '--from=2026-11-29T08:00:00Z',
+      '--to=2026-11-29T09:00:00Z',
+      '--source=archive',
+      '--archive-bucket=event-archive',
+      '--archive-prefix=truncated/',
+      '--target=truncated-replay',
+      `--endpoint=${kinesis.endpoint}`,
+      `--s3-endpoint=${s3rver.endpoint}`,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/replay INCOMPLETE: read 2 records of 2 partition keys, written 2, failed 0, unreadable 1/);
+    const named = `unreadable object s3://event-archive/${hour}part-1.gz: not a readable gzip object: unexpected end of file`;
+    expect(run.out).toContain(named);
+    expect(run.err).toContain(named);
+    expect((await readAll(kinesisClient, 'truncated-replay')).map((r) => r.partitionKey).sort()).toEqual([
+      'o-3',
+      'o-4',
+    ]);
+  });
+
+  test('archive bytes are replayed exactly; a line that is not UTF-8 is unreadable with its location', async () => {
+    // Regression: the old replay decoded lines as UTF-8 with replacement and wrote EF BF BD for invalid bytes.
+    const exact = Buffer.from(
+      ' {"aggregateId":"o-ü","occurredAt":"2026-11-29T08:10:00Z","payload":{"text":"😀\\n\\ud800é"}}\r',
+      'utf8',
+    );
+    const invalid = Buffer.concat([
+      Buffer.from('{"aggregateId":"o-2","occurredAt":"2026-11-29T08:10:00Z","payload":"'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}'),
+    ]);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'event-archive',
+        Key: 'bytes/year=2026/month=11/day=29/hour=08/part-1',
+        Body: Buffer.concat([exact, Buffer.from('\n'), invalid, Buffer.from('\n')]),
+      }),
+    );
+    await createStream(kinesisClient, 'bytes-replay', 1);
+    const run = await replay([
+      '--from=2026-11-29T08:00:00Z',
+      '--to=2026-11-29T09:00:00Z',
+      '--source=archive',
+      '--archive-bucket=event-archive',
+      '--archive-prefix=bytes/',
+      '--target=bytes-replay',
+      `--endpoint=${kinesis.endpoint}`,
+      `--s3-endpoint=${s3rver.endpoint}`,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(
+      'unreadable record s3://event-archive/bytes/year=2026/month=11/day=29/hour=08/part-1:2: not UTF-8',
+    );
+    const written = await readAll(kinesisClient, 'bytes-replay');
+    expect(written.map((r) => r.partitionKey)).toEqual(['o-ü']);
+    expect(written[0].data.toString('hex')).toBe(exact.toString('hex'));
+  });
+
   test('a missing target stream fails the run with exit code 1 and the service error', async () => {
     const run = await replay([
       '--from=2026-11-29T08:00:00Z',

@@ -1,4 +1,14 @@
-import { apiGatewayHandler, asInteger, asObject, asString, Context, createFunction, Message } from '../sdk';
+import {
+  apiGatewayHandler,
+  asInteger,
+  asObject,
+  asRecord,
+  asString,
+  Context,
+  createFunction,
+  Message,
+  PayloadError,
+} from '../sdk';
 
 /**
  * Stock of one SKU (the address id). `available` can be sold; `reserved` is held for orders until they ship
@@ -38,6 +48,39 @@ export type StockChange = 'restocked' | 'reserved' | 'released' | 'committed';
 
 const MAX_QUANTITY = 1_000_000_000;
 
+/**
+ * The state a request carries must be an InventoryState: safe non-negative integers, a reservation map of positive
+ * quantities whose sum is `reserved`, and `available + reserved` a safe integer (so no later change can overflow).
+ */
+export function checkInventoryState(state: unknown): void {
+  const s = asObject(state, 'state');
+  const available = asInteger(s.available, 'available', 0);
+  const reserved = asInteger(s.reserved, 'reserved', 0);
+  const reservations = asRecord(s.reservations, 'reservations', (q, what) => asInteger(q, what, 1, MAX_QUANTITY));
+  const sum = Object.values(reservations).reduce((a, b) => a + b, 0);
+  if (sum !== reserved) throw new PayloadError(`reserved is ${reserved} but the reservations add up to ${sum}`);
+  if (!Number.isSafeInteger(available + reserved)) {
+    throw new PayloadError(`available + reserved (${available} + ${reserved}) is not a safe integer`);
+  }
+}
+
+/** The quantity `orderId` holds, looking at own entries only: `constructor` or `__proto__` are ordinary order ids. */
+function heldBy(s: InventoryState, orderId: string): number | undefined {
+  return Object.hasOwn(s.reservations, orderId) ? s.reservations[orderId] : undefined;
+}
+
+/** `{...reservations}` with `orderId` set or (value undefined) removed; own data properties for every id. */
+function withReservation(
+  reservations: InventoryState['reservations'],
+  orderId: string,
+  quantity: number | undefined,
+): Record<string, number> {
+  const next: Record<string, number> = { ...reservations };
+  if (quantity === undefined) delete next[orderId];
+  else Object.defineProperty(next, orderId, { value: quantity, enumerable: true, writable: true, configurable: true });
+  return next;
+}
+
 function changed(
   ctx: Context<InventoryState>,
   next: InventoryState,
@@ -59,10 +102,9 @@ function changed(
 /** ReleaseStock and CommitStock both end a reservation; a release puts it back on sale, a commit ships it. */
 function endReservation(ctx: Context<InventoryState>, { id, payload }: Message<ReleaseStock>, change: StockChange) {
   const s = ctx.state.get();
-  const held = s.reservations[payload.orderId];
+  const held = heldBy(s, payload.orderId);
   if (held === undefined) return ctx.reject(id, `order ${payload.orderId} holds no reservation of ${ctx.self.id}`);
-  const reservations = { ...s.reservations };
-  delete reservations[payload.orderId];
+  const reservations = withReservation(s.reservations, payload.orderId, undefined);
   changed(
     ctx,
     {
@@ -81,6 +123,7 @@ const parseOrderRef = (payload: unknown): ReleaseStock => ({ orderId: asString(a
 export const inventoryFunction = createFunction<InventoryState, InventoryMessages>({
   type: INVENTORY_FUNCTION,
   initialState: { available: 0, reserved: 0, reservations: {} },
+  checkState: checkInventoryState,
   payloads: {
     RestockItem: (payload) => ({ quantity: asInteger(asObject(payload).quantity, 'quantity', 1, MAX_QUANTITY) }),
     ReserveStock: (payload) => {
@@ -93,8 +136,12 @@ export const inventoryFunction = createFunction<InventoryState, InventoryMessage
   handlers: {
     RestockItem: (ctx, { id, payload }) => {
       const s = ctx.state.get();
-      if (s.available + payload.quantity > Number.MAX_SAFE_INTEGER) {
-        return ctx.reject(id, `restocking ${payload.quantity} would overflow the available stock ${s.available}`);
+      // available + reserved is the stock in the warehouse; reserving moves units between the two.
+      if (s.available + s.reserved + payload.quantity > Number.MAX_SAFE_INTEGER) {
+        return ctx.reject(
+          id,
+          `restocking ${payload.quantity} would overflow the stock (available ${s.available}, reserved ${s.reserved})`,
+        );
       }
       changed(ctx, { ...s, available: s.available + payload.quantity }, 'restocked', payload.quantity);
     },
@@ -107,7 +154,7 @@ export const inventoryFunction = createFunction<InventoryState, InventoryMessage
         );
       }
       const s = ctx.state.get();
-      if (s.reservations[payload.orderId] !== undefined) {
+      if (heldBy(s, payload.orderId) !== undefined) {
         return ctx.reject(id, `order ${payload.orderId} already holds a reservation of ${ctx.self.id}`);
       }
       if (s.available < payload.quantity) {
@@ -123,7 +170,7 @@ export const inventoryFunction = createFunction<InventoryState, InventoryMessage
         {
           available: s.available - payload.quantity,
           reserved: s.reserved + payload.quantity,
-          reservations: { ...s.reservations, [payload.orderId]: payload.quantity },
+          reservations: withReservation(s.reservations, payload.orderId, payload.quantity),
         },
         'reserved',
         payload.quantity,

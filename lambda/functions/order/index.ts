@@ -4,7 +4,9 @@ import {
   asArray,
   asInteger,
   asObject,
+  asOneOf,
   asOptionalString,
+  asRecord,
   asString,
   Context,
   createFunction,
@@ -77,22 +79,53 @@ const MAX_LINES = 100;
 const MAX_QUANTITY = 1_000_000;
 const MAX_UNIT_PRICE_CENTS = 100_000_000;
 
-function parsePlaceOrder(payload: unknown): PlaceOrder {
-  const p = asObject(payload);
-  const customerId = asString(p.customerId, 'customerId');
+const STATUSES: readonly OrderStatus[] = ['placed', 'paid', 'shipped', 'cancelled'];
+const LINE_STOCKS: readonly LineStock[] = ['pending', 'reserved', 'rejected', 'released', 'committed'];
+
+/** Lines of an order: 1..100, distinct SKUs, integer quantities and prices in range, a total that is a safe integer. */
+function parseLines(v: unknown, what: string): OrderLine[] {
   const seen = new Set<string>();
-  const lines = asArray(p.lines, 'lines', 1, MAX_LINES).map((raw, i): OrderLine => {
-    const line = asObject(raw, `lines[${i}]`);
-    const sku = asString(line.sku, `lines[${i}].sku`, 128);
-    if (seen.has(sku)) throw new PayloadError(`lines[${i}].sku ${sku} appears on more than one line`);
+  const lines = asArray(v, what, 1, MAX_LINES).map((raw, i): OrderLine => {
+    const line = asObject(raw, `${what}[${i}]`);
+    const sku = asString(line.sku, `${what}[${i}].sku`, 128);
+    if (seen.has(sku)) throw new PayloadError(`${what}[${i}].sku ${sku} appears on more than one line`);
     seen.add(sku);
     return {
       sku,
-      quantity: asInteger(line.quantity, `lines[${i}].quantity`, 1, MAX_QUANTITY),
-      unitPriceCents: asInteger(line.unitPriceCents, `lines[${i}].unitPriceCents`, 0, MAX_UNIT_PRICE_CENTS),
+      quantity: asInteger(line.quantity, `${what}[${i}].quantity`, 1, MAX_QUANTITY),
+      unitPriceCents: asInteger(line.unitPriceCents, `${what}[${i}].unitPriceCents`, 0, MAX_UNIT_PRICE_CENTS),
     };
   });
-  return { customerId, lines };
+  // 100 lines of 1e6 units at 1e8 cents can reach 1e16, past 2^53: such a total could not be paid exactly.
+  const total = totalOf(lines);
+  if (!Number.isSafeInteger(total)) throw new PayloadError(`the order total ${total} cents is not a safe integer`);
+  return lines;
+}
+
+function totalOf(lines: readonly OrderLine[]): number {
+  return lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+}
+
+function parsePlaceOrder(payload: unknown): PlaceOrder {
+  const p = asObject(payload);
+  return { customerId: asString(p.customerId, 'customerId'), lines: parseLines(p.lines, 'lines') };
+}
+
+/** The state a request carries must be an OrderState: known status, valid lines, their total, stock per line SKU. */
+export function checkOrderState(state: unknown): void {
+  const s = asObject(state, 'state');
+  asOneOf(s.status, 'status', STATUSES);
+  asString(s.customerId, 'customerId');
+  const lines = parseLines(s.lines, 'lines');
+  const total = asInteger(s.totalCents, 'totalCents', 0);
+  if (total !== totalOf(lines)) throw new PayloadError(`totalCents ${total} is not the total of the lines`);
+  const stock = asRecord(s.stock, 'stock', (v, what) => asOneOf(v, what, LINE_STOCKS), MAX_LINES);
+  const skus = lines.map((l) => l.sku);
+  const keys = Object.keys(stock);
+  if (keys.length !== skus.length || !skus.every((sku) => Object.hasOwn(stock, sku))) {
+    throw new PayloadError(`stock must have one entry per line SKU (${skus.join(', ')}), got ${keys.join(', ')}`);
+  }
+  if (s.cancelReason !== undefined) asString(s.cancelReason, 'cancelReason', 4096);
 }
 
 function parseStockReply(payload: unknown): { orderId: string; sku: string; p: Record<string, unknown> } {
@@ -150,6 +183,7 @@ function checkReply(
 
 export const orderFunction = createFunction<OrderState | undefined, OrderMessages>({
   type: ORDER_FUNCTION,
+  checkState: checkOrderState,
   payloads: {
     PlaceOrder: parsePlaceOrder,
     PayOrder: (payload) => ({ amountCents: asInteger(asObject(payload).amountCents, 'amountCents', 0) }),
@@ -177,7 +211,7 @@ export const orderFunction = createFunction<OrderState | undefined, OrderMessage
         status: 'placed',
         customerId: payload.customerId,
         lines: payload.lines,
-        totalCents: payload.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0),
+        totalCents: totalOf(payload.lines),
         stock: Object.fromEntries(payload.lines.map((l) => [l.sku, 'pending' as LineStock])),
       };
       ctx.state.set(order);

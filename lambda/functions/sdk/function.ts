@@ -9,6 +9,10 @@ import {
   parseInvocation,
   Rejection,
 } from './protocol';
+import { MAX_NESTING_DEPTH, MAX_STATE_BYTES, nestsDeeperThan } from './json';
+
+/** Kinesis partition keys are 1..256 characters; the runtime refuses a response with a longer egress key. */
+export const MAX_PARTITION_KEY_LENGTH = 256;
 
 /**
  * Payload type per message type, e.g. `interface OrderMessages { PlaceOrder: PlaceOrder; PayOrder: PayOrder }`.
@@ -59,12 +63,22 @@ export type MessageHandler<TState, TPayload> = (ctx: Context<TState>, message: M
 /** Turns a wire payload into a typed one; throws (any Error) when the payload is invalid, which rejects the message. */
 export type PayloadParser<TPayload> = (payload: unknown) => TPayload;
 
+/** Checks a stored state (never `null`); throws (any Error, e.g. a `PayloadError`) when it is not a valid state. */
+export type StateCheck = (state: unknown) => void;
+
 interface SpecBase<TState, TMessages extends MessageMap> {
   /** The function type this endpoint serves (`address.type` of every request). */
   readonly type: string;
   /** Runtime check per message type; its result is the payload handlers see. */
   readonly payloads: { readonly [K in keyof TMessages & string]: PayloadParser<TMessages[K]> };
   readonly handlers: { readonly [K in keyof TMessages & string]: MessageHandler<TState, TMessages[K]> };
+  /**
+   * Checks the state a request carries before any message is applied (a failure answers 400: the runtime
+   * dead-letters the batch), and every state a handler sets (a failure rejects that message), so handlers only
+   * ever see states of the right shape, e.g. `count` an integer and not the string `"10"`. Not called for `null`
+   * (no state). Recommended; without it the request state is only checked to be JSON within the limits.
+   */
+  readonly checkState?: StateCheck;
 }
 
 /** `initialState` may be omitted only when the state type admits `undefined` (an address without state). */
@@ -87,16 +101,26 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string
 
 /**
  * Normalises a value to what it becomes on the wire, so the response, the next request and `get` agree exactly.
- * Rejects values JSON cannot carry instead of silently changing them.
+ * Rejects values JSON cannot carry instead of silently changing them, values nested deeper than
+ * `MAX_NESTING_DEPTH`, and (with `maxBytes`) values whose JSON is larger.
  */
-function toJson(value: unknown, what: string): JsonValue {
+function toJson(value: unknown, what: string, maxBytes?: number): JsonValue {
+  const tooDeep = () => new Error(`${what} nests deeper than ${MAX_NESTING_DEPTH} levels (objects/arrays)`);
+  // Measured first: JSON.stringify recurses and a deep (or cyclic) value would exhaust the stack.
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw tooDeep();
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${what} contains the non-finite number ${v}`);
     if (typeof v === 'bigint') throw new Error(`${what} contains a bigint`);
     return v;
   });
   if (text === undefined) throw new Error(`${what} is not JSON-serialisable (got ${typeof value})`);
-  return JSON.parse(text) as JsonValue;
+  if (maxBytes !== undefined && Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new Error(`${what} is ${Buffer.byteLength(text, 'utf8')} bytes as JSON, over the limit of ${maxBytes}`);
+  }
+  const json = JSON.parse(text) as JsonValue;
+  // toJSON methods can return deeper values than the one measured.
+  if (nestsDeeperThan(json, MAX_NESTING_DEPTH)) throw tooDeep();
+  return json;
 }
 
 function clone<T>(value: JsonValue): T {
@@ -135,8 +159,16 @@ export function createFunction<TState, TMessages extends MessageMap>(
     if (!Object.prototype.hasOwnProperty.call(payloads, t) || typeof payloads[t] !== 'function')
       throw new Error(`function ${type}: message type ${t} has no payload parser`);
   }
+  const checkState = spec.checkState;
   const initial: JsonValue | undefined =
     spec.initialState === undefined ? undefined : toJson(spec.initialState, `initial state of ${type}`);
+  if (initial !== undefined && initial !== null && checkState) {
+    try {
+      checkState(initial);
+    } catch (e) {
+      throw new Error(`function ${type}: initialState fails checkState: ${reasonOf(e)}`);
+    }
+  }
 
   const invoke = (body: unknown): InvocationResponse => {
     const request: InvocationRequest = parseInvocation(body);
@@ -146,7 +178,22 @@ export function createFunction<TState, TMessages extends MessageMap>(
       );
     }
     // `null` is both "no state" on the wire and a deleted state in the response.
-    let state: JsonValue | null = request.state === null ? null : toJson(request.state, 'request state');
+    const where = `${request.address.type}/${request.address.id}`;
+    let state: JsonValue | null = null;
+    if (request.state !== null) {
+      try {
+        state = toJson(request.state, `state of ${where}`, MAX_STATE_BYTES);
+      } catch (e) {
+        throw new InvalidInvocationError(reasonOf(e));
+      }
+      if (checkState) {
+        try {
+          checkState(clone(state));
+        } catch (e) {
+          throw new InvalidInvocationError(`state of ${where} is invalid: ${reasonOf(e)}`);
+        }
+      }
+    }
     const messages: OutgoingMessage[] = [];
     const egress: EgressMessage[] = [];
     const rejected: Rejection[] = [];
@@ -167,7 +214,19 @@ export function createFunction<TState, TMessages extends MessageMap>(
             return (initial === undefined ? undefined : clone<TState>(initial)) as TState;
           },
           set: (value) => {
-            draft = value === undefined || value === null ? null : toJson(value, 'state');
+            if (value === undefined || value === null) {
+              draft = null;
+              return;
+            }
+            const next = toJson(value, 'state', MAX_STATE_BYTES);
+            if (checkState) {
+              try {
+                checkState(clone(next));
+              } catch (e) {
+                throw new Error(`the state set is invalid: ${reasonOf(e)}`);
+              }
+            }
+            draft = next;
           },
           delete: () => {
             draft = null;
@@ -191,6 +250,11 @@ export function createFunction<TState, TMessages extends MessageMap>(
               throw new Error(`${what} must be a non-empty string, got ${JSON.stringify(v)}`);
             }
           }
+          if (partitionKey.length > MAX_PARTITION_KEY_LENGTH) {
+            throw new Error(
+              `egress partition key must have at most ${MAX_PARTITION_KEY_LENGTH} chars, got ${partitionKey.length}`,
+            );
+          }
           emitted.push({
             egress: name,
             partitionKey,
@@ -210,6 +274,9 @@ export function createFunction<TState, TMessages extends MessageMap>(
       const handler = Object.prototype.hasOwnProperty.call(handlers, message.type) ? handlers[message.type] : undefined;
       if (handler === undefined) {
         rejection = `function ${type} has no handler for message type ${JSON.stringify(message.type)}`;
+      } else if (nestsDeeperThan(message.payload, MAX_NESTING_DEPTH)) {
+        // Payload parsers may recurse (or print the value); they only ever see payloads within the bound.
+        rejection = `invalid ${message.type} payload: nests deeper than ${MAX_NESTING_DEPTH} levels (objects/arrays)`;
       } else {
         let payload: unknown;
         try {

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createObservability, MetricUnit } from '../../shared/observability';
+import { decodeUtf8, isWellFormed } from './json';
 import { InvalidInvocationError } from './protocol';
 import type { StatefulFunction } from './function';
 
@@ -23,19 +24,26 @@ function errorAnswer(statusCode: number, error: string): HttpAnswer {
 }
 
 /**
- * The transport-independent part of both adapters: POST only, body must be a JSON invocation request.
- * 400 with `{"error": reason}` for a malformed request, 500 if the function itself fails unexpectedly
- * (the runtime then retries and finally dead-letters the messages with the reason).
+ * The transport-independent part of both adapters: POST only, body must be a JSON invocation request encoded as
+ * strict UTF-8 (bytes are decoded strictly; a string must be well-formed, without lone surrogates).
+ * 413 for a body over `MAX_REQUEST_BYTES`, 400 with `{"error": reason}` for a request that is not UTF-8, not JSON or
+ * breaks the protocol or its limits (nesting, state size, the function's `checkState`), 500 only if the function
+ * itself fails unexpectedly. The runtime treats every non-2xx answer alike: it retries with backoff up to the
+ * function's `maxAttempts`, then dead-letters the messages of the batch (`HTTP_STATUS`, with the reason).
  */
-export function answer(fn: StatefulFunction, method: string, body: string | undefined): HttpAnswer {
+export function answer(fn: StatefulFunction, method: string, body: string | Uint8Array | undefined): HttpAnswer {
   if (method.toUpperCase() !== 'POST')
     return errorAnswer(405, `method ${method} not allowed; POST an invocation request`);
   if (body === undefined || body.length === 0) return errorAnswer(400, 'request body is empty');
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  if (size > MAX_REQUEST_BYTES) return errorAnswer(413, `request body exceeds ${MAX_REQUEST_BYTES} bytes`);
+  const text = typeof body === 'string' ? (isWellFormed(body) ? body : undefined) : decodeUtf8(body);
+  if (text === undefined) return errorAnswer(400, 'request body is not valid UTF-8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = JSON.parse(text);
   } catch (e) {
-    return errorAnswer(400, `request body is not JSON: ${(e as Error).message}`);
+    return errorAnswer(400, `request body is not JSON: ${(e as Error).message.slice(0, 200)}`);
   }
   try {
     const response = fn.invoke(parsed);
@@ -57,17 +65,22 @@ export function apiGatewayHandler(
 ): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const { logger, metrics } = createObservability(`function-${fn.type}`);
   return async (event) => {
+    // A base64 body is handed over as bytes so that invalid UTF-8 is refused rather than replaced with U+FFFD.
     const body =
       event.body === null || event.body === undefined
         ? undefined
         : event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64').toString('utf8')
+          ? Buffer.from(event.body, 'base64')
           : event.body;
     const result = answer(fn, event.httpMethod ?? 'GET', body);
     try {
       metrics.addMetric('MessagesApplied', MetricUnit.Count, result.outcome.applied);
       metrics.addMetric('MessagesRejected', MetricUnit.Count, result.outcome.rejected);
-      metrics.addMetric('InvalidRequests', MetricUnit.Count, result.statusCode === 400 ? 1 : 0);
+      metrics.addMetric(
+        'InvalidRequests',
+        MetricUnit.Count,
+        result.statusCode === 400 || result.statusCode === 413 ? 1 : 0,
+      );
       if (result.statusCode !== 200) {
         logger.warn('invocation refused', { statusCode: result.statusCode, error: result.outcome.error });
       } else if (result.outcome.rejected > 0) {
@@ -109,7 +122,7 @@ export function serveLocally(fn: StatefulFunction, port = 0): Promise<LocalFunct
     req.on('end', () => {
       const result = tooLarge
         ? errorAnswer(413, `request body exceeds ${MAX_REQUEST_BYTES} bytes`)
-        : answer(fn, req.method ?? 'GET', Buffer.concat(chunks).toString('utf8'));
+        : answer(fn, req.method ?? 'GET', Buffer.concat(chunks));
       const headers: Record<string, string | number> = {
         ...JSON_HEADERS,
         'content-length': Buffer.byteLength(result.body),

@@ -6,4 +6,5 @@
 export * from './protocol';
 export * from './function';
 export * from './payload';
+export * from './json';
 export * from './http';

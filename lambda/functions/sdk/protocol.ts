@@ -65,16 +65,17 @@ export class InvalidInvocationError extends Error {
   }
 }
 
+import { MAX_NESTING_DEPTH, nestsDeeperThan, preview } from './json';
+
 const MAX_ID_LENGTH = 1024;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The value received, cut to 80 characters; safe for any decoded JSON (deep nesting, huge strings). */
 function describe(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  const text = JSON.stringify(v);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return preview(v, 80);
 }
 
 function nonEmptyString(v: unknown, where: string): string {
@@ -100,6 +101,12 @@ export function parseInvocation(body: unknown): InvocationRequest {
   if (!isPlainObject(body)) throw new InvalidInvocationError(`request must be a JSON object, got ${describe(body)}`);
   const address = parseAddress(body.address, 'address');
   if (!('state' in body)) throw new InvalidInvocationError('state is required (null for an address without state)');
+  // Checked before anything serialises the state: JSON.stringify recurses and would exhaust the stack.
+  if (nestsDeeperThan(body.state, MAX_NESTING_DEPTH)) {
+    throw new InvalidInvocationError(
+      `state of ${address.type}/${address.id} nests deeper than ${MAX_NESTING_DEPTH} levels (objects/arrays)`,
+    );
+  }
   const stateVersion = body.stateVersion;
   if (typeof stateVersion !== 'number' || !Number.isSafeInteger(stateVersion) || stateVersion < 0) {
     throw new InvalidInvocationError(`stateVersion must be an integer >= 0, got ${describe(stateVersion)}`);
