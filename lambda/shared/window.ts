@@ -29,6 +29,14 @@ export interface WindowInfo {
   readonly isFinal: boolean;
   /** The state outgrew 1 MB and Lambda ended the window early; the next call continues it with a fresh state. */
   readonly terminatedEarly: boolean;
+  /**
+   * Identifies the part of the window that this state covers, on the `WindowInfo` given to `finish` (undefined
+   * elsewhere, and when no record was applied or dead-lettered with this state): per shard,
+   * "<shardId>@<sequenceNumber>:<subSequenceNumber>" of the first record applied or dead-lettered with this state,
+   * several shards sorted and joined by ",". A window that Lambda ended early is finished once per part, each with its
+   * own id; a retried final invoke starts from the same state, so it has the same id.
+   */
+  readonly partId?: string;
 }
 
 export interface WindowProcessor<S> {
@@ -75,6 +83,11 @@ interface Envelope {
   readonly v: 1;
   /** Per shard: "<sequenceNumber>:<subSequenceNumber>" of the last record applied or dead-lettered. */
   readonly applied: Record<string, string>;
+  /**
+   * Per shard: the mark of the first record applied or dead-lettered with this state (the part id). Optional: a state
+   * written before it existed gets the current mark instead, which is as stable.
+   */
+  readonly first?: Record<string, string>;
   readonly user: unknown;
 }
 
@@ -107,6 +120,11 @@ export async function processKinesisWindow<S>(
   const incoming = event.state as Partial<Envelope> | undefined;
   const hasState = incoming !== undefined && incoming !== null && incoming.v === 1;
   const applied: Record<string, string> = hasState ? { ...(incoming.applied ?? {}) } : {};
+  const first: Record<string, string> = hasState ? { ...applied, ...(incoming.first ?? {}) } : {};
+  const advance = (shard: string, sequenceNumber: string, sub: number): void => {
+    applied[shard] = mark(sequenceNumber, sub);
+    first[shard] ??= applied[shard];
+  };
   const state = hasState ? processor.fromJson(incoming.user, window) : processor.initialState(window);
 
   // Decode everything first so `prepare` sees the whole batch; undecodable records are dead-lettered in order below.
@@ -183,7 +201,7 @@ export async function processKinesisWindow<S>(
         });
         if (ok) {
           deadLettered += 1;
-          applied[shard] = mark(seq, 0);
+          advance(shard, seq, 0);
         } else {
           failed += 1;
           shardFailed = true;
@@ -207,11 +225,11 @@ export async function processKinesisWindow<S>(
         try {
           processor.apply(state, u, window);
           processed += 1;
-          applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
+          advance(shard, u.sequenceNumber, u.subSequenceNumber);
         } catch (e) {
           if (isDeadLetterError(e) && (await deadLetter(e, u))) {
             deadLettered += 1;
-            applied[shard] = mark(u.sequenceNumber, u.subSequenceNumber);
+            advance(shard, u.sequenceNumber, u.subSequenceNumber);
             continue;
           }
           options.observability?.logger.warn('record failed, shard stops until retry', {
@@ -238,7 +256,13 @@ export async function processKinesisWindow<S>(
           '; retrying the final invoke so the window is emitted complete',
       );
     }
-    const unstorable = await processor.finish?.(state, window);
+    const parts = Object.keys(first)
+      .sort()
+      .map((shard) => `${shard}@${first[shard]}`);
+    const unstorable = await processor.finish?.(
+      state,
+      parts.length > 0 ? { ...window, partId: parts.join(',') } : window,
+    );
     if (unstorable) deferred.push(...unstorable);
     if (!(await trySendDeadLetters(options, deferred))) {
       throw new WindowRetryError(
@@ -248,7 +272,7 @@ export async function processKinesisWindow<S>(
     }
   }
 
-  const envelope: Envelope = { v: 1, applied, user: processor.toJson(state) };
+  const envelope: Envelope = { v: 1, applied, first, user: processor.toJson(state) };
   const stateBytes = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
   const obs = options.observability;
   if (obs) {

@@ -10,6 +10,7 @@ import { EnrichedTelemetryRecord, parseEnrichedTelemetry } from '../shared/telem
 import { kinesisWindowHandler, WindowInfo, WindowProcessor } from '../shared/window';
 import {
   AggregationOptions,
+  Anomaly,
   applyRecord,
   DEFAULT_AGGREGATION_OPTIONS,
   emptyWindowState,
@@ -23,7 +24,17 @@ import {
   WindowState,
   WindowStateJson,
 } from './aggregate';
-import { AnomalyPublisher, latestStateItem, LatestStateStore } from './sinks';
+import { fitAggregate, mergePart, MergeOutcome, WindowAggregate, WindowPart } from './merge';
+import {
+  aggregateItemBytes,
+  AnomalyPublisher,
+  DevicePart,
+  latestStateItem,
+  latestStateItemBytes,
+  LatestStateItem,
+  LatestStateStore,
+  MAX_ITEM_BYTES,
+} from './sinks';
 import {
   AggregatePoint,
   InfluxCredentials,
@@ -54,9 +65,12 @@ export interface CalculatorOptions {
 /**
  * The window processor: validates enriched records (bad ones are dead-lettered with the reason), aggregates them,
  * seeds per-device baselines from the latest-state table the first time a device shows up in a window, and on the
- * final invoke writes aggregates, latest state and anomaly events. Every write is idempotent for a retried final
- * invoke: time-series points are stamped with windowEnd, latest-state puts are conditional on windowEnd, anomaly
- * events carry the eventId that caused them for consumers to de-duplicate.
+ * final invoke writes aggregates, latest state and anomaly events. When Lambda ends a window early, each part
+ * merges its result into the window's aggregate stored beside the latest state (see merge.ts) and writes points and
+ * latest state from the merge, so the window's result is all its parts, merged once each. Every write is idempotent
+ * for a retried final invoke: the aggregate records the part ids merged, time-series points are stamped with
+ * windowEnd, latest-state puts are conditional on windowEnd, anomaly events carry the eventId that caused them for
+ * consumers to de-duplicate.
  */
 export function createCalculatorProcessor(
   sinks: CalculatorSinks,
@@ -111,36 +125,73 @@ export function createCalculatorProcessor(
       applyRecord(state, v, agg);
     },
     async finish(state, w) {
-      const points: AggregatePoint[] = [];
-      const items = [];
-      const anomaliesByDevice = new Map<string, typeof state.anomalies>();
+      const anomaliesByDevice = new Map<string, Anomaly[]>();
       for (const a of state.anomalies) {
         const list = anomaliesByDevice.get(a.deviceId);
         if (list) list.push(a);
         else anomaliesByDevice.set(a.deviceId, [a]);
       }
       const updatedAt = now();
+      // A state with metrics has applied records, so the runtime gave it a part id; the fallback is never merged twice
+      // either, as it is the same for every retry.
+      const partId = w.partId ?? `${w.shardId}@-`;
+      const parts: DevicePart<WindowPart>[] = [];
       for (const [deviceId, dev] of state.devices) {
         if (dev.metrics.size === 0) continue;
-        const summaries = new Map<string, MetricSummary>();
-        for (const [metric, s] of dev.metrics) {
-          const summary = summarize(s, agg.percentile);
-          summaries.set(metric, summary);
-          points.push({ deviceId, metric, site: dev.site, windowStart: w.start, windowEnd: w.end, summary });
-        }
-        items.push(
-          latestStateItem(
-            deviceId,
-            w.start,
-            w.end,
-            summaries,
-            field,
-            anomaliesByDevice.get(deviceId) ?? [],
-            dev.baseline,
+        parts.push({
+          deviceId,
+          part: {
+            windowStart: w.start,
+            windowEnd: w.end,
+            partId,
+            ...(dev.site ? { site: dev.site } : {}),
+            metrics: dev.metrics,
+            anomalies: anomaliesByDevice.get(deviceId) ?? [],
+            baseline: dev.baseline,
             updatedAt,
-            dev.site,
-          ),
+          },
+        });
+      }
+      const itemOf = (deviceId: string, a: WindowAggregate): LatestStateItem => {
+        const summaries = new Map<string, MetricSummary>();
+        for (const [metric, s] of a.metrics) summaries.set(metric, summarize(s, agg.percentile));
+        // All from the aggregate, so a retried final invoke writes the same item again.
+        return latestStateItem(
+          deviceId,
+          w.start,
+          w.end,
+          summaries,
+          field,
+          [...a.anomalies],
+          new Map(a.baseline),
+          a.updatedAt,
+          a.site,
         );
+      };
+      // Merge with the parts already finished for this window (when Lambda ended it early), keeping both items under
+      // their size budget; without a latest-state table there is nowhere to merge, and each part is written alone.
+      const merged = new Map<string, WindowAggregate>();
+      const mergeOne = (deviceId: string, stored: WindowAggregate | undefined, part: WindowPart): MergeOutcome => {
+        const out = mergePart(stored, part, agg.maxAnomaliesPerWindow);
+        const measure = (a: WindowAggregate) =>
+          Math.max(aggregateItemBytes(deviceId, a), latestStateItemBytes(itemOf(deviceId, a)));
+        return { kind: out.kind, aggregate: fitAggregate(out.aggregate, measure, MAX_ITEM_BYTES) };
+      };
+      if (sinks.latestState && parts.length > 0) {
+        const outcomes = await sinks.latestState.mergeAll(parts, mergeOne);
+        for (const p of parts) merged.set(p.deviceId, outcomes.get(p.deviceId)!.aggregate);
+      } else {
+        for (const p of parts) merged.set(p.deviceId, mergeOne(p.deviceId, undefined, p.part).aggregate);
+      }
+      const points: AggregatePoint[] = [];
+      const items: LatestStateItem[] = [];
+      for (const [deviceId, a] of merged) {
+        const item = itemOf(deviceId, a);
+        items.push(item);
+        for (const [metric, s] of a.metrics) {
+          const summary = summarize(s, agg.percentile);
+          points.push({ deviceId, metric, site: a.site, windowStart: w.start, windowEnd: w.end, summary });
+        }
       }
       // Points the database can never store are dead-lettered with its reason instead of failing the final invoke
       // for good; the rest of the window's result is written as usual.

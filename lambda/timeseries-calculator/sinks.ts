@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { BatchGetCommand, BatchGetCommandOutput, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Anomaly, Baseline, MetricSummary } from './aggregate';
+import { aggregateFromJson, aggregateToJson, MergeOutcome, WindowAggregate, WindowAggregateJson } from './merge';
 
 /**
  * Latest state per device, one item per device (partition key `deviceId`):
@@ -76,6 +77,71 @@ export function storable(x: number): number {
 const BATCH_GET = 100;
 const PUT_CONCURRENCY = 16;
 
+/**
+ * The window aggregate of device `d` is kept in the same table under key `d#window` (device ids cannot hold `#`, see
+ * the telemetry contract, so it never meets a device's item): `GET /items/{deviceId}` reads what it read before.
+ * {deviceId: "<id>#window", windowStart, windowEnd, version, aggregate: "<WindowAggregateJson>"}.
+ */
+export const AGGREGATE_KEY_SUFFIX = '#window';
+
+/** Items are kept under this size (DynamoDB refuses items over 400 KB), by `fitAggregate`. */
+export const MAX_ITEM_BYTES = 350 * 1024;
+
+/** Attempts at a conditional put of one aggregate before the final invoke is failed for Lambda to retry. */
+export const MAX_MERGE_ATTEMPTS = 5;
+
+export interface StoredAggregate {
+  readonly version: number;
+  readonly aggregate: WindowAggregate;
+}
+
+/** What `mergeAll` merges for one device. */
+export interface DevicePart<P> {
+  readonly deviceId: string;
+  readonly part: P;
+}
+
+export function aggregateItem(deviceId: string, a: WindowAggregate, version: number): Record<string, unknown> {
+  return {
+    deviceId: deviceId + AGGREGATE_KEY_SUFFIX,
+    windowStart: a.windowStart,
+    windowEnd: a.windowEnd,
+    version,
+    aggregate: JSON.stringify(aggregateToJson(deviceId, a)),
+  };
+}
+
+/**
+ * Size of an item as DynamoDB counts it (attribute names and values in UTF-8; a number 1 byte per 2 significant
+ * digits plus 1; 3 bytes per list or map plus 1 per element), rounded up.
+ */
+export function dynamoItemBytes(value: unknown): number {
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number') {
+    const digits = String(Math.abs(value)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '');
+    return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+  }
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + dynamoItemBytes(v), 0);
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as object);
+  let n = 3;
+  for (const [k, v] of entries) {
+    if (v === undefined) continue;
+    n += 1 + Buffer.byteLength(String(k), 'utf8') + dynamoItemBytes(v);
+  }
+  return n;
+}
+
+/** The latest-state item as written, for `dynamoItemBytes`. */
+export function latestStateItemBytes(item: LatestStateItem): number {
+  return dynamoItemBytes(dynamoItem(item)) - 3;
+}
+
+/** The aggregate item as written, for `dynamoItemBytes` (a top-level item has no map overhead). */
+export function aggregateItemBytes(deviceId: string, a: WindowAggregate): number {
+  return dynamoItemBytes(aggregateItem(deviceId, a, Number.MAX_SAFE_INTEGER)) - 3;
+}
+
 export class LatestStateStore {
   private readonly doc: DynamoDBDocumentClient;
 
@@ -107,7 +173,8 @@ export class LatestStateStore {
         const res: BatchGetCommandOutput = await this.doc.send(
           new BatchGetCommand({
             RequestItems: {
-              [this.tableName]: { Keys: keys, ProjectionExpression: 'deviceId, baseline' },
+              // Consistent, so the next window (or the next part of this one) continues the baseline just written.
+              [this.tableName]: { Keys: keys, ProjectionExpression: 'deviceId, baseline', ConsistentRead: true },
             },
           }),
         );
@@ -117,6 +184,90 @@ export class LatestStateStore {
         keys = res.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
+    return out;
+  }
+
+  /** The window aggregates stored for the given devices (absent ones are missing from the map); one consistent BatchGet per 100. */
+  async loadAggregates(deviceIds: readonly string[]): Promise<Map<string, StoredAggregate>> {
+    const out = new Map<string, StoredAggregate>();
+    for (let i = 0; i < deviceIds.length; i += BATCH_GET) {
+      let keys: Record<string, unknown>[] | undefined = deviceIds
+        .slice(i, i + BATCH_GET)
+        .map((deviceId) => ({ deviceId: deviceId + AGGREGATE_KEY_SUFFIX }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt >= 5) throw new Error(`DynamoDB left ${keys.length} aggregate reads unprocessed after 5 attempts`);
+        if (attempt > 0) await sleep(Math.random() * 50 * 2 ** attempt);
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of res.Responses?.[this.tableName] ?? []) {
+          const key = item.deviceId as string;
+          const json = JSON.parse(item.aggregate as string) as WindowAggregateJson;
+          out.set(key.slice(0, key.length - AGGREGATE_KEY_SUFFIX.length), {
+            version: item.version as number,
+            aggregate: aggregateFromJson(item.windowStart as number, item.windowEnd as number, json),
+          });
+        }
+        keys = res.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Merges each device's part into its stored aggregate with optimistic concurrency: the put is conditional on the
+   * version read, so two parts finishing at once (two shards, say) cannot lose each other's merge; on a conflict the
+   * aggregate is read again and merged again, at most `MAX_MERGE_ATTEMPTS` times, then this throws (Lambda retries the
+   * final invoke, and parts already merged are recognised by their id). Reads all devices with one BatchGet per 100.
+   * Returns, per device, the aggregate to write the window's result from.
+   */
+  async mergeAll<P>(
+    parts: readonly DevicePart<P>[],
+    merge: (deviceId: string, stored: WindowAggregate | undefined, part: P) => MergeOutcome,
+  ): Promise<Map<string, MergeOutcome>> {
+    const stored = await this.loadAggregates(parts.map((p) => p.deviceId));
+    const out = new Map<string, MergeOutcome>();
+    let next = 0;
+    const worker = async () => {
+      while (next < parts.length) {
+        const { deviceId, part } = parts[next++];
+        let current = stored.get(deviceId);
+        for (let attempt = 1; ; attempt++) {
+          const outcome = merge(deviceId, current?.aggregate, part);
+          if (outcome.kind === 'already-merged' || outcome.kind === 'newer-stored') {
+            out.set(deviceId, outcome);
+            break;
+          }
+          const version = (current?.version ?? 0) + 1;
+          try {
+            await this.doc.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: aggregateItem(deviceId, outcome.aggregate, version),
+                ...(current
+                  ? {
+                      ConditionExpression: 'version = :read',
+                      ExpressionAttributeValues: { ':read': current.version },
+                    }
+                  : { ConditionExpression: 'attribute_not_exists(deviceId)' }),
+              }),
+            );
+            out.set(deviceId, outcome);
+            break;
+          } catch (e) {
+            if (!isConditionalCheckFailed(e)) throw e;
+            if (attempt >= MAX_MERGE_ATTEMPTS) {
+              throw new Error(
+                `window aggregate of ${deviceId} changed under ${MAX_MERGE_ATTEMPTS} merge attempts; retrying the final invoke`,
+              );
+            }
+            await sleep(Math.random() * 20 * 2 ** attempt);
+            current = (await this.loadAggregates([deviceId])).get(deviceId);
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, parts.length) }, worker));
     return out;
   }
 
@@ -142,7 +293,7 @@ export class LatestStateStore {
           );
           written += 1;
         } catch (e) {
-          if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
+          if (isConditionalCheckFailed(e)) {
             skippedOlder += 1;
           } else throw e;
         }
@@ -208,6 +359,10 @@ export class AnomalyPublisher {
       }
     }
   }
+}
+
+function isConditionalCheckFailed(e: unknown): boolean {
+  return e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException';
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, GetCommandOutput, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -10,7 +10,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { SqsDeadLetterSink } from '../../../lambda/shared/dead-letter';
 import { aggregate } from '../../../lambda/shared/kpl';
 import { createHandler } from '../../../lambda/timeseries-calculator';
+import { mergePart, WindowAggregate, WindowPart } from '../../../lambda/timeseries-calculator/merge';
 import { AnomalyPublisher, LatestStateStore, latestStateItem } from '../../../lambda/timeseries-calculator/sinks';
+import { QuantileSketch } from '../../../lambda/timeseries-calculator/sketch';
 import {
   AggregatePoint,
   InfluxV1Writer,
@@ -182,6 +184,39 @@ describe('time-series calculator adapters and handler against local servers', ()
     expect(await store.putAll([item(W1 + 60_000, 3)])).toEqual({ written: 1, skippedOlder: 0 });
     const got = await doc.send(new GetCommand({ TableName: 'latest-adapter', Key: { deviceId: 'd1' } }));
     expect(got.Item).toMatchObject({ windowEnd: W1 + 60_000, metrics: { t: { mean: 3, p95: 3 } } });
+  });
+
+  test('DynamoDB: parts of one window merged at the same time (two shards) lose neither merge', async () => {
+    // Each merge is a put conditional on the version read; the loser reads again and merges again. Four writers: each
+    // conflicts at most three times, within MAX_MERGE_ATTEMPTS (5).
+    await table('concurrent-latest');
+    const store = new LatestStateStore(ddb, 'concurrent-latest');
+    const part = (partId: string, value: number): WindowPart => {
+      const sketch = new QuantileSketch();
+      sketch.add(value);
+      return {
+        windowStart: W0,
+        windowEnd: W1,
+        partId,
+        metrics: new Map([['t', { count: 1, mean: value, m2: 0, min: value, max: value, sketch }]]),
+        anomalies: [],
+        baseline: new Map(),
+        updatedAt: 1,
+      };
+    };
+    const merge = (_id: string, stored: WindowAggregate | undefined, p: WindowPart) => mergePart(stored, p, 500);
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => store.mergeAll([{ deviceId: 'd1', part: part(`shard-${i}@1:0`, i) }], merge)),
+    );
+    expect(outcomes.every((o) => ['merged', 'replaced'].includes(o.get('d1')!.kind))).toBe(true);
+    const stored = (await store.loadAggregates(['d1'])).get('d1')!;
+    expect(stored.version).toBe(4);
+    expect([...stored.aggregate.parts].sort()).toEqual(Array.from({ length: 4 }, (_, i) => `shard-${i}@1:0`));
+    expect(stored.aggregate.metrics.get('t')).toMatchObject({ count: 4, min: 0, max: 3, mean: 1.5 });
+    // The same parts again: recognised, nothing written.
+    const again = await store.mergeAll([{ deviceId: 'd1', part: part('shard-2@1:0', 2) }], merge);
+    expect(again.get('d1')!.kind).toBe('already-merged');
+    expect((await store.loadAggregates(['d1'])).get('d1')!.version).toBe(4);
   });
 
   test('EventBridge: anomalies are published in batches of 10 with the contract source and detail type', async () => {
@@ -388,5 +423,120 @@ describe('time-series calculator adapters and handler against local servers', ()
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ reason: 'INFLUX_TRAILING_BACKSLASH', stage: 'timeseries-calculator' });
     expect(JSON.parse(dead[0].payload)).toMatchObject({ deviceId: 'slash', metric: 'temperature' });
+  });
+  test('regression (issue 8, class 10): a window ended early gives the same points and latest state as one part, and a retried final invoke of either part changes nothing', async () => {
+    // Lambda ends a window early when its state outgrows 1 MB: the first part's final invoke carries
+    // isWindowTerminatedEarly, the rest of the window arrives with a fresh state and is finished again with the same
+    // window end. The second part used to overwrite the first part's points and latest state.
+    const json = (r: object) => JSON.stringify(r);
+    const records = Array.from({ length: 20 }, (_, i) => {
+      const temperature = i === 3 ? 25 : i === 15 ? 26 : 20 + ((i * 7) % 11) / 10;
+      const metrics: Record<string, number> = i % 4 === 1 ? { temperature } : { temperature, humidity: 40 + (i % 5) };
+      const device = i % 3 === 2 ? 'd2' : 'd1';
+      return kinesisRecord(i + 1, json(enriched(`x${i}`, device, metrics)), device);
+    });
+    const dlqs: string[] = [];
+    const setUp = async (name: string) => {
+      await createDatabase(influx.endpoint, name);
+      await table(`${name}-latest`);
+      await doc.send(
+        new PutCommand({
+          TableName: `${name}-latest`,
+          Item: {
+            deviceId: 'd1',
+            windowStart: W0 - 60_000,
+            windowEnd: W0,
+            metrics: {},
+            anomalies: [],
+            updatedAt: 1,
+            baseline: { temperature: { mean: 21, variance: 0.09, samples: 1000 } },
+          },
+        }),
+      );
+      const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
+      dlqs.push(dlq);
+      return createHandler(
+        { TIME_SERIES_BACKEND: 'none' },
+        {
+          timeSeries: new InfluxV1Writer({ url: influx.endpoint, database: name, percentileField: 'p95' }),
+          latestState: new LatestStateStore(ddb, `${name}-latest`),
+        },
+        new SqsDeadLetterSink(sqs, dlq),
+      );
+    };
+    const viaLambda = (state: unknown) => JSON.parse(JSON.stringify(state));
+    const finalEvent = (state: unknown, early = false) => ({
+      ...windowEvent([], viaLambda(state), { final: true }),
+      isWindowTerminatedEarly: early,
+    });
+    const results = async (name: string) => {
+      const rows = await influxQuery(influx.endpoint, name, 'SELECT * FROM telemetry GROUP BY *');
+      const items: Record<string, NonNullable<GetCommandOutput['Item']>> = {};
+      for (const id of ['d1', 'd2']) {
+        items[id] = (await doc.send(new GetCommand({ TableName: `${name}-latest`, Key: { deviceId: id } }))).Item!;
+      }
+      return { rows, items };
+    };
+
+    // GIVEN the same records, in one part and in two
+    const whole = await setUp('whole');
+    const w1 = await whole(windowEvent(records.slice(0, 10), undefined));
+    const w2 = await whole(windowEvent(records.slice(10), viaLambda(w1.state)));
+    expect((await whole(finalEvent(w2.state))).batchItemFailures).toEqual([]);
+
+    const split = await setUp('split');
+    const s1 = await split(windowEvent(records.slice(0, 10), undefined));
+    const f1 = finalEvent(s1.state, true);
+    expect((await split(f1)).batchItemFailures).toEqual([]);
+    const afterPart1 = await results('split');
+    const s2 = await split(windowEvent(records.slice(10), undefined));
+    const f2 = finalEvent(s2.state);
+    expect((await split(f2)).batchItemFailures).toEqual([]);
+
+    // THEN the split window's result is the merge of both parts: InfluxDB points...
+    const one = await results('whole');
+    const two = await results('split');
+    expect(afterPart1.items.d1.metrics.temperature.count).toBe(7);
+    const key = (r: Record<string, unknown>) => `${r.deviceId}/${r.metric}`;
+    expect(two.rows.map(key).sort()).toEqual(['d1/humidity', 'd1/temperature', 'd2/humidity', 'd2/temperature']);
+    expect(two.rows.map(key).sort()).toEqual(one.rows.map(key).sort());
+    for (const r of one.rows) {
+      const m = two.rows.find((x) => key(x) === key(r))!;
+      expect(m).toMatchObject({ time: W1, count: r.count, min: r.min, max: r.max, p95: r.p95, site: r.site });
+      expect(m.mean as number).toBeCloseTo(r.mean as number, 10);
+      expect(m.stddev as number).toBeCloseTo(r.stddev as number, 10);
+    }
+    expect(one.rows.find((r) => key(r) === 'd1/temperature')).toMatchObject({ count: 14, max: 26 });
+    // ... and the latest state, anomalies of both parts included, the baseline carried from part to part.
+    for (const id of ['d1', 'd2']) {
+      const { updatedAt: _a, metrics: m1, baseline: b1, ...rest1 } = one.items[id];
+      const { updatedAt: _b, metrics: m2, baseline: b2, ...rest2 } = two.items[id];
+      expect(rest2).toEqual(rest1);
+      expect(Object.keys(m2).sort()).toEqual(Object.keys(m1).sort());
+      for (const [metric, s] of Object.entries(m1 as Record<string, Record<string, number>>)) {
+        const t = (m2 as Record<string, Record<string, number>>)[metric];
+        expect([t.count, t.min, t.max, t.p95]).toEqual([s.count, s.min, s.max, s.p95]);
+        expect(t.mean).toBeCloseTo(s.mean, 10);
+        expect(t.stddev).toBeCloseTo(s.stddev, 10);
+      }
+      expect(b2).toEqual(b1);
+    }
+    // x0 (20 against 21 ± 0.3) and x3 in the first part, x15 in the second.
+    expect(two.items.d1.anomalies.map((a: { eventId: string }) => a.eventId)).toEqual(['x0', 'x3', 'x15']);
+    // What GET /items/{deviceId} returns has the same attributes as before; the aggregate is an item of its own.
+    expect(Object.keys(two.items.d1).sort()).toEqual(Object.keys(one.items.d1).sort());
+    const aggregate = (await doc.send(new GetCommand({ TableName: 'split-latest', Key: { deviceId: 'd1#window' } })))
+      .Item!;
+    expect(aggregate).toMatchObject({ windowStart: W0, windowEnd: W1, version: 2 });
+    expect(JSON.parse(aggregate.aggregate).p).toHaveLength(2);
+
+    // WHEN either part's final invoke is retried (the response was lost, say), nothing changes.
+    await split(f2);
+    await split(f1);
+    expect(await results('split')).toEqual(two);
+    expect(
+      (await doc.send(new GetCommand({ TableName: 'split-latest', Key: { deviceId: 'd1#window' } }))).Item,
+    ).toEqual(aggregate);
+    for (const q of dlqs) expect(await drain(sqs, q)).toEqual([]);
   });
 });

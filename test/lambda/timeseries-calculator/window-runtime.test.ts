@@ -245,4 +245,27 @@ describe('processKinesisWindow', () => {
     expect(ok.finished).toHaveLength(1);
     expect(finished).toHaveLength(0);
   });
+  test('regression (issue 8, class 10): the part id is stable across final-invoke retries and distinct across the parts of a window ended early', async () => {
+    const { processor, finished } = summer();
+    const opts = { stage: 't', deadLetters: new MemorySink() };
+    const seq = (n: number) => kinesisRecord(n, '1').kinesis.sequenceNumber;
+    // Part 1: records 1..3 over two invocations, then its final invoke (ended early) and a retry of it.
+    const a1 = await processKinesisWindow(windowEvent(batchOf(1, ['1', '2']), undefined), processor, opts);
+    const a2 = await processKinesisWindow(windowEvent(batchOf(3, ['3']), a1.response.state), processor, opts);
+    const end1 = { ...windowEvent([], a2.response.state, { final: true }), isWindowTerminatedEarly: true };
+    await processKinesisWindow(end1, processor, opts);
+    await processKinesisWindow(end1, processor, opts);
+    // Part 2: a fresh state from record 4 on.
+    const b1 = await processKinesisWindow(windowEvent(batchOf(4, ['4']), undefined), processor, opts);
+    await processKinesisWindow(windowEvent([], b1.response.state, { final: true }), processor, opts);
+    expect(finished.map((f) => [f.window.partId, f.window.terminatedEarly])).toEqual([
+      [`${SHARD}@${seq(1)}:0`, true],
+      [`${SHARD}@${seq(1)}:0`, true],
+      [`${SHARD}@${seq(4)}:0`, false],
+    ]);
+    // A state written before the part id existed (no `first`): its current mark stands in, as stable.
+    const { first: _first, ...legacy } = b1.response.state as Record<string, unknown>;
+    await processKinesisWindow(windowEvent([], legacy, { final: true }), processor, opts);
+    expect(finished[3].window.partId).toBe(`${SHARD}@${seq(4)}:0`);
+  });
 });
