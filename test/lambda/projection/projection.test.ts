@@ -177,4 +177,19 @@ describe('projection handler against dynalite', () => {
     expect(() => projectorFromEnv({})).toThrow(/READ_MODEL_TABLE is not set/);
     expect(projectorFromEnv({ READ_MODEL_TABLE: 'views' })).toBeInstanceOf(ReadModelProjector);
   });
+
+  test('a view too large for DynamoDB is dead-lettered VIEW_TOO_LARGE, and the shard goes on', async () => {
+    const { table, deadLetters, handler } = await setup();
+    // 9,000 order lines make a view of ~450 KB, over DynamoDB's 400 KB item limit.
+    const many = Array.from({ length: 9000 }, (_, i) => ({ sku: `sku-${i}-padding`, quantity: 1, unitPriceCents: 1 }));
+    const res = await handler(
+      kinesisEvent([
+        rec(orderRecord('o-big', 1, 'OrderPlaced', 'placed', { lines: many, totalCents: 9000 }), 'o-big'),
+        rec(stockRecord('sku-1', 1, 5, 0), 'sku-1'),
+      ]),
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    expect(deadLetters.entries.map((e) => e.reason)).toEqual(['VIEW_TOO_LARGE']);
+    expect((await scanAll(doc, table)).map((it) => it.sk)).toEqual(['sku-1']);
+  });
 });
