@@ -60,6 +60,8 @@ export const PointRejection = {
   INVALID_COUNT: 'INFLUX_INVALID_COUNT',
   /** InfluxDB refused this point alone with 400/413/422 (e.g. a field type conflict). */
   REFUSED: 'INFLUX_REFUSED',
+  /** Timestream for LiveAnalytics rejected the record (RejectedRecordsException, e.g. outside memory retention). */
+  TIMESTREAM_REJECTED: 'TIMESTREAM_REJECTED',
 } as const;
 
 /**
@@ -390,8 +392,18 @@ export class TimestreamWriter implements TimeSeriesWriter {
 
   async write(points: readonly AggregatePoint[]): Promise<TimeSeriesWriteResult> {
     const version = Date.now();
+    let omittedFields = 0;
+    let written = 0;
+    const rejected: RejectedPoint[] = [];
+    // Timestream refuses "NaN" and "Infinity" as DOUBLE values, as InfluxDB does: such a measure is left out.
+    const double = (Name: string, v: number) => {
+      if (Number.isFinite(v)) return [{ Name, Value: String(v), Type: 'DOUBLE' as const }];
+      omittedFields += 1;
+      return [];
+    };
     for (let i = 0; i < points.length; i += TIMESTREAM_BATCH) {
-      const records: _Record[] = points.slice(i, i + TIMESTREAM_BATCH).map((p) => ({
+      const batch = points.slice(i, i + TIMESTREAM_BATCH);
+      const records: _Record[] = batch.map((p) => ({
         Dimensions: [
           { Name: 'deviceId', Value: p.deviceId },
           { Name: 'metric', Value: p.metric },
@@ -401,11 +413,11 @@ export class TimestreamWriter implements TimeSeriesWriter {
         MeasureValueType: 'MULTI',
         MeasureValues: [
           { Name: 'count', Value: String(p.summary.count), Type: 'BIGINT' },
-          { Name: 'min', Value: String(p.summary.min), Type: 'DOUBLE' },
-          { Name: 'max', Value: String(p.summary.max), Type: 'DOUBLE' },
-          { Name: 'mean', Value: String(p.summary.mean), Type: 'DOUBLE' },
-          { Name: 'stddev', Value: String(p.summary.stddev), Type: 'DOUBLE' },
-          { Name: this.options.percentileField, Value: String(p.summary.percentile), Type: 'DOUBLE' },
+          ...double('min', p.summary.min),
+          ...double('max', p.summary.max),
+          ...double('mean', p.summary.mean),
+          ...double('stddev', p.summary.stddev),
+          ...double(this.options.percentileField, p.summary.percentile),
         ],
         Time: String(p.windowEnd),
         TimeUnit: 'MILLISECONDS',
@@ -419,15 +431,21 @@ export class TimestreamWriter implements TimeSeriesWriter {
             Records: records,
           }),
         );
+        written += batch.length;
       } catch (e) {
-        if (e instanceof RejectedRecordsException) {
-          const why = (e.RejectedRecords ?? []).map((r) => `#${r.RecordIndex}: ${r.Reason}`).join('; ');
-          throw new Error(`Timestream rejected records of ${this.options.database}.${this.options.table}: ${why}`);
+        if (!(e instanceof RejectedRecordsException)) throw e;
+        // The other records of the request are stored; the rejected ones never will be (retention, schema, size):
+        // they are reported for dead-lettering instead of failing the final invoke on every retry.
+        const refused = e.RejectedRecords ?? [];
+        for (const r of refused) {
+          const point = batch[r.RecordIndex ?? -1];
+          if (point)
+            rejected.push({ point, reason: PointRejection.TIMESTREAM_REJECTED, detail: r.Reason ?? 'rejected' });
         }
-        throw e;
+        written += batch.length - refused.length;
       }
     }
-    return { written: points.length, rejected: [], omittedFields: 0 };
+    return { written, rejected, omittedFields };
   }
 }
 

@@ -1,5 +1,10 @@
 import * as http from 'http';
-import { CreateDatabaseCommand, CreateTableCommand, TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import {
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  RejectedRecordsException,
+  TimestreamWriteClient,
+} from '@aws-sdk/client-timestream-write';
 import { isDeadLetterError } from '../../../lambda/shared/errors';
 import { parseEnrichedTelemetry, parseTelemetry, TimeWindowCheck } from '../../../lambda/shared/telemetry';
 import {
@@ -178,5 +183,59 @@ describe('TimestreamWriter against moto', () => {
     await expect(
       new TimestreamWriter({ client, database: 'iot', table: 'missing', percentileField: 'p95' }).write([point]),
     ).rejects.toThrow(/missing/i);
+  });
+
+  test('a non-finite measure is left out instead of sent as "NaN", which Timestream refuses', async () => {
+    await client.send(new CreateDatabaseCommand({ DatabaseName: 'iot-nan' }));
+    await client.send(new CreateTableCommand({ DatabaseName: 'iot-nan', TableName: 't' }));
+    const sent: unknown[] = [];
+    const recording = new (class extends TimestreamWriteClient {
+      override send(command: never): never {
+        sent.push((command as { input: unknown }).input);
+        return super.send(command) as never;
+      }
+    })({ ...LOCAL_AWS, endpoint: moto.endpoint });
+    const nan = { ...point, summary: { ...point.summary, stddev: Number.NaN, percentile: Infinity } };
+    await expect(
+      new TimestreamWriter({ client: recording, database: 'iot-nan', table: 't', percentileField: 'p95' }).write([nan]),
+    ).resolves.toEqual({ written: 1, rejected: [], omittedFields: 2 });
+    recording.destroy();
+    const names = (sent[0] as { Records: { MeasureValues: { Name: string }[] }[] }).Records[0].MeasureValues.map(
+      (m) => m.Name,
+    );
+    expect(names).toEqual(['count', 'min', 'max', 'mean']);
+  });
+
+  test('records Timestream rejects are reported for dead-lettering; the others count as written', async () => {
+    // moto stores every record, so the rejection Timestream sends (e.g. outside memory retention) is replayed here.
+    const rejecting = {
+      send: async () => {
+        throw new RejectedRecordsException({
+          $metadata: {},
+          message: 'One or more records have been rejected',
+          RejectedRecords: [
+            { RecordIndex: 1, Reason: 'The record timestamp is outside the time range of the memory store.' },
+          ],
+        });
+      },
+    } as unknown as TimestreamWriteClient;
+    const points = [0, 1, 2].map((i) => ({ ...point, deviceId: `d${i}` }));
+    const result = await new TimestreamWriter({
+      client: rejecting,
+      database: 'iot',
+      table: 'telemetry',
+      percentileField: 'p95',
+    }).write(points);
+    expect(result).toEqual({
+      written: 2,
+      omittedFields: 0,
+      rejected: [
+        {
+          point: points[1],
+          reason: 'TIMESTREAM_REJECTED',
+          detail: 'The record timestamp is outside the time range of the memory store.',
+        },
+      ],
+    });
   });
 });
