@@ -21,21 +21,30 @@ const pkg = (name: string) => path.join(ROOT, 'node_modules', name);
 /** Ports handed out in this process: two calls never return the same one, even when the first is not yet bound. */
 const handedOut = new Set<number>();
 
+/**
+ * A free loopback port. Jest workers draw from disjoint ranges (1,000 ports each from 30000, by JEST_WORKER_ID):
+ * with ephemeral ports, two workers could be given the same port before either server binds it, and a server that
+ * loses the race exits while the other worker's answers on its port.
+ */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
+  const worker = Number(process.env.JEST_WORKER_ID ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    const wanted = worker > 0 ? 30000 + (worker - 1) * 1000 + Math.floor(Math.random() * 1000) : 0;
+    if (wanted && handedOut.has(wanted)) continue;
+    const port = await new Promise<number | undefined>((resolve) => {
       const srv = net.createServer();
       srv.unref();
-      srv.on('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
+      srv.on('error', () => resolve(undefined));
+      srv.listen(wanted, '127.0.0.1', () => {
         const { port } = srv.address() as net.AddressInfo;
         srv.close(() => resolve(port));
       });
     });
-    if (!handedOut.has(port)) {
+    if (port !== undefined && !handedOut.has(port)) {
       handedOut.add(port);
       return port;
     }
+    if (attempt > 200) throw new Error('no free loopback port found after 200 attempts');
   }
 }
 
@@ -91,6 +100,11 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
     child.stderr?.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
     try {
       await waitForPort(port, child, name);
+      // A server that lost its port to another process exits right after the port answered (the other's socket).
+      await new Promise((r) => setTimeout(r, 200));
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${name} exited with code ${child.exitCode} after its port answered`);
+      }
       return { endpoint: `http://127.0.0.1:${port}`, port, stop: stopper(child) };
     } catch (e) {
       child.kill('SIGKILL');
@@ -222,6 +236,30 @@ export async function createLocalStream(client: KinesisClient, name: string, sha
     if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return s.StreamDescriptionSummary.StreamARN!;
     if (Date.now() > deadline)
       throw new Error(`stream ${name} not ACTIVE within 30 s (${s.StreamDescriptionSummary?.StreamStatus})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Creates an InfluxDB database and returns once the server lists it. InfluxDB 1.6 answers CREATE DATABASE with 200
+ * (errors ride in the JSON body), and on a loaded machine a write right after it was seen to get 404 "database not
+ * found"; waiting for SHOW DATABASES to list it removes that race.
+ */
+export async function createInfluxDatabase(endpoint: string, db: string): Promise<void> {
+  const query = async (q: string) => {
+    const res = await fetch(`${endpoint}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+    const body = (await res.json()) as { results: Array<{ error?: string; series?: Array<{ values?: string[][] }> }> };
+    if (res.status !== 200 || body.results[0]?.error) {
+      throw new Error(`InfluxDB ${q}: HTTP ${res.status} ${JSON.stringify(body)}`);
+    }
+    return body.results[0];
+  };
+  await query(`CREATE DATABASE "${db}"`);
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const listed = (await query('SHOW DATABASES')).series?.[0]?.values?.some((v) => v[0] === db);
+    if (listed) return;
+    if (Date.now() > deadline) throw new Error(`InfluxDB did not list database ${db} within 15 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -18,7 +18,14 @@ import {
   InfluxV1Writer,
   toLineProtocol,
 } from '../../../lambda/timeseries-calculator/time-series-writer';
-import { LOCAL_AWS, LocalServer, startDynalite, startInfluxDb, startMotoServer } from '../../support/local-servers';
+import {
+  LOCAL_AWS,
+  LocalServer,
+  startDynalite,
+  startInfluxDb,
+  startMotoServer,
+  createInfluxDatabase,
+} from '../../support/local-servers';
 import { enriched, kinesisRecord, windowEvent } from './events';
 
 const W0 = Date.UTC(2026, 10, 29, 8, 0, 0);
@@ -36,13 +43,7 @@ async function influxQuery(endpoint: string, db: string, q: string): Promise<Arr
   return out;
 }
 
-async function createDatabase(endpoint: string, db: string): Promise<void> {
-  const res = await fetch(`${endpoint}/query`, {
-    method: 'POST',
-    body: new URLSearchParams({ q: `CREATE DATABASE ${db}` }),
-  });
-  expect(res.status).toBe(200);
-}
+const createDatabase = createInfluxDatabase;
 
 async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const out: string[] = [];

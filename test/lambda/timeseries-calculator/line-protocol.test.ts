@@ -12,7 +12,7 @@ import {
   PointRejection,
   toLineProtocol,
 } from '../../../lambda/timeseries-calculator/time-series-writer';
-import { LocalServer, startInfluxDb } from '../../support/local-servers';
+import { LocalServer, startInfluxDb, createInfluxDatabase } from '../../support/local-servers';
 import { propertyParameters } from '../../support/property';
 
 const W1 = Date.UTC(2026, 10, 29, 8, 1, 0);
@@ -197,13 +197,7 @@ async function influxQuery(endpoint: string, db: string, q: string): Promise<Arr
   return out;
 }
 
-async function createDatabase(endpoint: string, db: string): Promise<void> {
-  const res = await fetch(`${endpoint}/query`, {
-    method: 'POST',
-    body: new URLSearchParams({ q: `CREATE DATABASE ${db}` }),
-  });
-  expect(res.status).toBe(200);
-}
+const createDatabase = createInfluxDatabase;
 
 describe('InfluxV1Writer against a local InfluxDB 1.6', () => {
   let influx: LocalServer;
