@@ -1,7 +1,3 @@
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as flink from '@aws-cdk/aws-kinesisanalytics-flink-alpha';
 import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,11 +9,11 @@ import * as ka from 'aws-cdk-lib/aws-kinesisanalytics';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
 import { allowCloudWatchLogs } from '../internal/encrypted-log-group';
+import { FlinkCode } from './flink-code';
 
 /** The Managed Service for Apache Flink runtime the construct uses unless told otherwise. */
 export const DEFAULT_FLINK_RUNTIME = 'FLINK-2_2';
@@ -39,25 +35,10 @@ export interface FlinkStreamProcessorProps {
   readonly runtime?: flink.Runtime;
 
   /**
-   * A jar built beforehand (e.g. `flink-apps/<module>/target/<module>.jar`), uploaded as a CDK asset.
-   * Exactly one of `jarPath`, `mavenModule` or `codeBucket` + `codeKey` is required.
-   * @default - none
+   * The application jar: `FlinkCode.fromJar(path)`, `FlinkCode.fromMavenModule(module)` (a jar built beforehand,
+   * uploaded as a CDK asset) or `FlinkCode.fromBucket(bucket, key)` (a jar already in S3).
    */
-  readonly jarPath?: string;
-  /**
-   * A Maven module under `flinkAppsDirectory` whose shaded jar (`<module>/target/<module>.jar`) is uploaded as a
-   * CDK asset. When the jar is missing it is built at synth time with the local `mvn` (or, without Maven, in a
-   * `maven` container when a Docker engine is available). An existing jar is used as it is, so run
-   * `mvn package` after changing the application, or pass `jarPath` to skip building altogether.
-   * @default - none
-   */
-  readonly mavenModule?: string;
-  /** The Maven parent project that holds `mavenModule`. @default - the package's `flink-apps` folder */
-  readonly flinkAppsDirectory?: string;
-  /** Bucket holding a prebuilt jar (CI pipelines that build once). Requires `codeKey`. @default - none */
-  readonly codeBucket?: s3.IBucket;
-  /** Object key of the jar in `codeBucket`. @default - none */
-  readonly codeKey?: string;
+  readonly code: FlinkCode;
 
   /** The stream the application reads: generates the `KinesisSource` property group and grants read. @default - no source group */
   readonly sourceStream?: kinesis.IStream;
@@ -188,14 +169,15 @@ export class FlinkStreamProcessor extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const { code, codeBucket, codeObjectPattern } = this.resolveCode(props);
+    // The alpha's ApplicationCode.fromBucket grants the role read on the bucket (bucket.grantRead).
+    const codeConfig = props.code.bind(this);
     const checkpointingEnabled = props.checkpointingEnabled ?? true;
     const checkpointInterval = props.checkpointInterval ?? Duration.seconds(60);
 
     this.application = new flink.Application(this, 'Application', {
       applicationName: props.applicationName,
       runtime: props.runtime ?? flink.Runtime.of(DEFAULT_FLINK_RUNTIME),
-      code,
+      code: flink.ApplicationCode.fromBucket(codeConfig.bucket, codeConfig.key, codeConfig.objectVersion),
       role,
       checkpointingEnabled,
       checkpointInterval: checkpointingEnabled ? checkpointInterval : undefined,
@@ -247,7 +229,7 @@ export class FlinkStreamProcessor extends Construct {
       this.addPropertyGroup(group, map);
     }
 
-    this.acknowledgeAlphaFindings(role, codeBucket, codeObjectPattern, props.vpc !== undefined);
+    this.acknowledgeAlphaFindings(role, codeConfig.bucket, props.vpc !== undefined);
 
     if (props.createAlarms ?? true) {
       this.createAlarms(props, checkpointingEnabled, checkpointInterval);
@@ -397,31 +379,6 @@ export class FlinkStreamProcessor extends Construct {
     return this.sourceStream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', ...props });
   }
 
-  private resolveCode(props: FlinkStreamProcessorProps): {
-    code: flink.ApplicationCode;
-    codeBucket: s3.IBucket;
-    codeObjectPattern: string;
-  } {
-    if (props.codeBucket) {
-      const key = props.codeKey as string;
-      return {
-        code: flink.ApplicationCode.fromBucket(props.codeBucket, key),
-        codeBucket: props.codeBucket,
-        codeObjectPattern: '*',
-      };
-    }
-    const jar = props.jarPath
-      ? resolveJarPath(props.jarPath)
-      : ensureMavenJar(props.flinkAppsDirectory ?? packageFolder('flink-apps'), props.mavenModule as string);
-    // Our own asset (instead of ApplicationCode.fromAsset) so the bucket is known for the nag acknowledgements.
-    const asset = new s3assets.Asset(this, 'Code', { path: jar });
-    return {
-      code: flink.ApplicationCode.fromBucket(asset.bucket, asset.s3ObjectKey),
-      codeBucket: asset.bucket,
-      codeObjectPattern: '*',
-    };
-  }
-
   private wireSource(stream: kinesis.IStream, props: FlinkStreamProcessorProps): void {
     const position = props.initialPosition ?? FlinkInitialPosition.TRIM_HORIZON;
     const group: { [key: string]: string } = {
@@ -460,7 +417,7 @@ export class FlinkStreamProcessor extends Construct {
     }
   }
 
-  private acknowledgeAlphaFindings(role: iam.IRole, codeBucket: s3.IBucket, objectPattern: string, inVpc: boolean) {
+  private acknowledgeAlphaFindings(role: iam.IRole, codeBucket: s3.IBucket, inVpc: boolean) {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -487,7 +444,7 @@ export class FlinkStreamProcessor extends Construct {
     }
     acknowledgeResource(
       role,
-      codeBucket.arnForObjects(objectPattern),
+      codeBucket.arnForObjects('*'),
       'The Flink alpha grants read on the objects of the bucket holding the application jar (bucket.grantRead).',
     );
   }
@@ -568,25 +525,6 @@ export class FlinkStreamProcessor extends Construct {
 }
 
 function validateProps(props: FlinkStreamProcessorProps): void {
-  const given = [
-    props.jarPath !== undefined ? 'jarPath' : undefined,
-    props.mavenModule !== undefined ? 'mavenModule' : undefined,
-    props.codeBucket !== undefined || props.codeKey !== undefined ? 'codeBucket/codeKey' : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (given.length !== 1) {
-    throw new Error(
-      `exactly one of jarPath, mavenModule or codeBucket + codeKey is required, got ${given.length === 0 ? 'none' : given.join(', ')}`,
-    );
-  }
-  if ((props.codeBucket === undefined) !== (props.codeKey === undefined)) {
-    throw new Error(`codeBucket and codeKey go together, got only ${props.codeBucket ? 'codeBucket' : 'codeKey'}`);
-  }
-  if (props.flinkAppsDirectory !== undefined && props.mavenModule === undefined) {
-    throw new Error('flinkAppsDirectory applies to mavenModule only');
-  }
-  if (props.mavenModule !== undefined && !/^[A-Za-z0-9_.-]+$/.test(props.mavenModule)) {
-    throw new Error(`mavenModule must be a module folder name under flink-apps, got '${props.mavenModule}'`);
-  }
   validateInteger('parallelism', props.parallelism, 1, 10000);
   validateInteger('parallelismPerKpu', props.parallelismPerKpu, 1, 8);
   if (props.checkpointingEnabled === false) {
@@ -639,87 +577,6 @@ function streamGroup(stream: kinesis.IStream): { [key: string]: string } {
   return { 'stream.arn': stream.streamArn, 'aws.region': stream.env.region };
 }
 
-function resolveJarPath(jarPath: string): string {
-  const resolved = path.resolve(jarPath);
-  if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) {
-    throw new Error(`jarPath must be an existing jar file, got ${jarPath}`);
-  }
-  return resolved;
-}
-
-/**
- * Returns `<appsDir>/<module>/target/<module>.jar`, building the module first when the jar is missing: with the
- * local Maven, else in a Maven container when a Docker engine answers, else a clear error.
- */
-function ensureMavenJar(appsDir: string, module: string): string {
-  const moduleDir = path.join(appsDir, module);
-  const jar = path.join(moduleDir, 'target', `${module}.jar`);
-  if (fs.existsSync(jar)) return jar;
-  if (!fs.existsSync(path.join(moduleDir, 'pom.xml'))) {
-    throw new Error(`mavenModule '${module}' has no pom.xml in ${moduleDir}`);
-  }
-  const args = ['-B', '-q', '-pl', module, '-am', 'package', '-DskipTests'];
-  let result;
-  let how: string;
-  if (succeeds('mvn', ['-v'])) {
-    how = 'mvn';
-    result = spawnSync('mvn', ['-f', path.join(appsDir, 'pom.xml'), ...args], {
-      cwd: appsDir,
-      env: process.env,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } else if (succeeds('docker', ['info'])) {
-    how = 'Maven in Docker';
-    const m2 = path.join(os.homedir(), '.m2');
-    fs.mkdirSync(m2, { recursive: true });
-    const user = typeof process.getuid === 'function' ? [`--user`, `${process.getuid()}:${process.getgid?.()}`] : [];
-    result = spawnSync(
-      'docker',
-      [
-        'run',
-        '--rm',
-        ...user,
-        '-e',
-        'MAVEN_CONFIG=/var/maven/.m2',
-        '-v',
-        `${appsDir}:/flink-apps`,
-        '-v',
-        `${m2}:/var/maven/.m2`,
-        '-w',
-        '/flink-apps',
-        'maven:3.9-eclipse-temurin-17',
-        'mvn',
-        '-Duser.home=/var/maven',
-        ...args,
-      ],
-      { env: process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
-  } else {
-    throw new Error(
-      `Cannot build Flink module '${module}': ${jar} is missing, Maven (mvn) is not on the PATH and no Docker engine ` +
-        `is available. Install JDK 17 and Maven 3.9, or build the jar elsewhere and pass jarPath, or codeBucket + codeKey.`,
-    );
-  }
-  if (result.error || result.status !== 0) {
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
-    throw new Error(
-      `Building Flink module '${module}' with ${how} failed (${result.error?.message ?? `exit code ${result.status}`}):\n${output}`,
-    );
-  }
-  if (!fs.existsSync(jar)) {
-    throw new Error(
-      `Building Flink module '${module}' succeeded but ${jar} is missing: set the shade plugin's <finalName>${module}</finalName>`,
-    );
-  }
-  return jar;
-}
-
-function succeeds(command: string, args: string[]): boolean {
-  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000, env: process.env });
-  return !r.error && r.status === 0;
-}
-
 /** Acknowledges the granular IAM5 finding cdk-nag reports for `resourceArn` (tokens flattened as cdk-nag does). */
 function acknowledgeResource(scope: Construct, resourceArn: string, reason: string): void {
   const flat = flattenReference(Stack.of(scope).resolve(resourceArn));
@@ -742,15 +599,4 @@ function flattenReference(node: unknown): string {
   if (o['Fn::ImportValue']) return flattenReference(o['Fn::ImportValue']);
   if (o.Ref) return `<${flattenReference(o.Ref)}>`;
   return JSON.stringify(node);
-}
-
-/** Finds `name` in the package root: the nearest folder above this file that holds it (sources or dist/). */
-function packageFolder(name: string): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`Cannot find ${name}/ above ${__dirname}`);
 }

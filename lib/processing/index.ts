@@ -1,4 +1,5 @@
 export * from './lambda-stream-processor';
+export * from './flink-code';
 export * from './flink-stream-processor';
 export * from './remote-function';
 export * from './stateful-functions-processor';

@@ -11,6 +11,7 @@ import { validateInteger, validateRange } from '../internal';
 import { createAlarm } from '../internal/alarms';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 import { StreamStore } from '../storage';
+import { FlinkCode } from './flink-code';
 import { FlinkInitialPosition, FlinkStreamProcessor } from './flink-stream-processor';
 import { IRemoteFunctionEndpoint, validateEgressName } from './remote-function';
 
@@ -32,14 +33,10 @@ export interface EgressStream {
 
 export interface StatefulFunctionsProcessorProps {
   /**
-   * The runtime jar. Exactly one of `jarPath` or `codeBucket` + `codeKey` may be given.
-   * @default - the package's `flink-apps/stateful-functions/target/stateful-functions.jar`, built with Maven when missing
+   * The runtime jar, e.g. `FlinkCode.fromBucket(bucket, key)` for a jar a CI pipeline built once.
+   * @default - `FlinkCode.fromMavenModule('stateful-functions')`: the package's `flink-apps/stateful-functions/target/stateful-functions.jar`, built beforehand
    */
-  readonly jarPath?: string;
-  /** Bucket holding a prebuilt runtime jar. Requires `codeKey`. @default - none */
-  readonly codeBucket?: s3.IBucket;
-  /** Object key of the jar in `codeBucket`. @default - none */
-  readonly codeKey?: string;
+  readonly code?: FlinkCode;
 
   /**
    * The event store the runtime reads. Producers must use the envelope's `aggregateId` as the partition key: Kinesis
@@ -183,11 +180,7 @@ export class StatefulFunctionsProcessor extends Construct {
 
     this.flink = new FlinkStreamProcessor(this, 'Runtime', {
       applicationName: props.applicationName,
-      ...(props.codeBucket
-        ? { codeBucket: props.codeBucket, codeKey: props.codeKey }
-        : props.jarPath
-          ? { jarPath: props.jarPath }
-          : { mavenModule: 'stateful-functions' }),
+      code: props.code ?? FlinkCode.fromMavenModule('stateful-functions'),
       sourceStream: this.eventStore,
       initialPosition: props.initialPosition,
       initialTimestamp: props.initialTimestamp,
@@ -326,15 +319,6 @@ export class StatefulFunctionsProcessor extends Construct {
 }
 
 function validate(props: StatefulFunctionsProcessorProps, egress: EgressStream[]): void {
-  const given = [
-    props.jarPath !== undefined ? 'jarPath' : undefined,
-    props.codeBucket || props.codeKey ? 'codeBucket/codeKey' : undefined,
-  ].filter((x) => x !== undefined);
-  if (given.length > 1)
-    throw new Error(`jarPath cannot be combined with codeBucket/codeKey, got ${given.join(' and ')}`);
-  if ((props.codeBucket === undefined) !== (props.codeKey === undefined)) {
-    throw new Error(`codeBucket and codeKey go together, got only ${props.codeBucket ? 'codeBucket' : 'codeKey'}`);
-  }
   if (props.eventStore && props.eventStoreRetention) {
     throw new Error('eventStoreRetention configures a new event store and cannot be combined with eventStore');
   }

@@ -9,8 +9,15 @@ import { ArchiveFormat, DynamoDbDestination, S3ArchiveDestination } from '../des
 import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { allowAlarmNotifications } from '../internal/alarms';
-import { LambdaStreamProcessor, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProcessor } from '../processing';
+import {
+  FlinkCode,
+  LambdaStreamProcessor,
+  RemoteFunction,
+  StatefulFunctionsApi,
+  StatefulFunctionsProcessor,
+} from '../processing';
 import { StreamStore } from '../storage';
+import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
 import { PipelineDashboard } from './pipeline-dashboard';
 import { ReplayRole } from './replay-permissions';
 
@@ -20,10 +27,10 @@ export interface EventSourcedMicroservicesStackProps extends StackProps {
   /** Retention of the egress streams (`order-events`, `inventory-events`), 1 to 365 days. @default Duration.days(7) */
   readonly egressRetention?: Duration;
   /**
-   * The stateful-functions runtime jar.
-   * @default - flink-apps/stateful-functions/target/stateful-functions.jar, built with Maven when missing
+   * The stateful-functions runtime jar, e.g. `FlinkCode.fromBucket(bucket, key)` for one a CI pipeline built once.
+   * @default - `FlinkCode.fromMavenModule('stateful-functions')`: the repository's module, built beforehand
    */
-  readonly statefulFunctionsJarPath?: string;
+  readonly statefulFunctionsCode?: FlinkCode;
   /**
    * Generation of the read model the query API serves (`ReadModelV<n>`: table, projections, query API). Raising it
    * to the rebuilt generation switches the query API over; the old generation's projections are removed and its table
@@ -260,7 +267,7 @@ export class EventSourcedMicroservicesStack extends Stack {
     });
 
     this.runtime = new StatefulFunctionsProcessor(this, 'Runtime', {
-      jarPath: props.statefulFunctionsJarPath,
+      code: props.statefulFunctionsCode ?? FlinkCode.fromMavenModule('stateful-functions'),
       eventStore: this.eventStore.stream,
       functions: [this.orderFunction, this.inventoryFunction],
       ingress: COMMANDS.map((c) => ({ eventType: c.name, functionType: c.functionType })),
@@ -475,6 +482,7 @@ function validateProps(props: EventSourcedMicroservicesStackProps, generation: n
 /** Reads the stack options from the `eventsourced:*` context keys (cdk.json or `-c eventsourced:<key>=<value>`). */
 export function eventSourcedMicroservicesPropsFromContext(scope: Construct): EventSourcedMicroservicesStackProps {
   const get = (key: string): unknown => scope.node.tryGetContext(`eventsourced:${key}`);
+  rejectReplacedContextKeys(scope, 'eventsourced', ['statefulFunctionsJarPath'], 'statefulFunctionsCode');
   const num = (key: string): number | undefined => {
     const v = get(key);
     if (v === undefined || v === null || v === '') return undefined;
@@ -500,7 +508,7 @@ export function eventSourcedMicroservicesPropsFromContext(scope: Construct): Eve
     egressRetention: egressDays === undefined ? undefined : Duration.days(egressDays),
     readModelGeneration: num('readModelGeneration'),
     rebuildReadModelGeneration: num('rebuildReadModelGeneration'),
-    statefulFunctionsJarPath: str('statefulFunctionsJarPath'),
+    statefulFunctionsCode: flinkCodeFromContext('eventsourced:statefulFunctionsCode', str('statefulFunctionsCode')),
     idempotencyKeyHeader: str('idempotencyKeyHeader'),
     removalPolicy:
       removal === undefined ? undefined : removal === 'DESTROY' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

@@ -19,9 +19,10 @@ import {
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { allowAlarmNotifications } from '../internal/alarms';
-import { FlinkStreamProcessor, FlinkStreamProcessorProps, LambdaStreamProcessor } from '../processing';
+import { FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
+import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
 import { PipelineDashboard } from './pipeline-dashboard';
 
 /** Object key of the enrichment reference data in the reference data bucket. */
@@ -29,19 +30,10 @@ export const REFERENCE_DATA_KEY = 'reference/devices.jsonl';
 
 export interface TimeSeriesAnalyticsStackProps extends StackProps {
   /**
-   * A prebuilt enrichment jar (e.g. `flink-apps/timeseries-enrichment/target/timeseries-enrichment.jar`). At most one
-   * of `flinkJarPath` and `flinkCodeBucketName` + `flinkCodeKey`.
-   * @default - the `timeseries-enrichment` Maven module: its jar is used, or built with the local Maven when missing
+   * The enrichment jar, e.g. `FlinkCode.fromBucket(bucket, key)` for one a CI pipeline built once.
+   * @default - `FlinkCode.fromMavenModule('timeseries-enrichment')`: the repository's module, built beforehand
    */
-  readonly flinkJarPath?: string;
-  /**
-   * Name of a bucket holding a prebuilt enrichment jar (CI pipelines that build once). Requires `flinkCodeKey`.
-   * Stack props take names and ARNs so the CLI app can pass them from context.
-   * @default - none
-   */
-  readonly flinkCodeBucketName?: string;
-  /** Object key of the jar in `flinkCodeBucketName`. @default - none */
-  readonly flinkCodeKey?: string;
+  readonly flinkCode?: FlinkCode;
   /** Initial parallelism of the enrichment application (1 KPU per parallel task). @default 1 */
   readonly flinkParallelism?: number;
 
@@ -148,7 +140,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     // Enrichment reference data, read by the Flink application only.
     this.referenceDataBucket = this.createReferenceData(deviceCount);
     this.enrichment = new FlinkStreamProcessor(this, 'Enrichment', {
-      ...flinkCode(this, props),
+      code: props.flinkCode ?? FlinkCode.fromMavenModule('timeseries-enrichment'),
       sourceStream: this.rawStream.stream,
       sinkStream: this.enrichedStream.stream,
       deadLetterStream: this.deadLetterStream.stream,
@@ -338,6 +330,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
  */
 export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSeriesAnalyticsStackProps {
   const get = (key: string): unknown => scope.node.tryGetContext(`timeseries:${key}`);
+  rejectReplacedContextKeys(scope, 'timeseries', ['flinkJarPath', 'flinkCodeBucketName', 'flinkCodeKey'], 'flinkCode');
   const str = (key: string): string | undefined => {
     const v = get(key);
     if (v === undefined || v === null || v === '') return undefined;
@@ -378,9 +371,7 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
   const windowSeconds = num('windowSeconds');
   const enableGrafana = bool('enableGrafana') ?? false;
   return {
-    flinkJarPath: str('flinkJarPath'),
-    flinkCodeBucketName: str('flinkCodeBucketName'),
-    flinkCodeKey: str('flinkCodeKey'),
+    flinkCode: flinkCodeFromContext('timeseries:flinkCode', str('flinkCode')),
     flinkParallelism: num('flinkParallelism'),
     simulatorEnabled: bool('simulatorEnabled'),
     simulatorDeviceCount: num('simulatorDeviceCount'),
@@ -398,14 +389,6 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
 }
 
 function validateProps(props: TimeSeriesAnalyticsStackProps): void {
-  if (props.flinkJarPath !== undefined && (props.flinkCodeBucketName || props.flinkCodeKey)) {
-    throw new Error('flinkJarPath cannot be combined with flinkCodeBucketName/flinkCodeKey: give one jar source');
-  }
-  if ((props.flinkCodeBucketName === undefined) !== (props.flinkCodeKey === undefined)) {
-    throw new Error(
-      `flinkCodeBucketName and flinkCodeKey go together, got only ${props.flinkCodeBucketName ? 'flinkCodeBucketName' : 'flinkCodeKey'}`,
-    );
-  }
   validateRange('anomalyZThreshold', props.anomalyZThreshold, Number.MIN_VALUE, 1000);
   if (props.percentile !== undefined && !Token.isUnresolved(props.percentile)) {
     if (!(props.percentile > 0 && props.percentile <= 100)) {
@@ -419,20 +402,6 @@ function validateProps(props: TimeSeriesAnalyticsStackProps): void {
   if (props.grafanaAuthenticationProviders && !props.enableGrafana) {
     throw new Error('grafanaAuthenticationProviders needs enableGrafana true');
   }
-}
-
-function flinkCode(
-  scope: Construct,
-  props: TimeSeriesAnalyticsStackProps,
-): Pick<FlinkStreamProcessorProps, 'jarPath' | 'mavenModule' | 'codeBucket' | 'codeKey'> {
-  if (props.flinkJarPath !== undefined) return { jarPath: props.flinkJarPath };
-  if (props.flinkCodeBucketName !== undefined) {
-    return {
-      codeBucket: s3.Bucket.fromBucketName(scope, 'FlinkCodeBucket', props.flinkCodeBucketName),
-      codeKey: props.flinkCodeKey,
-    };
-  }
-  return { mavenModule: 'timeseries-enrichment' };
 }
 
 const SITES = ['plant-1', 'plant-2', 'plant-3', 'warehouse-1', 'office-1'];

@@ -2,16 +2,22 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as flink from '@aws-cdk/aws-kinesisanalytics-flink-alpha';
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../../bin/nag';
-import { FlinkInitialPosition, FlinkStreamProcessor, FlinkStreamProcessorProps } from '../../../lib/processing';
+import {
+  FlinkCode,
+  FlinkInitialPosition,
+  FlinkStreamProcessor,
+  FlinkStreamProcessorProps,
+} from '../../../lib/processing';
 import { StreamStore } from '../../../lib/storage';
 
 process.env.JSII_DEPRECATED = 'quiet';
@@ -52,7 +58,7 @@ function fixture(): Fixture {
 
 function processor(f: Fixture, props: Partial<FlinkStreamProcessorProps> = {}): FlinkStreamProcessor {
   return new FlinkStreamProcessor(f.stack, 'Enrichment', {
-    jarPath: jar,
+    code: FlinkCode.fromJar(jar),
     sourceStream: f.source.stream,
     sinkStream: f.sink.stream,
     deadLetterStream: f.deadLetter.stream,
@@ -220,7 +226,7 @@ describe('FlinkStreamProcessor options', () => {
   test('a prebuilt jar in S3 is used as it is', () => {
     const f = fixture();
     const bucket = s3.Bucket.fromBucketName(f.stack, 'Artifacts', 'ci-artifacts');
-    processor(f, { jarPath: undefined, codeBucket: bucket, codeKey: 'flink/enrichment-1.2.3.jar' });
+    processor(f, { code: FlinkCode.fromBucket(bucket, 'flink/enrichment-1.2.3.jar') });
     const template = Template.fromStack(f.stack);
     template.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
       ApplicationConfiguration: Match.objectLike({
@@ -235,6 +241,24 @@ describe('FlinkStreamProcessor options', () => {
         },
       }),
     });
+  });
+
+  test('an object version of the S3 jar is deployed, and the role may read the jar bucket', () => {
+    const f = fixture();
+    const bucket = s3.Bucket.fromBucketName(f.stack, 'Artifacts', 'ci-artifacts');
+    processor(f, { code: FlinkCode.fromBucket(bucket, 'flink/enrichment.jar', 'v3') });
+    const template = Template.fromStack(f.stack);
+    template.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationConfiguration: Match.objectLike({
+        ApplicationCodeConfiguration: Match.objectLike({
+          CodeContent: {
+            S3ContentLocation: Match.objectLike({ FileKey: 'flink/enrichment.jar', ObjectVersion: 'v3' }),
+          },
+        }),
+      }),
+    });
+    const read = statements(template).find((st) => JSON.stringify(st.Action).includes('s3:GetObject*'));
+    expect(JSON.stringify(read?.Resource)).toContain(':s3:::ci-artifacts/*');
   });
 
   test('runs in the given VPC subnets with the given security groups', () => {
@@ -321,7 +345,7 @@ describe('FlinkStreamProcessor property groups', () => {
 
   test('without streams or groups the application has no environment properties', () => {
     const f = fixture();
-    new FlinkStreamProcessor(f.stack, 'Bare', { jarPath: jar });
+    new FlinkStreamProcessor(f.stack, 'Bare', { code: FlinkCode.fromJar(jar) });
     const [app] = Object.values(Template.fromStack(f.stack).findResources('AWS::KinesisAnalyticsV2::Application'));
     expect(app.Properties.ApplicationConfiguration.EnvironmentProperties).toBeUndefined();
   });
@@ -539,95 +563,107 @@ describe('FlinkStreamProcessor Maven modules', () => {
     fs.mkdirSync(path.join(apps, name, 'src', 'main', 'resources'), { recursive: true });
     fs.writeFileSync(path.join(apps, name, 'src', 'main', 'resources', 'app.txt'), 'app');
     fs.writeFileSync(path.join(apps, name, 'pom.xml'), pom);
-    fs.writeFileSync(
-      path.join(apps, 'pom.xml'),
-      `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-<groupId>test</groupId><artifactId>parent</artifactId><version>1</version><packaging>pom</packaging>
-<modules><module>${name}</module></modules></project>`,
-    );
+    fs.writeFileSync(path.join(apps, 'pom.xml'), '<project>parent</project>');
   }
 
-  const goodPom = (
-    name: string,
-  ) => `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-<parent><groupId>test</groupId><artifactId>parent</artifactId><version>1</version></parent>
-<artifactId>${name}</artifactId><packaging>jar</packaging>
-<properties><maven.compiler.release>17</maven.compiler.release><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>
-<build><finalName>${name}</finalName><plugins>
-<plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.14.0</version></plugin>
-<plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-surefire-plugin</artifactId><version>3.5.4</version></plugin>
-</plugins></build></project>`;
-
-  test('an existing target/<module>.jar is used without building', () => {
+  test('an existing target/<module>.jar is uploaded as it is, without building', () => {
     writeModule('enrichment', '<project>this pom would not build</project>');
     fs.mkdirSync(path.join(apps, 'enrichment', 'target'));
     fs.copyFileSync(jar, path.join(apps, 'enrichment', 'target', 'enrichment.jar'));
     const f = fixture();
-    new FlinkStreamProcessor(f.stack, 'App', { mavenModule: 'enrichment', flinkAppsDirectory: apps });
-    Template.fromStack(f.stack).resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    new FlinkStreamProcessor(f.stack, 'App', {
+      code: FlinkCode.fromMavenModule('enrichment', { flinkAppsDirectory: apps }),
+    });
+    const template = Template.fromStack(f.stack);
+    template.resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
+    // The jar is staged as the asset App/Code: the application reads it from the assets bucket.
+    expect(f.stack.node.findChild('App').node.tryFindChild('Code')).toBeInstanceOf(s3assets.Asset);
+    template.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationConfiguration: Match.objectLike({
+        ApplicationCodeConfiguration: {
+          CodeContentType: 'ZIPFILE',
+          CodeContent: {
+            S3ContentLocation: {
+              BucketARN: Match.anyValue(),
+              FileKey: Match.stringLikeRegexp('^[0-9a-f]{64}\\.jar$'),
+            },
+          },
+        },
+      }),
+    });
   });
 
-  test('a missing jar is built with the local Maven', () => {
-    writeModule('tiny', goodPom('tiny'));
-    const f = fixture();
-    new FlinkStreamProcessor(f.stack, 'App', { mavenModule: 'tiny', flinkAppsDirectory: apps });
-    expect(fs.existsSync(path.join(apps, 'tiny', 'target', 'tiny.jar'))).toBe(true);
-    Template.fromStack(f.stack).resourceCountIs('AWS::KinesisAnalyticsV2::Application', 1);
-  });
-
-  test('a failing build fails synth with Maven output', () => {
-    writeModule(
-      'broken',
-      goodPom('broken').replace('<packaging>jar</packaging>', '<packaging>no-such-packaging</packaging>'),
+  test('a missing jar fails synth with the command that builds it, and nothing is built', () => {
+    writeModule('tiny', '<project>a pom Maven would build</project>');
+    const jarOf = path.join(apps, 'tiny', 'target', 'tiny.jar');
+    const command = `mvn -f ${path.join(apps, 'pom.xml')} -pl tiny -am package -DskipTests`;
+    expect(() => FlinkCode.fromMavenModule('tiny', { flinkAppsDirectory: apps })).toThrow(
+      `Flink module 'tiny' has no jar at ${jarOf}: build it with \`${command}\` (or \`npm run main\` in this repository), then synthesize again`,
     );
-    const f = fixture();
-    expect(() => new FlinkStreamProcessor(f.stack, 'App', { mavenModule: 'broken', flinkAppsDirectory: apps })).toThrow(
-      /Building Flink module 'broken' with mvn failed \(exit code 1\):[\s\S]*no-such-packaging/,
-    );
+    expect(fs.existsSync(path.join(apps, 'tiny', 'target'))).toBe(false);
   });
 
-  test('without Maven and without Docker the error says how to proceed', () => {
-    writeModule('enrichment', goodPom('enrichment'));
-    const emptyBin = fs.mkdtempSync(path.join(tmp, 'bin-'));
+  test('a missing jar is never built: a Maven on the PATH is not run', () => {
+    writeModule('enrichment', '<project/>');
+    const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
+    const ran = path.join(bin, 'ran');
+    fs.writeFileSync(path.join(bin, 'mvn'), `#!/bin/sh\ntouch '${ran}'\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\ntouch '${ran}'\n`, { mode: 0o755 });
     const savedPath = process.env.PATH;
-    process.env.PATH = emptyBin;
+    process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
     try {
       const f = fixture();
       expect(
-        () => new FlinkStreamProcessor(f.stack, 'App', { mavenModule: 'enrichment', flinkAppsDirectory: apps }),
-      ).toThrow(/Maven \(mvn\) is not on the PATH and no Docker engine is available.*jarPath/);
+        () =>
+          new FlinkStreamProcessor(f.stack, 'App', {
+            code: FlinkCode.fromMavenModule('enrichment', { flinkAppsDirectory: apps }),
+          }),
+      ).toThrow(
+        /Flink module 'enrichment' has no jar at .*enrichment\.jar: build it with `mvn -f .*pom\.xml -pl enrichment -am package -DskipTests`/,
+      );
     } finally {
       process.env.PATH = savedPath;
+    }
+    expect(fs.existsSync(ran)).toBe(false);
+  });
+
+  test('the repository modules resolve from the package flink-apps folder by default', () => {
+    const repoJar = path.join(__dirname, '../../../flink-apps/timeseries-enrichment/target/timeseries-enrichment.jar');
+    if (fs.existsSync(repoJar)) {
+      expect(() => FlinkCode.fromMavenModule('timeseries-enrichment')).not.toThrow();
+    } else {
+      expect(() => FlinkCode.fromMavenModule('timeseries-enrichment')).toThrow(
+        /Flink module 'timeseries-enrichment' has no jar at .*flink-apps\/timeseries-enrichment\/target\/timeseries-enrichment\.jar/,
+      );
     }
   });
 
   test('a module without pom.xml is reported', () => {
-    const f = fixture();
-    expect(
-      () => new FlinkStreamProcessor(f.stack, 'App', { mavenModule: 'missing', flinkAppsDirectory: apps }),
-    ).toThrow(/mavenModule 'missing' has no pom.xml/);
+    expect(() => FlinkCode.fromMavenModule('missing', { flinkAppsDirectory: apps })).toThrow(
+      /Flink module 'missing' has no pom.xml in .*missing/,
+    );
   });
 });
 
 describe('FlinkStreamProcessor validation', () => {
-  test.each([
-    [{}, /exactly one of jarPath, mavenModule or codeBucket \+ codeKey is required, got none/],
-    [{ jarPath: 'x.jar', mavenModule: 'm' }, /got jarPath, mavenModule/],
-  ])('code props %p are rejected', (props, message) => {
-    const f = fixture();
-    expect(() => new FlinkStreamProcessor(f.stack, 'P', props)).toThrow(message);
-  });
-
-  test('codeBucket without codeKey is rejected', () => {
+  test('a code bucket with an empty key is rejected, a token key is accepted', () => {
     const f = fixture();
     const bucket = s3.Bucket.fromBucketName(f.stack, 'B', 'ci-artifacts');
-    expect(() => new FlinkStreamProcessor(f.stack, 'P', { codeBucket: bucket })).toThrow(/got only codeBucket/);
+    expect(() => FlinkCode.fromBucket(bucket, '')).toThrow(/FlinkCode.fromBucket needs an object key, got ''/);
+    const key = new CfnParameter(f.stack, 'JarKey').valueAsString;
+    processor(f, { code: FlinkCode.fromBucket(bucket, key) });
+    Template.fromStack(f.stack).hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationConfiguration: Match.objectLike({
+        ApplicationCodeConfiguration: Match.objectLike({
+          CodeContent: { S3ContentLocation: Match.objectLike({ FileKey: { Ref: 'JarKey' } }) },
+        }),
+      }),
+    });
   });
 
-  test('a jarPath that does not exist is rejected', () => {
-    const f = fixture();
-    expect(() => new FlinkStreamProcessor(f.stack, 'P', { jarPath: '/nowhere/app.jar' })).toThrow(
-      /jarPath must be an existing jar file, got \/nowhere\/app.jar/,
+  test('a jar path that does not exist is rejected with the path', () => {
+    expect(() => FlinkCode.fromJar('/nowhere/app.jar')).toThrow(
+      /FlinkCode.fromJar needs an existing jar file, got \/nowhere\/app.jar/,
     );
   });
 
@@ -647,7 +683,11 @@ describe('FlinkStreamProcessor validation', () => {
   test('source props without a source stream are rejected', () => {
     const f = fixture();
     expect(
-      () => new FlinkStreamProcessor(f.stack, 'P', { jarPath: jar, initialPosition: FlinkInitialPosition.LATEST }),
+      () =>
+        new FlinkStreamProcessor(f.stack, 'P', {
+          code: FlinkCode.fromJar(jar),
+          initialPosition: FlinkInitialPosition.LATEST,
+        }),
     ).toThrow(/initialPosition need sourceStream/);
   });
 
@@ -676,7 +716,7 @@ describe('FlinkStreamProcessor validation', () => {
 
   test('metricSourceLag without a source stream is rejected', () => {
     const f = fixture();
-    const p = new FlinkStreamProcessor(f.stack, 'P', { jarPath: jar });
+    const p = new FlinkStreamProcessor(f.stack, 'P', { code: FlinkCode.fromJar(jar) });
     expect(() => p.metricSourceLag()).toThrow(/metricSourceLag needs sourceStream/);
   });
 });
@@ -712,11 +752,7 @@ describe('FlinkStreamProcessor cdk-nag', () => {
   test('the default application with a prebuilt S3 jar passes AwsSolutions checks', () => {
     const f = fixture();
     applyNagChecks(f.app);
-    processor(f, {
-      jarPath: undefined,
-      codeBucket: s3.Bucket.fromBucketName(f.stack, 'Ci', 'ci-artifacts'),
-      codeKey: 'a.jar',
-    });
+    processor(f, { code: FlinkCode.fromBucket(s3.Bucket.fromBucketName(f.stack, 'Ci', 'ci-artifacts'), 'a.jar') });
     expect(() => f.app.synth()).not.toThrow();
   });
 

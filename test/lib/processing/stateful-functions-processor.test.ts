@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../../bin/nag';
 import {
   ExternalFunctionEndpoint,
+  FlinkCode,
   IRemoteFunctionEndpoint,
   StatefulFunctionsProcessor,
   StatefulFunctionsProcessorProps,
@@ -72,7 +73,7 @@ function fixture(): Fixture {
 
 function processor(f: Fixture, props: Partial<StatefulFunctionsProcessorProps> = {}): StatefulFunctionsProcessor {
   return new StatefulFunctionsProcessor(f.stack, 'Functions', {
-    jarPath: jar,
+    code: FlinkCode.fromJar(jar),
     functions: endpoints(),
     ingress: [
       { eventType: 'PlaceOrder', functionType: 'order' },
@@ -390,12 +391,22 @@ describe('StatefulFunctionsProcessor', () => {
       );
     });
 
-    test('jarPath together with codeBucket', () => {
+    test('a jar in S3 is passed through unchanged to the runtime application', () => {
       const f = fixture();
       const bucket = s3.Bucket.fromBucketName(f.stack, 'Code', 'code');
-      expect(() => processor(f, { codeBucket: bucket, codeKey: 'a.jar' })).toThrow(
-        /jarPath cannot be combined with codeBucket\/codeKey, got jarPath and codeBucket\/codeKey/,
-      );
+      processor(f, { code: FlinkCode.fromBucket(bucket, 'runtime/stateful-functions-1.0.0.jar') });
+      Template.fromStack(f.stack).hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+        ApplicationConfiguration: Match.objectLike({
+          ApplicationCodeConfiguration: Match.objectLike({
+            CodeContent: {
+              S3ContentLocation: {
+                BucketARN: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::code']] },
+                FileKey: 'runtime/stateful-functions-1.0.0.jar',
+              },
+            },
+          }),
+        }),
+      });
     });
 
     test('a module.json longer than a Managed Flink property value', () => {

@@ -5,6 +5,7 @@ import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../../bin/nag';
+import { FlinkCode } from '../../../lib/processing';
 import {
   EventSourcedMicroservicesStack,
   EventSourcedMicroservicesStackProps,
@@ -35,7 +36,7 @@ function build(
   const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new EventSourcedMicroservicesStack(app, 'EventSourced', {
     env: { account: '111122223333', region: 'us-east-1' },
-    statefulFunctionsJarPath: jar,
+    statefulFunctionsCode: FlinkCode.fromJar(jar),
     ...props,
   });
   return { app, stack };
@@ -463,6 +464,39 @@ describe('EventSourcedMicroservicesStack', () => {
       expect(props.readModelGeneration).toBe(2);
       expect(props.rebuildReadModelGeneration).toBe(3);
       expect(props.removalPolicy).toBe(RemovalPolicy.DESTROY);
+    });
+
+    test('eventsourced:statefulFunctionsCode takes a jar in S3 (s3://bucket/key) or a local jar', () => {
+      const app = new App({
+        context: { 'eventsourced:statefulFunctionsCode': 's3://ci-artifacts/runtime/stateful-functions-1.0.0.jar' },
+      });
+      const props = eventSourcedMicroservicesPropsFromContext(app);
+      const { stack } = build({ statefulFunctionsCode: props.statefulFunctionsCode }, false);
+      Template.fromStack(stack).hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+        ApplicationConfiguration: Match.objectLike({
+          ApplicationCodeConfiguration: Match.objectLike({
+            CodeContent: {
+              S3ContentLocation: {
+                BucketARN: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::ci-artifacts']] },
+                FileKey: 'runtime/stateful-functions-1.0.0.jar',
+              },
+            },
+          }),
+        }),
+      });
+      const local = new App({ context: { 'eventsourced:statefulFunctionsCode': jar } });
+      expect(eventSourcedMicroservicesPropsFromContext(local).statefulFunctionsCode).toBeInstanceOf(FlinkCode);
+      const missing = new App({ context: { 'eventsourced:statefulFunctionsCode': '/nowhere/sf.jar' } });
+      expect(() => eventSourcedMicroservicesPropsFromContext(missing)).toThrow(
+        /FlinkCode.fromJar needs an existing jar file, got \/nowhere\/sf.jar/,
+      );
+    });
+
+    test('the replaced eventsourced:statefulFunctionsJarPath is rejected, naming its replacement', () => {
+      const app = new App({ context: { 'eventsourced:statefulFunctionsJarPath': jar } });
+      expect(() => eventSourcedMicroservicesPropsFromContext(app)).toThrow(
+        /context eventsourced:statefulFunctionsJarPath was replaced by eventsourced:statefulFunctionsCode/,
+      );
     });
 
     test('rejects values of the wrong kind, with the value', () => {

@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { applyNagChecks } from '../../../bin/nag';
 import { GrafanaAuthenticationProvider } from '../../../lib/destination';
+import { FlinkCode } from '../../../lib/processing';
 import {
   referenceData,
   TimeSeriesAnalyticsStack,
@@ -27,10 +29,17 @@ beforeAll(() => {
 });
 
 /** Synthesizes with cdk-nag (synth throws on an unacknowledged finding) and returns the stack's template. */
-function synth(props: Partial<TimeSeriesAnalyticsStackProps> = {}, bundle = true) {
+function synth(
+  props: Partial<TimeSeriesAnalyticsStackProps> | ((app: App) => Partial<TimeSeriesAnalyticsStackProps>) = {},
+  bundle = true,
+) {
   const context = { ...CDK_CONTEXT, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
   const app = new App({ context });
-  const stack = new TimeSeriesAnalyticsStack(app, 'TimeSeriesAnalytics', { env: ENV, flinkJarPath: jar, ...props });
+  const stack = new TimeSeriesAnalyticsStack(app, 'TimeSeriesAnalytics', {
+    env: ENV,
+    flinkCode: FlinkCode.fromJar(jar),
+    ...(typeof props === 'function' ? props(app) : props),
+  });
   applyNagChecks(app);
   const assembly = app.synth();
   return { stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template) };
@@ -463,10 +472,12 @@ describe('TimeSeriesAnalyticsStack options', () => {
 
   test('a prebuilt jar in S3, a disabled simulator and custom calculator settings', () => {
     const { template: t } = synth(
-      {
-        flinkJarPath: undefined,
-        flinkCodeBucketName: 'ci-artifacts',
-        flinkCodeKey: 'flink/timeseries-enrichment-1.0.0.jar',
+      (app) => ({
+        // A bucket of another stack, e.g. the artifacts stack of a CI pipeline.
+        flinkCode: FlinkCode.fromBucket(
+          s3.Bucket.fromBucketName(new Stack(app, 'Artifacts', { env: ENV }), 'Jars', 'ci-artifacts'),
+          'flink/timeseries-enrichment-1.0.0.jar',
+        ),
         flinkParallelism: 4,
         simulatorEnabled: false,
         simulatorDeviceCount: 7,
@@ -474,7 +485,7 @@ describe('TimeSeriesAnalyticsStack options', () => {
         anomalyZThreshold: 4.5,
         percentile: 99,
         removalPolicy: RemovalPolicy.DESTROY,
-      },
+      }),
       false,
     );
     t.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
@@ -510,11 +521,6 @@ describe('TimeSeriesAnalyticsStack options', () => {
   });
 
   test.each<[Partial<TimeSeriesAnalyticsStackProps>, RegExp]>([
-    [{ flinkCodeBucketName: 'b', flinkCodeKey: 'k' }, /flinkJarPath cannot be combined with flinkCodeBucketName/],
-    [
-      { flinkJarPath: undefined, flinkCodeBucketName: 'b' },
-      /flinkCodeBucketName and flinkCodeKey go together, got only flinkCodeBucketName/,
-    ],
     [{ anomalyZThreshold: 0 }, /anomalyZThreshold must be between .* got 0/],
     [{ percentile: 0 }, /percentile must be above 0 and at most 100, got 0/],
     [{ percentile: 101 }, /percentile must be above 0 and at most 100, got 101/],
@@ -524,7 +530,9 @@ describe('TimeSeriesAnalyticsStack options', () => {
     [{ simulatorDeviceCount: 100000 }, /deviceCount must be an integer between 1 and 99999, got 100000/],
   ])('rejects %p', (props, message) => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    expect(() => new TimeSeriesAnalyticsStack(app, 'Bad', { env: ENV, flinkJarPath: jar, ...props })).toThrow(message);
+    expect(
+      () => new TimeSeriesAnalyticsStack(app, 'Bad', { env: ENV, flinkCode: FlinkCode.fromJar(jar), ...props }),
+    ).toThrow(message);
   });
 });
 
@@ -561,7 +569,7 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
         simulatorRatePerSecond: 100,
         window: Duration.seconds(60),
         removalPolicy: RemovalPolicy.RETAIN,
-        flinkJarPath: undefined,
+        flinkCode: undefined,
       }),
     );
   });
@@ -574,7 +582,7 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
       'timeseries:simulatorEnabled': 'false',
       'timeseries:simulatorDeviceCount': '250',
       'timeseries:windowSeconds': '30',
-      'timeseries:flinkJarPath': '/tmp/app.jar',
+      'timeseries:flinkCode': 's3://ci-artifacts/flink/timeseries-enrichment-1.0.0.jar',
       'timeseries:removalPolicy': 'DESTROY',
     });
     expect(props).toEqual(
@@ -585,7 +593,7 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
         simulatorEnabled: false,
         simulatorDeviceCount: 250,
         window: Duration.seconds(30),
-        flinkJarPath: '/tmp/app.jar',
+        flinkCode: expect.any(FlinkCode),
         removalPolicy: RemovalPolicy.DESTROY,
       }),
     );
@@ -595,7 +603,17 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
     [{ 'timeseries:enableGrafana': 'yes' }, /timeseries:enableGrafana must be true or false, got "yes"/],
     [{ 'timeseries:simulatorDeviceCount': 'many' }, /timeseries:simulatorDeviceCount must be a number, got "many"/],
     [{ 'timeseries:removalPolicy': 'SNAPSHOT' }, /timeseries:removalPolicy must be RETAIN or DESTROY, got 'SNAPSHOT'/],
-    [{ 'timeseries:flinkJarPath': 3 }, /timeseries:flinkJarPath must be a string, got 3/],
+    [{ 'timeseries:flinkCode': 3 }, /timeseries:flinkCode must be a string, got 3/],
+    [
+      { 'timeseries:flinkCode': 's3://ci-artifacts' },
+      /must be a jar path or s3:\/\/<bucket>\/<key>, got 's3:\/\/ci-artifacts'/,
+    ],
+    [
+      { 'timeseries:flinkCode': '/nowhere/app.jar' },
+      /FlinkCode.fromJar needs an existing jar file, got \/nowhere\/app.jar/,
+    ],
+    [{ 'timeseries:flinkJarPath': '/tmp/app.jar' }, /timeseries:flinkJarPath was replaced by timeseries:flinkCode/],
+    [{ 'timeseries:flinkCodeKey': 'k' }, /timeseries:flinkCodeKey was replaced by timeseries:flinkCode/],
     [
       { 'timeseries:enableGrafana': true, 'timeseries:grafanaAuthenticationProviders': ['OKTA'] },
       /must list AWS_SSO or SAML, got 'OKTA'/,
