@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { RestApiOptions } from '../ingestion/rest-api-options';
+import { RestApiOptions } from '../internal/rest-api-options';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 

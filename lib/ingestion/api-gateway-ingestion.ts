@@ -14,7 +14,8 @@ import {
   putRecordTemplate,
 } from './private/kinesis-templates';
 import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
-import { RestApiOptions } from './rest-api-options';
+import { grantPutRecords } from '../internal/stream-grants';
+import { RestApiOptions } from '../internal/rest-api-options';
 
 /** A JSON schema (draft-04, the dialect API Gateway models use), as a plain object. */
 export interface JsonSchemaObject {
@@ -151,13 +152,7 @@ export class ApiGatewayIngestion extends Construct {
     this.url = this.api.url;
 
     this.role = createIntegrationRole(this, 'write records to the stream');
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kinesis:PutRecord', 'kinesis:PutRecords'],
-        resources: [props.stream.streamArn],
-      }),
-    );
-    props.stream.encryptionKey?.grant(this.role, 'kms:GenerateDataKey');
+    grantPutRecords(this.role, props.stream, ['kinesis:PutRecord', 'kinesis:PutRecords']);
 
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestBody: true,

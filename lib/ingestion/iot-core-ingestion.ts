@@ -12,6 +12,7 @@ import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
 import { nagArnLabel } from '../internal/nag';
 import { createSecureBucket } from '../internal/secure-bucket';
+import { grantPutRecords } from '../internal/stream-grants';
 
 /** Where the topic rule's error action keeps messages whose Kinesis action failed. */
 export enum IotErrorDestination {
@@ -85,10 +86,7 @@ export class IotCoreIngestion extends Construct {
       }),
       description: `Lets the IoT rule of ${this.node.path} write to its stream and keep failed messages`,
     });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kinesis:PutRecord'], resources: [props.stream.streamArn] }),
-    );
-    props.stream.encryptionKey?.grant(this.role, 'kms:GenerateDataKey');
+    grantPutRecords(this.role, props.stream, ['kinesis:PutRecord']);
 
     let errorAction: iot.CfnTopicRule.ActionProperty;
     if (destination === IotErrorDestination.S3) {

@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -76,4 +76,26 @@ export function allowAlarmNotifications(topic: sns.Topic, key: kms.IKey): void {
       conditions,
     }),
   );
+}
+
+export interface AlarmTopicOptions {
+  /** Description of the topic's KMS key. */
+  readonly keyDescription: string;
+  /** Removal policy of the topic's KMS key. @default - the kms.Key default (RETAIN) */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The alarm topic of a stack: `AlarmTopicKey` (a KMS key with rotation) and `AlarmTopic` (encrypted with it, TLS only),
+ * created in `scope` under those ids, with `allowAlarmNotifications` so the stack's alarms can publish to it.
+ */
+export function createAlarmTopic(scope: Construct, options: AlarmTopicOptions): sns.Topic {
+  const key = new kms.Key(scope, 'AlarmTopicKey', {
+    description: options.keyDescription,
+    enableKeyRotation: true,
+    removalPolicy: options.removalPolicy,
+  });
+  const topic = new sns.Topic(scope, 'AlarmTopic', { masterKey: key, enforceSSL: true });
+  allowAlarmNotifications(topic, key);
+  return topic;
 }

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { validateInteger } from './validation';
-import { RestApiAuthorization, RestApiOptions } from '../ingestion/rest-api-options';
+import { RestApiAuthorization, RestApiOptions } from './rest-api-options';
 import { createAlarm, validateThreshold } from './alarms';
 import { createEncryptedLogGroup } from './encrypted-log-group';
 

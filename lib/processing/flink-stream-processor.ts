@@ -13,6 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
 import { allowCloudWatchLogs } from '../internal/encrypted-log-group';
+import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-grants';
 import { FlinkCode } from './flink-code';
 
 /** The Managed Service for Apache Flink runtime the construct uses unless told otherwise. */
@@ -119,12 +120,6 @@ const READ_ACTIONS = [
   'kinesis:GetShardIterator',
   'kinesis:GetRecords',
 ];
-const WRITE_ACTIONS = [
-  'kinesis:DescribeStreamSummary',
-  'kinesis:ListShards',
-  'kinesis:PutRecord',
-  'kinesis:PutRecords',
-];
 const GENERATED_GROUPS = ['KinesisSource', 'KinesisSink', 'DeadLetterSink'];
 
 /**
@@ -219,11 +214,11 @@ export class FlinkStreamProcessor extends Construct {
     }
     if (props.sinkStream) {
       this.propertyGroups.KinesisSink = streamGroup(props.sinkStream);
-      this.grantStreamWrite(props.sinkStream);
+      grantPutRecords(this.role, props.sinkStream, FLINK_SINK_WRITE_ACTIONS);
     }
     if (props.deadLetterStream) {
       this.propertyGroups.DeadLetterSink = streamGroup(props.deadLetterStream);
-      this.grantStreamWrite(props.deadLetterStream);
+      grantPutRecords(this.role, props.deadLetterStream, FLINK_SINK_WRITE_ACTIONS);
     }
     for (const [group, map] of Object.entries(props.additionalPropertyGroups ?? {})) {
       this.addPropertyGroup(group, map);
@@ -405,16 +400,6 @@ export class FlinkStreamProcessor extends Construct {
       );
     }
     this.propertyGroups.KinesisSource = group;
-  }
-
-  private grantStreamWrite(stream: kinesis.IStream): void {
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: WRITE_ACTIONS, resources: [stream.streamArn] }));
-    if (stream.encryptionKey) {
-      // A producer to a KMS-encrypted stream needs only GenerateDataKey on the stream's key.
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [stream.encryptionKey.keyArn] }),
-      );
-    }
   }
 
   private acknowledgeAlphaFindings(role: iam.IRole, codeBucket: s3.IBucket, inVpc: boolean) {

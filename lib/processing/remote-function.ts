@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
-import { RestApiAuthorization, RestApiOptions } from '../ingestion/rest-api-options';
+import { RestApiAuthorization, RestApiOptions } from '../internal/rest-api-options';
 import { createObservedFunction } from '../internal/observed-function';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';

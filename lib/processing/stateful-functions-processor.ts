@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
 import { createAlarm } from '../internal/alarms';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
+import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-grants';
 import { StreamStore } from '../storage';
 import { FlinkCode } from './flink-code';
 import { FlinkInitialPosition, FlinkStreamProcessor } from './flink-stream-processor';
@@ -115,12 +116,6 @@ const MAX_PROPERTY_VALUE = 2048;
 const TOKEN_MARKER = /\$\{Token\[[^\]]*\]\}/g;
 /** Shortest a token can resolve to in module.json (a region, an API id): used for a safe lower bound. */
 const MIN_TOKEN_LENGTH = 9;
-const WRITE_ACTIONS = [
-  'kinesis:DescribeStreamSummary',
-  'kinesis:ListShards',
-  'kinesis:PutRecord',
-  'kinesis:PutRecords',
-];
 
 /**
  * The stateful-functions runtime (`flink-apps/stateful-functions`) on Managed Service for Apache Flink: reads the event
@@ -205,15 +200,7 @@ export class StatefulFunctionsProcessor extends Construct {
         'stream.arn': e.stream.streamArn,
         'aws.region': e.stream.env.region,
       });
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: WRITE_ACTIONS, resources: [e.stream.streamArn] }),
-      );
-      if (e.stream.encryptionKey) {
-        // A producer to a KMS-encrypted stream needs only GenerateDataKey on the stream's key.
-        this.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [e.stream.encryptionKey.keyArn] }),
-        );
-      }
+      grantPutRecords(this.role, e.stream, FLINK_SINK_WRITE_ACTIONS);
     }
 
     this.moduleDefinition = {

@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
+import { grantPutRecords } from '../internal/stream-grants';
 
 export interface DeviceFleetSimulatorProps {
   /** The stream the simulated devices write to (partition key = deviceId). Its KMS key is granted GenerateDataKey. */
@@ -96,14 +97,7 @@ export class DeviceFleetSimulator extends Construct {
     this.logGroup = created.logGroup;
     const role = created.role;
     // The producer sends with PutRecords only (no aggregation, so no ListShards).
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [props.stream.streamArn] }),
-    );
-    if (props.stream.encryptionKey) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [props.stream.encryptionKey.keyArn] }),
-      );
-    }
+    grantPutRecords(role, props.stream);
     this.role = role;
 
     this.rule = new events.Rule(this, 'Schedule', {

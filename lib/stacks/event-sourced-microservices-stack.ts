@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { ArchiveFormat, DynamoDbDestination, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
-import { allowAlarmNotifications } from '../internal/alarms';
+import { createAlarmTopic } from '../internal/alarms';
 import {
   FlinkCode,
   LambdaStreamProcessor,
@@ -217,12 +217,9 @@ export class EventSourcedMicroservicesStack extends Stack {
     const generation = props.readModelGeneration ?? 1;
     validateProps(props, generation);
 
-    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the alarm topic of the event-sourced microservices',
-      enableKeyRotation: true,
+    this.alarmTopic = createAlarmTopic(this, {
+      keyDescription: 'Encrypts the alarm topic of the event-sourced microservices',
     });
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
-    allowAlarmNotifications(this.alarmTopic, topicKey);
     const alarmTopic = this.alarmTopic;
 
     this.eventStore = new StreamStore(this, 'EventStore', {

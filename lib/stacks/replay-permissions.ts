@@ -4,6 +4,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { nagArnLabel } from '../internal/nag';
+import { grantPutRecords } from '../internal/stream-grants';
 
 /** A Firehose archive the replay CLI may read (`--source archive --archive-bucket --archive-prefix`). */
 export interface ReplayArchive {
@@ -70,14 +71,7 @@ export class ReplayRole extends Construct {
 
   /** Lets the replay write to `stream` (`--target <name|arn>`). */
   public allowWriteStream(stream: kinesis.IStream): void {
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: REPLAY_STREAM_WRITE_ACTIONS, resources: [stream.streamArn] }),
-    );
-    if (stream.encryptionKey) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [stream.encryptionKey.keyArn] }),
-      );
-    }
+    grantPutRecords(this.role, stream, REPLAY_STREAM_WRITE_ACTIONS);
   }
 
   /** Lets the replay list and read the objects under `prefix` of `bucket` (`--source archive`). */

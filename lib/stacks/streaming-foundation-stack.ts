@@ -1,9 +1,8 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { handlerEntry } from '../internal';
-import { allowAlarmNotifications } from '../internal/alarms';
+import { createAlarmTopic } from '../internal/alarms';
 import { LambdaStreamProcessor } from '../processing';
 import { ShardCalculator, StreamStore } from '../storage';
 
@@ -25,12 +24,7 @@ export class StreamingFoundationStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StreamingFoundationStackProps = {}) {
     super(scope, id, props);
-    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the alarm topic',
-      enableKeyRotation: true,
-    });
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
-    allowAlarmNotifications(this.alarmTopic, topicKey);
+    this.alarmTopic = createAlarmTopic(this, { keyDescription: 'Encrypts the alarm topic' });
 
     const plan = ShardCalculator.calculate({
       recordsPerSecond: props.expectedRecordsPerSecond ?? 1000,

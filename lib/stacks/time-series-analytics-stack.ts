@@ -18,7 +18,7 @@ import {
 } from '../destination';
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
-import { allowAlarmNotifications } from '../internal/alarms';
+import { createAlarmTopic } from '../internal/alarms';
 import { FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
@@ -103,13 +103,10 @@ export class TimeSeriesAnalyticsStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const deviceCount = props.simulatorDeviceCount ?? 100;
 
-    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the alarm topic of the time-series pipeline',
-      enableKeyRotation: true,
+    this.alarmTopic = createAlarmTopic(this, {
+      keyDescription: 'Encrypts the alarm topic of the time-series pipeline',
       removalPolicy,
     });
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
-    allowAlarmNotifications(this.alarmTopic, topicKey);
     const alarmTopic = this.alarmTopic;
 
     // Storage: raw telemetry, enriched telemetry, and the dead letters of the enrichment (kept a week for triage).
