@@ -263,3 +263,16 @@ export async function createInfluxDatabase(endpoint: string, db: string): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Rows of an InfluxQL query against InfluxDB 1.x, each with its series' tags and its columns, times in ms. */
+export async function queryInflux(endpoint: string, db: string, q: string): Promise<Array<Record<string, unknown>>> {
+  const res = await fetch(`${endpoint}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
+  const body = (await res.json()) as {
+    results: Array<{ series?: Array<{ columns: string[]; values: unknown[][]; tags?: Record<string, string> }> }>;
+  };
+  const out: Array<Record<string, unknown>> = [];
+  for (const s of body.results[0].series ?? []) {
+    for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+  }
+  return out;
+}

@@ -25,25 +25,15 @@ import {
   startInfluxDb,
   startMotoServer,
   createInfluxDatabase,
+  queryInflux,
 } from '../../support/local-servers';
 import { enriched, kinesisRecord, windowEvent } from './events';
 
 const W0 = Date.UTC(2026, 10, 29, 8, 0, 0);
 const W1 = W0 + 60_000;
 
-async function influxQuery(endpoint: string, db: string, q: string): Promise<Array<Record<string, unknown>>> {
-  const res = await fetch(`${endpoint}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
-  const body = (await res.json()) as {
-    results: Array<{ series?: Array<{ columns: string[]; values: unknown[][]; tags?: Record<string, string> }> }>;
-  };
-  const out: Array<Record<string, unknown>> = [];
-  for (const s of body.results[0].series ?? []) {
-    for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
-  }
-  return out;
-}
-
 const createDatabase = createInfluxDatabase;
+const influxQuery = queryInflux;
 
 async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const out: string[] = [];

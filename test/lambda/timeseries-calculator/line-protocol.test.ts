@@ -12,7 +12,7 @@ import {
   PointRejection,
   toLineProtocol,
 } from '../../../lambda/timeseries-calculator/time-series-writer';
-import { LocalServer, startInfluxDb, createInfluxDatabase } from '../../support/local-servers';
+import { LocalServer, startInfluxDb, createInfluxDatabase, queryInflux } from '../../support/local-servers';
 import { propertyParameters } from '../../support/property';
 
 const W1 = Date.UTC(2026, 10, 29, 8, 1, 0);
@@ -185,19 +185,8 @@ describe('line protocol agrees with @influxdata/influxdb-client', () => {
   });
 });
 
-async function influxQuery(endpoint: string, db: string, q: string): Promise<Array<Record<string, unknown>>> {
-  const res = await fetch(`${endpoint}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
-  const body = (await res.json()) as {
-    results: Array<{ series?: Array<{ columns: string[]; values: unknown[][]; tags?: Record<string, string> }> }>;
-  };
-  const out: Array<Record<string, unknown>> = [];
-  for (const s of body.results[0].series ?? []) {
-    for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
-  }
-  return out;
-}
-
 const createDatabase = createInfluxDatabase;
+const influxQuery = queryInflux;
 
 describe('InfluxV1Writer against a local InfluxDB 1.6', () => {
   let influx: LocalServer;
