@@ -47,7 +47,7 @@ class KplDeaggregatorPropertiesTest {
     return new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void anAggregateSplitsIntoExactlyItsUserRecordsInOrder(@ForAll("userRecords") List<KplTestEncoder.Entry> records) {
     List<KplDeaggregator.UserRecord> decoded = KplDeaggregator.deaggregate(KplTestEncoder.aggregate(records));
 
@@ -59,7 +59,7 @@ class KplDeaggregatorPropertiesTest {
     }
   }
 
-  @Property(tries = 200)
+  @Property(seed = PropertySeed.SEED, tries = 200)
   void eachUserRecordIsEmittedWithTheAggregatesSequenceNumberAndItsIndex(
       @ForAll("userRecords") List<KplTestEncoder.Entry> records, @ForAll @IntRange(min = 0, max = 3) int plainBefore) {
     List<Record> fetched = new ArrayList<>();
@@ -82,7 +82,7 @@ class KplDeaggregatorPropertiesTest {
     }
   }
 
-  @Property(tries = 500)
+  @Property(seed = PropertySeed.SEED, tries = 500)
   void bytesStartingWithTheMagicButAWrongDigestPassThroughUnchanged(@ForAll @Size(max = 400) byte[] tail) {
     byte[] data = KplTestEncoder.concat(KplDeaggregator.MAGIC, tail);
     // One in 2^128 random tails carries its own MD5; jqwik's edge cases (all zeros...) do not.
@@ -90,7 +90,7 @@ class KplDeaggregatorPropertiesTest {
     assertPassesThrough(data);
   }
 
-  @Property(tries = 1000)
+  @Property(seed = PropertySeed.SEED, tries = 1000)
   void anyBodyWithAMatchingDigestNeverThrows(@ForAll @Size(max = 400) byte[] body) {
     byte[] data = KplTestEncoder.withDigest(body);
     List<KplDeaggregator.UserRecord> decoded = KplDeaggregator.deaggregate(data);
@@ -101,7 +101,7 @@ class KplDeaggregatorPropertiesTest {
     }
   }
 
-  @Property(tries = 500)
+  @Property(seed = PropertySeed.SEED, tries = 500)
   void aDamagedButRehashedAggregateIsEitherDecodedOrPassedThroughWhole(
       @ForAll("userRecords") List<KplTestEncoder.Entry> records,
       @ForAll @IntRange(min = 0, max = 100_000) int where,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.kinesis.PropertySeed;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -43,31 +44,31 @@ class TelemetryParserPropertiesTest {
     }
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void arbitraryBytesGetAVerdict(@ForAll byte[] bytes) {
     assertVerdict(parser.parse(bytes, NOW));
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void arbitraryStringsGetAVerdict(@ForAll("anyString") String s) {
     assertVerdict(parser.parse(s.getBytes(StandardCharsets.UTF_8), NOW));
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void arbitraryTextInsideARecordGetsAVerdict(@ForAll("anyString") String s, @ForAll("records") TelemetryRecord r) {
     String json = serialize(r);
     int at = Math.min(json.length(), Math.floorMod(s.hashCode(), json.length() + 1));
     assertVerdict(parser.parse((json.substring(0, at) + s + json.substring(at)).getBytes(StandardCharsets.UTF_8), NOW));
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void validRecordsRoundTrip(@ForAll("records") TelemetryRecord r) {
     ParseResult result = parser.parse(serialize(r).getBytes(StandardCharsets.UTF_8), NOW);
     assertThat(result.isValid()).as(result.toString()).isTrue();
     assertThat(result.record()).isEqualTo(r);
   }
 
-  @Property(tries = 200)
+  @Property(seed = PropertySeed.SEED, tries = 200)
   void ignoredJsonValuesDoNotChangeTheRecord(@ForAll("records") TelemetryRecord r, @ForAll("jsonValues") JsonNode v) {
     String json = serialize(r);
     String withExtra = "{\"extra\":" + v + "," + json.substring(1);
@@ -76,7 +77,7 @@ class TelemetryParserPropertiesTest {
     assertThat(result.record()).isEqualTo(r);
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void anEventIdIsValidExactlyWhenItIsWellFormedUtf16(@ForAll("anyString") String eventId) {
     String id = eventId.isEmpty() ? "x" : eventId.length() > 128 ? eventId.substring(0, 128) : eventId;
     String json =
@@ -90,7 +91,7 @@ class TelemetryParserPropertiesTest {
     }
   }
 
-  @Property(tries = 300)
+  @Property(seed = PropertySeed.SEED, tries = 300)
   void metricsAreValidExactlyInsideTheDomain(@ForAll double value) {
     String json =
         "{\"eventId\":\"e\",\"deviceId\":\"d\",\"timestamp\":" + NOW + ",\"metrics\":{\"t\":"
