@@ -41,7 +41,7 @@ export interface GrafanaVisualisationProps {
 
   /**
    * Connect the workspace to this VPC, e.g. to reach a private InfluxDB. In a VPC without NAT (as
-   * `TimeSeriesDatabase` creates), the CloudWatch data source needs the monitoring interface endpoint: pass
+   * `InfluxDbDatabase` creates), the CloudWatch data source needs the monitoring interface endpoint: pass
    * `securityGroups: [db.writerSecurityGroup]` and call `db.addInterfaceEndpoint(CLOUDWATCH_MONITORING)`.
    * @default - no VPC connection
    */
@@ -51,7 +51,7 @@ export interface GrafanaVisualisationProps {
   /** @default - a new security group (with `vpc`) */
   readonly securityGroups?: ec2.ISecurityGroup[];
 
-  /** InfluxDB URL for the InfluxDB data source, e.g. `TimeSeriesDatabase.endpointUrl`. @default - no InfluxDB data source */
+  /** InfluxDB URL for the InfluxDB data source, e.g. `InfluxDbDatabase.endpointUrl`. @default - no InfluxDB data source */
   readonly influxDbUrl?: string;
   /** @default 'telemetry' */
   readonly influxDbOrganization?: string;
@@ -173,7 +173,7 @@ export class GrafanaVisualisation extends Construct implements ec2.IConnectable 
     }
   }
 
-  /** The workspace's connections, when it is connected to a VPC (e.g. for `TimeSeriesDatabase.allowFrom`). */
+  /** The workspace's connections, when it is connected to a VPC (e.g. for `InfluxDbDatabase.allowFrom`). */
   public get connections(): ec2.Connections {
     if (!this._connections) {
       throw new Error(`${this.node.path} is not connected to a VPC: give it a vpc`);

@@ -1,5 +1,7 @@
 // Constructs of this layer are exported here.
 export * from './time-series-database';
+export * from './influxdb-database';
+export * from './live-analytics-database';
 export * from './dynamodb-destination';
 export * from './grafana-visualisation';
 export * from './s3-archive-destination';

@@ -13,8 +13,8 @@ import {
   EventBridgeDestination,
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
+  InfluxDbDatabase,
   S3ArchiveDestination,
-  TimeSeriesDatabase,
 } from '../destination';
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
@@ -89,7 +89,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
   public readonly simulator: DeviceFleetSimulator;
   public readonly referenceDataBucket: s3.Bucket;
   public readonly enrichment: FlinkStreamProcessor;
-  public readonly timeSeriesDatabase: TimeSeriesDatabase;
+  public readonly timeSeriesDatabase: InfluxDbDatabase;
   public readonly latestState: DynamoDbDestination;
   public readonly anomalyEvents: EventBridgeDestination;
   public readonly calculator: LambdaStreamProcessor;
@@ -159,7 +159,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     this.enrichment.grantReadS3(this.referenceDataBucket, REFERENCE_DATA_KEY);
 
     // Destinations.
-    this.timeSeriesDatabase = new TimeSeriesDatabase(this, 'TimeSeriesDatabase', {
+    this.timeSeriesDatabase = new InfluxDbDatabase(this, 'TimeSeriesDatabase', {
       removalPolicy,
       // Exactly what the calculator calls from inside the VPC; DynamoDB goes through the gateway endpoint.
       interfaceEndpoints: [
@@ -196,14 +196,9 @@ export class TimeSeriesAnalyticsStack extends Stack {
       // Inside the database's VPC (isolated subnets, no NAT): it reaches AWS APIs through the VPC endpoints.
       vpc: db.vpc,
       vpcSubnets: db.writerSubnets,
-      securityGroups: db.writerSecurityGroup ? [db.writerSecurityGroup] : undefined,
+      securityGroups: [db.writerSecurityGroup],
       environment: {
-        TIME_SERIES_BACKEND: 'influxdb',
-        INFLUX_URL: db.endpointUrl as string,
-        INFLUX_SECRET_ARN: (db.secret as secretsmanager.ISecret).secretArn,
-        INFLUX_ORG: db.organization as string,
-        INFLUX_BUCKET: db.bucket as string,
-        INFLUX_API: 'v2',
+        ...db.writerEnvironment(),
         LATEST_STATE_TABLE: this.latestState.table.tableName,
         EVENT_BUS_NAME: this.anomalyEvents.eventBusName,
         ANOMALY_Z_THRESHOLD: String(props.anomalyZThreshold ?? 3),
@@ -248,8 +243,8 @@ export class TimeSeriesAnalyticsStack extends Stack {
       EnrichedStreamName: [this.enrichedStream.streamName, 'Enriched telemetry stream (Flink output)'],
       DeadLetterStreamName: [this.deadLetterStream.streamName, 'Records the enrichment rejected, with their reason'],
       ReferenceDataUri: [this.referenceDataBucket.s3UrlForObject(REFERENCE_DATA_KEY), 'Enrichment reference data'],
-      InfluxDbUrl: [db.endpointUrl as string, 'Timestream for InfluxDB endpoint (reachable inside its VPC only)'],
-      InfluxDbSecretArn: [(db.secret as secretsmanager.ISecret).secretArn, 'InfluxDB admin credentials'],
+      InfluxDbUrl: [db.endpointUrl, 'Timestream for InfluxDB endpoint (reachable inside its VPC only)'],
+      InfluxDbSecretArn: [db.secret.secretArn, 'InfluxDB admin credentials'],
       LatestStateTableName: [this.latestState.table.tableName, 'Latest state per device'],
       AnomalyEventBusName: [this.anomalyEvents.eventBusName, 'EventBridge bus of anomaly events'],
       ArchiveBucketName: [this.archive.bucket.bucketName, 'Raw telemetry archive (Parquet)'],

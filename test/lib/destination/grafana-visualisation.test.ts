@@ -11,7 +11,7 @@ import {
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
   GrafanaVisualisationProps,
-  TimeSeriesDatabase,
+  InfluxDbDatabase,
 } from '../../../lib/destination';
 
 const SSO = [GrafanaAuthenticationProvider.AWS_SSO];
@@ -118,7 +118,7 @@ describe('GrafanaVisualisation workspace', () => {
 
   test('in a VPC the workspace gets subnets and a security group that InfluxDB can admit', () => {
     const { stack } = setup();
-    const db = new TimeSeriesDatabase(stack, 'Db');
+    const db = new InfluxDbDatabase(stack, 'Db');
     const g = new GrafanaVisualisation(stack, 'Grafana', {
       authenticationProviders: SSO,
       vpc: db.vpc,
@@ -130,12 +130,12 @@ describe('GrafanaVisualisation workspace', () => {
     template.hasResourceProperties('AWS::Grafana::Workspace', {
       VpcConfiguration: {
         SecurityGroupIds: [{ 'Fn::GetAtt': [logicalId(stack, sg), 'GroupId'] }],
-        SubnetIds: db.vpc!.isolatedSubnets.map((s) => ({ Ref: logicalId(stack, s) })),
+        SubnetIds: db.vpc.isolatedSubnets.map((s) => ({ Ref: logicalId(stack, s) })),
       },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 8086,
-      GroupId: { 'Fn::GetAtt': [logicalId(stack, db.securityGroup!), 'GroupId'] },
+      GroupId: { 'Fn::GetAtt': [logicalId(stack, db.securityGroup), 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, sg), 'GroupId'] },
     });
   });
@@ -144,7 +144,7 @@ describe('GrafanaVisualisation workspace', () => {
 describe('GrafanaVisualisation provisioning', () => {
   test('provisions both dashboards and data sources, reading the InfluxDB token at deploy time', () => {
     const { stack } = setup();
-    const db = new TimeSeriesDatabase(stack, 'Db');
+    const db = new InfluxDbDatabase(stack, 'Db');
     const secret = tokenSecret(stack);
     const g = new GrafanaVisualisation(stack, 'Grafana', {
       authenticationProviders: SSO,
@@ -286,12 +286,12 @@ describe('GrafanaVisualisation cdk-nag', () => {
   test('a provisioned workspace in the InfluxDB VPC passes AwsSolutions checks', () => {
     const { app, stack } = setup();
     applyNagChecks(app);
-    const db = new TimeSeriesDatabase(stack, 'Db');
+    const db = new InfluxDbDatabase(stack, 'Db');
     db.addInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING);
     const g = new GrafanaVisualisation(stack, 'Grafana', {
       authenticationProviders: SSO,
       vpc: db.vpc,
-      securityGroups: [db.writerSecurityGroup!],
+      securityGroups: [db.writerSecurityGroup],
       influxDbUrl: db.endpointUrl,
       influxDbTokenSecret: tokenSecret(stack),
     });
