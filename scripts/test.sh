@@ -21,12 +21,20 @@ finish_step() {
 }
 summary() {
   local rc=$?
+  [ -n "${servers_pid:-}" ] && { kill "$servers_pid" 2>/dev/null || true; }
+  rm -f "${servers_log:-}"
   finish_step
   printf '\n=== step times (total %d s)%s\n' "$SECONDS" "$([ "$rc" -ne 0 ] && echo ', FAILED at the last step')"
   printf '%s\n' "${steps[@]}"
 }
 trap summary EXIT
 SECONDS=0
+
+# What the local test servers need (pinned Python tools in .venv/, Debian's influxdb) installs in the background
+# while types, lint and Maven run: it mostly waits on the network. The "local servers" step waits for it.
+servers_log=$(mktemp)
+bash scripts/ensure-local-servers.sh >"$servers_log" 2>&1 &
+servers_pid=$!
 
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json
@@ -48,7 +56,14 @@ if [ "$before" != "$after" ]; then
   exit 1
 fi
 step "local servers"
-bash scripts/ensure-local-servers.sh
+if ! wait "$servers_pid"; then
+  servers_pid=""
+  cat "$servers_log" >&2
+  echo "installing what the local test servers need failed (scripts/ensure-local-servers.sh)" >&2
+  exit 1
+fi
+servers_pid=""
+cat "$servers_log"
 step "jest"
 npx jest --ci
 step "synth (cdk-nag gate)"
