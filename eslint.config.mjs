@@ -30,7 +30,7 @@ export default tseslint.config(
  * one after it, nor from itself through the lib/ barrel. `internal` imports no layer folder.
  */
 function layerImportRules() {
-  const layers = ['source', 'ingestion', 'storage', 'processing', 'destination', 'stacks'];
+  const layers = ['source', 'ingestion', 'storage', 'processing', 'destination', 'operations', 'patterns', 'stacks'];
   // A barrel above the importing folder ('..', '../index', '../..'): lib/index.ts re-exports every layer, and a layer's
   // own barrel re-exports the modules that import its sub-folders, so either makes a cycle. Import the module itself.
   const barrel = {

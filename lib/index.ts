@@ -3,4 +3,6 @@ export * from './ingestion';
 export * from './storage';
 export * from './processing';
 export * from './destination';
+export * from './operations';
+export * from './patterns';
 export * from './stacks';

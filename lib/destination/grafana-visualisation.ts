@@ -8,7 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { createObservedFunction } from '../internal/observed-function';
-import { handlerEntry } from '../internal';
+import { findInPackage, handlerEntry } from '../internal';
 
 /** How users sign in to the Grafana workspace. */
 export enum GrafanaAuthenticationProvider {
@@ -183,7 +183,7 @@ export class GrafanaVisualisation extends Construct implements ec2.IConnectable 
 
   private provision(props: GrafanaVisualisationProps): nodejs.NodejsFunction {
     const stack = Stack.of(this);
-    const directory = props.dashboardsDirectory ?? packageFolder('dashboards');
+    const directory = props.dashboardsDirectory ?? packageDashboards();
     const withInflux = props.influxDbUrl !== undefined;
     const dashboards = loadDashboards(directory).filter(
       (d) => withInflux || !usesDataSource(d, GRAFANA_INFLUXDB_DATASOURCE_UID),
@@ -329,13 +329,8 @@ function workspaceNameFor(scope: Construct): string {
   return `${base.slice(0, 200)}-${scope.node.addr.slice(0, 8)}`;
 }
 
-/** Finds `name` in the package root: the nearest folder above this file that holds it (sources or dist/). */
-function packageFolder(name: string): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`Cannot find ${name}/ above ${__dirname}`);
+function packageDashboards(): string {
+  const directory = findInPackage('dashboards');
+  if (!directory) throw new Error(`Cannot find dashboards/ above ${__dirname}: pass dashboardsDirectory`);
+  return directory;
 }

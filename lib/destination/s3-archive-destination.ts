@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
-import { nagArnLabel } from '../internal/nag';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 
 /** How records are stored in the archive. */
@@ -289,14 +289,16 @@ export class S3ArchiveDestination extends Construct {
       );
     }
     const policy = new iam.Policy(this, 'Policy', { roles: [this.role], statements });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, this.bucket.bucketArn)}/${this.prefix}*]`,
-      reason: 'Firehose names each object by arrival time under the data prefix; access is limited to that prefix.',
-    });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, this.bucket.bucketArn)}/${errorPrefix}*]`,
-      reason: 'Firehose names error objects by error type and time under the error prefix; access is limited to it.',
-    });
+    acknowledgeWildcardResource(
+      policy,
+      `${this.bucket.bucketArn}/${this.prefix}*`,
+      'Firehose names each object by arrival time under the data prefix; access is limited to that prefix.',
+    );
+    acknowledgeWildcardResource(
+      policy,
+      `${this.bucket.bucketArn}/${errorPrefix}*`,
+      'Firehose names error objects by error type and time under the error prefix; access is limited to it.',
+    );
     return policy;
   }
 

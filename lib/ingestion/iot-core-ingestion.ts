@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
-import { nagArnLabel } from '../internal/nag';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { createSecureBucket } from '../internal/secure-bucket';
 import { grantPutRecords } from '../internal/stream-grants';
 
@@ -97,11 +97,11 @@ export class IotCoreIngestion extends Construct {
         new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${errorPrefix}*`)] }),
       );
       bucket.encryptionKey?.grant(this.role, 'kms:GenerateDataKey');
-      Validations.of(this.role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, bucket.bucketArn)}/${errorPrefix}*]`,
-        reason:
-          'The error action writes one object per failed message under the prefix; keys are generated per message.',
-      });
+      acknowledgeWildcardResource(
+        this.role,
+        `${bucket.bucketArn}/${errorPrefix}*`,
+        'The error action writes one object per failed message under the prefix; keys are generated per message.',
+      );
       errorAction = {
         s3: {
           bucketName: bucket.bucketName,
@@ -122,10 +122,11 @@ export class IotCoreIngestion extends Construct {
           resources: [this.errorLogGroup.logGroupArn],
         }),
       );
-      Validations.of(this.role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, this.errorLogGroup.logGroupArn)}]`,
-        reason: 'The log group ARN attribute ends with :* (all its streams); the grant names this one log group.',
-      });
+      acknowledgeWildcardResource(
+        this.role,
+        this.errorLogGroup.logGroupArn,
+        'The log group ARN attribute ends with :* (all its streams); the grant names this one log group.',
+      );
       errorAction = {
         cloudwatchLogs: { logGroupName: this.errorLogGroup.logGroupName, roleArn: this.role.roleArn, batchMode: false },
       };

@@ -6,13 +6,19 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
-/** What every alarm of this library needs; the comparison is always "greater than or equal to the threshold". */
+/** What every alarm of this library needs. */
 export interface AlarmSpec {
   readonly metric: cloudwatch.IMetric;
   readonly threshold: number;
   readonly alarmDescription: string;
+  /** @default 1 */
   readonly evaluationPeriods?: number;
+  /** @default - evaluationPeriods */
   readonly datapointsToAlarm?: number;
+  /** @default GREATER_THAN_OR_EQUAL_TO_THRESHOLD */
+  readonly comparisonOperator?: cloudwatch.ComparisonOperator;
+  /** @default NOT_BREACHING: no traffic is not an incident */
+  readonly treatMissingData?: cloudwatch.TreatMissingData;
 }
 
 /** Throws with the received value unless the threshold is zero or more (or an unresolved token). */
@@ -24,8 +30,8 @@ export function validateThreshold(name: string, threshold: number | undefined): 
 }
 
 /**
- * Creates an alarm that fires at or above the threshold, treats missing data as not breaching (no traffic is not an
- * incident) and notifies the topic on ALARM and OK.
+ * Creates an alarm (by default: fires at or above the threshold, treats missing data as not breaching) that notifies
+ * the topic on ALARM and OK.
  */
 export function createAlarm(scope: Construct, id: string, spec: AlarmSpec, topic?: sns.ITopic): cloudwatch.Alarm {
   const alarm = new cloudwatch.Alarm(scope, id, {
@@ -34,8 +40,8 @@ export function createAlarm(scope: Construct, id: string, spec: AlarmSpec, topic
     evaluationPeriods: spec.evaluationPeriods ?? 1,
     datapointsToAlarm: spec.datapointsToAlarm,
     alarmDescription: spec.alarmDescription,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    comparisonOperator: spec.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: spec.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   if (topic) {
     alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));

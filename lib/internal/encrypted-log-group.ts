@@ -25,19 +25,33 @@ export function allowCloudWatchLogs(key: kms.IKey): void {
   );
 }
 
-/** A log group encrypted with a new customer-managed key whose policy lets CloudWatch Logs use it. */
+export interface EncryptedLogGroupOptions {
+  /** The key to encrypt with; its policy must already let CloudWatch Logs use it. @default - a new key */
+  readonly encryptionKey?: kms.IKey;
+  /** The id of the new key. @default `${id}Key` */
+  readonly keyId?: string;
+}
+
+/**
+ * A log group (retained on stack deletion) encrypted with `options.encryptionKey` or with a new customer-managed key
+ * whose policy lets CloudWatch Logs use it.
+ */
 export function createEncryptedLogGroup(
   scope: Construct,
   id: string,
   retention: logs.RetentionDays,
   purpose: string,
+  options: EncryptedLogGroupOptions = {},
 ): logs.LogGroup {
-  const key = new kms.Key(scope, `${id}Key`, {
-    description: `Encrypts ${purpose} of ${scope.node.path}`,
-    enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  allowCloudWatchLogs(key);
+  let key = options.encryptionKey;
+  if (!key) {
+    key = new kms.Key(scope, options.keyId ?? `${id}Key`, {
+      description: `Encrypts ${purpose} of ${scope.node.path}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    allowCloudWatchLogs(key);
+  }
   return new logs.LogGroup(scope, id, {
     encryptionKey: key,
     retention,

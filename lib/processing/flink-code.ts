@@ -4,6 +4,7 @@ import { Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { findInPackage } from '../internal/paths';
 
 /** Where a Managed Flink application's jar is, as `FlinkCode.bind` returns it. */
 export interface FlinkCodeConfig {
@@ -111,12 +112,8 @@ function checkJar(jarPath: string, message: string): string {
 
 /** The `flink-apps` folder of this package: the nearest one above this file (sources or dist/). */
 function packageFlinkApps(module: string): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'flink-apps');
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
+  const directory = findInPackage('flink-apps');
+  if (directory) return directory;
   throw new Error(
     `FlinkCode.fromMavenModule('${module}') found no flink-apps/ folder above ${__dirname}: pass flinkAppsDirectory`,
   );

@@ -1,7 +1,6 @@
 import * as flink from '@aws-cdk/aws-kinesisanalytics-flink-alpha';
 import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -12,7 +11,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
-import { allowCloudWatchLogs } from '../internal/encrypted-log-group';
+import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
+import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-grants';
 import { FlinkCode } from './flink-code';
 
@@ -148,21 +149,16 @@ export class FlinkStreamProcessor extends Construct {
     });
     this.role = role;
 
-    let logKey = props.logEncryptionKey;
-    if (!logKey) {
-      logKey = new kms.Key(this, 'LogKey', {
-        description: `Encrypts the logs of ${this.node.path}`,
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      // CloudWatch Logs encrypts with the key itself: without this statement the log group cannot be created.
-      allowCloudWatchLogs(logKey);
-    }
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      encryptionKey: logKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.logGroup = createEncryptedLogGroup(
+      this,
+      'LogGroup',
+      props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      'the logs',
+      {
+        encryptionKey: props.logEncryptionKey,
+        keyId: 'LogKey',
+      },
+    );
 
     // The alpha's ApplicationCode.fromBucket grants the role read on the bucket (bucket.grantRead).
     const codeConfig = props.code.bind(this);
@@ -273,7 +269,7 @@ export class FlinkStreamProcessor extends Construct {
       );
     }
     if (pattern.endsWith('*')) {
-      acknowledgeResource(
+      acknowledgeWildcardResource(
         this.role,
         bucket.arnForObjects(pattern),
         `The application reads objects it did not name in advance under the prefix '${keyOrPrefix}' only.`,
@@ -301,7 +297,7 @@ export class FlinkStreamProcessor extends Construct {
         }),
       );
     }
-    acknowledgeResource(
+    acknowledgeWildcardResource(
       this.role,
       bucket.arnForObjects(pattern),
       `The application writes objects with generated names under the prefix '${prefix}' only.`,
@@ -411,7 +407,7 @@ export class FlinkStreamProcessor extends Construct {
           ? '; in a VPC it also grants the ec2 Describe*/CreateNetworkInterface* actions Managed Flink documents, which take no resource ARN.'
           : '.'),
     });
-    acknowledgeResource(
+    acknowledgeWildcardResource(
       role,
       Stack.of(this).formatArn({
         service: 'logs',
@@ -427,7 +423,7 @@ export class FlinkStreamProcessor extends Construct {
         reason: `The Flink alpha grants ${action} (bucket.grantRead) on the bucket of the application jar only, to fetch the code.`,
       });
     }
-    acknowledgeResource(
+    acknowledgeWildcardResource(
       role,
       codeBucket.arnForObjects('*'),
       'The Flink alpha grants read on the objects of the bucket holding the application jar (bucket.grantRead).',
@@ -435,24 +431,9 @@ export class FlinkStreamProcessor extends Construct {
   }
 
   private createAlarms(props: FlinkStreamProcessorProps, checkpointing: boolean, interval: Duration): void {
-    const add = (
-      alarmId: string,
-      alarmProps: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },
-    ) => {
-      if (!Token.isUnresolved(alarmProps.threshold) && !(alarmProps.threshold >= 0)) {
-        throw new Error(`${alarmId} threshold must be zero or more, got ${alarmProps.threshold}`);
-      }
-      const alarm = new cloudwatch.Alarm(this, alarmId, {
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...alarmProps,
-        evaluationPeriods: alarmProps.evaluationPeriods ?? 1,
-      });
-      if (props.alarmTopic) {
-        alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-        alarm.addOkAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-      }
-      this.alarms.push(alarm);
+    const add = (alarmId: string, spec: AlarmSpec) => {
+      validateThreshold(`${alarmId} threshold`, spec.threshold);
+      this.alarms.push(createAlarm(this, alarmId, spec, props.alarmTopic));
     };
     // numRestarts and numberOfFailedCheckpoints are cumulative: alarm on their growth between periods so the alarm
     // recovers once the job is healthy again (the Managed Flink alarm guide alarms on their rate too).
@@ -560,28 +541,4 @@ function validateProps(props: FlinkStreamProcessorProps): void {
 
 function streamGroup(stream: kinesis.IStream): { [key: string]: string } {
   return { 'stream.arn': stream.streamArn, 'aws.region': stream.env.region };
-}
-
-/** Acknowledges the granular IAM5 finding cdk-nag reports for `resourceArn` (tokens flattened as cdk-nag does). */
-function acknowledgeResource(scope: Construct, resourceArn: string, reason: string): void {
-  const flat = flattenReference(Stack.of(scope).resolve(resourceArn));
-  Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flat}]`, reason });
-}
-
-function flattenReference(node: unknown): string {
-  if (node === undefined) return '';
-  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const o = node as Record<string, unknown>;
-  if (o['Fn::Join']) {
-    const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
-    return items.map(flattenReference).join(delimiter);
-  }
-  if (o['Fn::Sub']) return flattenReference(o['Fn::Sub']);
-  if (o['Fn::GetAtt']) {
-    const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
-    return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
-  }
-  if (o['Fn::ImportValue']) return flattenReference(o['Fn::ImportValue']);
-  if (o.Ref) return `<${flattenReference(o.Ref)}>`;
-  return JSON.stringify(node);
 }

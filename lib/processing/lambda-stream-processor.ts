@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { validateInteger, validateRange } from '../internal';
 import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
-import { nagArnLabel } from '../internal/nag';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
 
 /** Where oversized dead letters go in `deadLetterPayloadBucket`; the handler runtime's S3PayloadStore default. */
@@ -217,11 +217,11 @@ export class LambdaStreamProcessor extends Construct {
           new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [key.keyArn] }),
         );
       }
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, props.deadLetterPayloadBucket.bucketArn)}/${DEAD_LETTER_PAYLOAD_PREFIX}*]`,
-        reason:
-          'Writes oversized dead letters as objects under their own prefix; object keys are derived from the record position and cannot be listed in advance.',
-      });
+      acknowledgeWildcardResource(
+        role,
+        `${props.deadLetterPayloadBucket.bucketArn}/${DEAD_LETTER_PAYLOAD_PREFIX}*`,
+        'Writes oversized dead letters as objects under their own prefix; object keys are derived from the record position and cannot be listed in advance.',
+      );
     }
 
     let onFailure: lambda.IEventSourceDlq;
@@ -342,10 +342,11 @@ class S3FailureDestination implements lambda.IEventSourceDlq {
     );
     this.bucket.encryptionKey?.grantEncrypt(targetHandler);
     if (targetHandler.role) {
-      Validations.of(targetHandler.role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this.bucket, this.bucket.bucketArn)}/*]`,
-        reason: "Lambda names failure objects itself, so PutObject needs the bucket's object wildcard.",
-      });
+      acknowledgeWildcardResource(
+        targetHandler.role,
+        `${this.bucket.bucketArn}/*`,
+        "Lambda names failure objects itself, so PutObject needs the bucket's object wildcard.",
+      );
     }
     return { destination: this.bucket.bucketArn };
   }

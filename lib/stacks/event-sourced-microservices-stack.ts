@@ -1,25 +1,17 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ArchiveFormat, DynamoDbDestination, S3ArchiveDestination } from '../destination';
+import { ArchiveFormat, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
-import {
-  FlinkCode,
-  LambdaStreamProcessor,
-  RemoteFunction,
-  StatefulFunctionsApi,
-  StatefulFunctionsProcessor,
-} from '../processing';
+import { FlinkCode, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProcessor } from '../processing';
+import { PipelineDashboard, ReplayRole } from '../operations';
+import { CommandSchemas, ReadModel } from '../patterns';
 import { StreamStore } from '../storage';
 import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
-import { PipelineDashboard } from './pipeline-dashboard';
-import { ReplayRole } from './replay-permissions';
 
 export interface EventSourcedMicroservicesStackProps extends StackProps {
   /** Retention of the event store, 1 to 365 days: how far back a stream replay can reach. @default Duration.days(7) */
@@ -54,67 +46,6 @@ export interface EventSourcedMicroservicesStackProps extends StackProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** JSON schemas (draft-04) of the command payloads, matching the parsers of `lambda/functions/{order,inventory}`. */
-export class CommandSchemas {
-  public static placeOrder(): JsonSchemaObject {
-    return {
-      type: 'object',
-      required: ['customerId', 'lines'],
-      additionalProperties: false,
-      properties: {
-        customerId: { type: 'string', minLength: 1, maxLength: 256 },
-        lines: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 100,
-          items: {
-            type: 'object',
-            required: ['sku', 'quantity', 'unitPriceCents'],
-            additionalProperties: false,
-            properties: {
-              sku: { type: 'string', minLength: 1, maxLength: 128 },
-              quantity: { type: 'integer', minimum: 1, maximum: 1_000_000 },
-              unitPriceCents: { type: 'integer', minimum: 0, maximum: 100_000_000 },
-            },
-          },
-        },
-      },
-    };
-  }
-
-  public static payOrder(): JsonSchemaObject {
-    return {
-      type: 'object',
-      required: ['amountCents'],
-      additionalProperties: false,
-      properties: { amountCents: { type: 'integer', minimum: 0 } },
-    };
-  }
-
-  public static shipOrder(): JsonSchemaObject {
-    return { type: 'object', additionalProperties: false, properties: {} };
-  }
-
-  public static cancelOrder(): JsonSchemaObject {
-    return {
-      type: 'object',
-      additionalProperties: false,
-      properties: { reason: { type: 'string', minLength: 1, maxLength: 1024 } },
-    };
-  }
-
-  public static restockItem(): JsonSchemaObject {
-    return {
-      type: 'object',
-      required: ['quantity'],
-      additionalProperties: false,
-      properties: { quantity: { type: 'integer', minimum: 1, maximum: 1_000_000_000 } },
-    };
-  }
-
-  private constructor() {}
-}
-
 /** Command types, the function that handles each, and their payload schemas. */
 const COMMANDS: { name: string; functionType: string; schema: () => JsonSchemaObject }[] = [
   { name: 'PlaceOrder', functionType: 'order', schema: CommandSchemas.placeOrder },
@@ -123,63 +54,6 @@ const COMMANDS: { name: string; functionType: string; schema: () => JsonSchemaOb
   { name: 'CancelOrder', functionType: 'order', schema: CommandSchemas.cancelOrder },
   { name: 'RestockItem', functionType: 'inventory', schema: CommandSchemas.restockItem },
 ];
-
-interface ReadModelProps {
-  readonly inputs: { name: string; stream: kinesis.IStream }[];
-  readonly removalPolicy: RemovalPolicy;
-  readonly alarmTopic: sns.ITopic;
-}
-
-/**
- * One generation of the read model: a table (pk = aggregateType, sk = aggregateId) with its query API, and one
- * projection Lambda per input stream that may only PutItem into it.
- */
-export class ReadModel extends Construct {
-  public readonly table: DynamoDbDestination;
-  public readonly projections: LambdaStreamProcessor[] = [];
-
-  constructor(scope: Construct, id: string, props: ReadModelProps) {
-    super(scope, id);
-    this.table = new DynamoDbDestination(this, 'Table', {
-      partitionKeyName: 'pk',
-      sortKeyName: 'sk',
-      removalPolicy: props.removalPolicy,
-      enableReadApi: true,
-      // The ingestion API of the stack configures the account's API Gateway logging role.
-      // A distinct name per API: API Gateway metrics and alarms are keyed by ApiName.
-      readApiOptions: {
-        restApiName: `${Stack.of(this).stackName}-${id}`,
-        cloudWatchRole: false,
-        alarmTopic: props.alarmTopic,
-      },
-      alarmTopic: props.alarmTopic,
-    });
-    for (const input of props.inputs) {
-      const projection = new LambdaStreamProcessor(this, `Projection-${input.name}`, {
-        stream: input.stream,
-        entry: handlerEntry('projection'),
-        description: `Projects ${input.name} into the read model ${this.node.path}`,
-        environment: { READ_MODEL_TABLE: this.table.table.tableName },
-        // Several batches per shard in parallel: order per aggregate does not matter, the newest sequence wins.
-        parallelizationFactor: 2,
-        alarmTopic: props.alarmTopic,
-      });
-      // Only the conditional put the projection makes (grantWriteData would add Update/Delete/BatchWrite).
-      projection.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.table.tableArn] }),
-      );
-      if (this.table.encryptionKey) {
-        projection.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-            resources: [this.table.encryptionKey.keyArn],
-          }),
-        );
-      }
-      this.projections.push(projection);
-    }
-  }
-}
 
 /**
  * The event-sourced microservices architecture: commands enter through a REST API (one JSON schema per command, an

@@ -19,11 +19,12 @@ import {
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
+import { nagLabel } from '../internal/nag';
+import { PipelineDashboard } from '../operations';
 import { FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
 import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
-import { PipelineDashboard } from './pipeline-dashboard';
 
 /** Object key of the enrichment reference data in the reference data bucket. */
 export const REFERENCE_DATA_KEY = 'reference/devices.jsonl';
@@ -475,21 +476,4 @@ function acknowledgeBucketDeployment(stack: Stack, deployment: s3deploy.BucketDe
       }
     }
   }
-}
-
-/** A resource as cdk-nag names it in granular findings: tokens become `<Logical.Attr>` or `<Pseudo>`. */
-function nagLabel(node: unknown): string {
-  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const o = node as Record<string, unknown>;
-  if (o['Fn::Join']) {
-    const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
-    return items.map(nagLabel).join(delimiter);
-  }
-  if (o['Fn::Sub']) return nagLabel(o['Fn::Sub']);
-  if (o['Fn::GetAtt']) {
-    const [resource, attribute] = o['Fn::GetAtt'] as [string, string];
-    return `<${resource}.${attribute}>`;
-  }
-  if (o.Ref) return `<${o.Ref as string}>`;
-  return JSON.stringify(node);
 }

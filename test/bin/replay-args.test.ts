@@ -1,5 +1,5 @@
-import { main } from '../../bin/replay';
-import { archivePartitions, parseReplayArgs, shardGenerations } from '../../lambda/replay';
+import { main } from '../../bin/replay/main';
+import { archivePartitions, parseReplayArgs, shardGenerations } from '../../bin/replay';
 
 const now = new Date('2026-11-29T12:00:00Z');
 const base = [

@@ -1,5 +1,5 @@
 import type { ProducerRecord, SendResult } from '../../lambda/shared/producer';
-import { Clock, orderByPartitionKey, publishInOrder, RecordSink, SourceRecord, TokenBucket } from '../../lambda/replay';
+import { Clock, orderByPartitionKey, publishInOrder, RecordSink, SourceRecord, TokenBucket } from '../../bin/replay';
 
 /** A clock that only moves when the code under test sleeps: rate limiting is checked without waiting. */
 class ManualClock implements Clock {

@@ -4,7 +4,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { gzipSync } from 'node:zlib';
-import { main } from '../../bin/replay';
+import { main } from '../../bin/replay/main';
 import { createProjectionHandler, documentClient, ReadModelProjector } from '../../lambda/projection';
 import { LOCAL_AWS, LocalServer, startDynalite, startKinesisLocal, startS3rver } from '../support/local-servers';
 import { createReadModelTable, deleteReadModelTable, MemoryDeadLetters, scanAll } from '../lambda/projection/support';

@@ -3,7 +3,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { runReplay } from '../../lambda/replay';
+import { runReplay } from '../../bin/replay';
 import { propertyParameters } from '../support/property';
 import { createLocalStream, LOCAL_AWS, LocalServer, startKinesisLocal, startS3rver } from '../support/local-servers';
 

@@ -288,7 +288,7 @@ describe('EventSourcedMicroservicesStack', () => {
           RoleARN: Match.anyValue(),
         },
         ExtendedS3DestinationConfiguration: Match.objectLike({
-          // The layout lambda/replay/sources.ts (archivePartitions) lists.
+          // The layout bin/replay/sources.ts (archivePartitions) lists.
           Prefix: `${prefixes[i]}year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/`,
           CompressionFormat: 'UNCOMPRESSED',
           DataFormatConversionConfiguration: Match.absent(),

@@ -5,7 +5,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../../bin/nag';
-import { ReplayRole } from '../../../lib/stacks';
+import { ReplayRole } from '../../../lib/operations';
 
 function fixture() {
   const app = new App();

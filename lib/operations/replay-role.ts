@@ -1,9 +1,9 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { nagArnLabel } from '../internal/nag';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { grantPutRecords } from '../internal/stream-grants';
 
 /** A Firehose archive the replay CLI may read (`--source archive --archive-bucket --archive-prefix`). */
@@ -27,7 +27,7 @@ export interface ReplayRoleProps {
   readonly maxSessionDuration?: Duration;
 }
 
-/** What `bin/replay.ts` calls, per role of a resource. */
+/** What the replay CLI (`bin/replay`) calls, per role of a resource. */
 export const REPLAY_STREAM_READ_ACTIONS = ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'];
 export const REPLAY_STREAM_WRITE_ACTIONS = ['kinesis:PutRecords'];
 
@@ -50,7 +50,7 @@ export class ReplayRole extends Construct {
     this.role = new iam.Role(this, 'Resource', {
       assumedBy: props.assumedBy ?? new iam.AccountRootPrincipal(),
       maxSessionDuration: session,
-      description: `Runs the replay CLI (bin/replay.ts) for ${this.node.path}`,
+      description: `Runs the replay CLI (npm run replay) for ${this.node.path}`,
     });
     for (const stream of props.sourceStreams ?? []) this.allowReadStream(stream);
     for (const archive of props.archives ?? []) this.allowReadArchive(archive.bucket, archive.prefix);
@@ -93,10 +93,11 @@ export class ReplayRole extends Construct {
         new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [bucket.encryptionKey.keyArn] }),
       );
     }
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArnLabel(this, bucket.bucketArn)}/${prefix}*]`,
-      reason: `Firehose names archive objects by delivery time; the replay reads any of them under '${prefix}' only.`,
-    });
+    acknowledgeWildcardResource(
+      this.role,
+      `${bucket.bucketArn}/${prefix}*`,
+      `Firehose names archive objects by delivery time; the replay reads any of them under '${prefix}' only.`,
+    );
   }
 
   /** The ARN operators pass as `role_arn` in their AWS profile (or to `aws sts assume-role`). */

@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { PipelineDashboard, PipelineDashboardProps } from '../../../lib/stacks';
+import { PipelineDashboard, PipelineDashboardProps } from '../../../lib/operations';
 import { StreamStore } from '../../../lib/storage';
 
 function body(props: Partial<PipelineDashboardProps> = {}): string {

@@ -1,7 +1,7 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { KinesisProducer } from '../shared/producer';
+import { KinesisProducer } from '../../lambda/shared/producer';
 import type { ReplayOptions } from './args';
 import { orderByPartitionKey, PublishFailure, publishInOrder, RecordSink } from './publish';
 import { readArchive, readStream, SourceProblem, SourceResult } from './sources';

@@ -1,4 +1,4 @@
-/** Command-line options of `bin/replay.ts`. */
+/** Command-line options of the replay CLI (`bin/replay/main.ts`). */
 export interface ReplayOptions {
   /** Start of the time range, inclusive. */
   readonly from: Date;

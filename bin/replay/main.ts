@@ -1,14 +1,6 @@
 #!/usr/bin/env node
-import {
-  ArgumentError,
-  formatSummary,
-  kinesisClientFor,
-  parseReplayArgs,
-  runReplay,
-  s3ClientFor,
-  USAGE,
-} from '../lambda/replay';
-import type { ReplayDependencies } from '../lambda/replay';
+import { ArgumentError, formatSummary, kinesisClientFor, parseReplayArgs, runReplay, s3ClientFor, USAGE } from '.';
+import type { ReplayDependencies } from '.';
 
 export interface ReplayIo {
   readonly out: (line: string) => void;

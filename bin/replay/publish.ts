@@ -1,4 +1,4 @@
-import type { ProducerRecord, SendResult } from '../shared/producer';
+import type { ProducerRecord, SendResult } from '../../lambda/shared/producer';
 import type { SourceRecord } from './sources';
 import type { TokenBucket } from './token-bucket';
 

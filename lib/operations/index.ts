@@ -1,0 +1,2 @@
+export * from './pipeline-dashboard';
+export * from './replay-role';

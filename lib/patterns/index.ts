@@ -1,0 +1,2 @@
+export * from './command-schemas';
+export * from './read-model';
