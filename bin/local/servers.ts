@@ -214,14 +214,22 @@ export async function startMotoServer(): Promise<LocalServer> {
   }
   return start('moto_server', async () => {
     const port = await freePort();
-    return { cmd: python, args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], port };
+    return {
+      cmd: python,
+      args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+      port,
+      // The account of every local server (kinesis-local's is selected by the access key id), so ARNs agree.
+      env: { MOTO_ACCOUNT_ID: LOCAL_ACCOUNT },
+    };
   });
 }
+
+const LOCAL_ACCOUNT = '000000000000';
 
 /** Credentials and region every local client uses. */
 export const LOCAL_AWS = {
   region: 'us-east-1',
-  credentials: { accessKeyId: '000000000000', secretAccessKey: 'local' },
+  credentials: { accessKeyId: LOCAL_ACCOUNT, secretAccessKey: 'local' },
 };
 
 /**
