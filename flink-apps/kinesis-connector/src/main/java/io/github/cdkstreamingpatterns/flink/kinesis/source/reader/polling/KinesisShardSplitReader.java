@@ -1,0 +1,227 @@
+package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.polling;
+
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.split.ShardProgress;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.connector.base.source.reader.RecordsBySplits;
+import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.kinesis.KinesisClient;
+import software.amazon.awssdk.services.kinesis.model.ExpiredIteratorException;
+import software.amazon.awssdk.services.kinesis.model.GetRecordsRequest;
+import software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
+import software.amazon.awssdk.services.kinesis.model.GetShardIteratorRequest;
+import software.amazon.awssdk.services.kinesis.model.KmsThrottlingException;
+import software.amazon.awssdk.services.kinesis.model.LimitExceededException;
+import software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
+import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.kinesis.model.StartingPosition;
+
+/**
+ * Polls the shards assigned to one reader with GetShardIterator/GetRecords. Each {@link #fetch()} polls the shard
+ * whose next poll is due first, so shards are served fairly and each is polled at most every
+ * {@code pollIntervalMillis} (Kinesis allows 5 GetRecords calls per second per shard).
+ */
+@Internal
+public final class KinesisShardSplitReader implements SplitReader<KinesisRecord, KinesisShardSplit> {
+  private static final Logger LOG = LoggerFactory.getLogger(KinesisShardSplitReader.class);
+  static final long MAX_BACKOFF_MILLIS = 10_000L;
+
+  private final KinesisClient client;
+  private final String streamArn;
+  private final long pollIntervalMillis;
+  private final int maxRecordsPerPoll;
+
+  private final Map<String, ShardCursor> cursors = new LinkedHashMap<>();
+  private final Set<String> paused = new HashSet<>();
+  private final Object sleepLock = new Object();
+  private boolean wokenUp;
+
+  public KinesisShardSplitReader(
+      KinesisClient client, String streamArn, long pollIntervalMillis, int maxRecordsPerPoll) {
+    this.client = client;
+    this.streamArn = streamArn;
+    this.pollIntervalMillis = pollIntervalMillis;
+    this.maxRecordsPerPoll = maxRecordsPerPoll;
+  }
+
+  /** Polling state of one shard. */
+  private static final class ShardCursor {
+    final ShardProgress progress;
+    String iterator;
+    long nextPollAt;
+    int throttledInARow;
+
+    ShardCursor(KinesisShardSplit split) {
+      this.progress = new ShardProgress(split);
+    }
+  }
+
+  @Override
+  public RecordsWithSplitIds<KinesisRecord> fetch() {
+    ShardCursor next = null;
+    for (ShardCursor c : cursors.values()) {
+      if (!paused.contains(c.progress.shardId()) && (next == null || c.nextPollAt < next.nextPollAt)) {
+        next = c;
+      }
+    }
+    RecordsBySplits.Builder<KinesisRecord> out = new RecordsBySplits.Builder<>();
+    long wait = next == null ? pollIntervalMillis : next.nextPollAt - System.currentTimeMillis();
+    if (wait > 0 && sleep(wait)) {
+      return out.build();
+    }
+    if (next == null) {
+      return out.build();
+    }
+    poll(next, out);
+    return out.build();
+  }
+
+  private void poll(ShardCursor cursor, RecordsBySplits.Builder<KinesisRecord> out) {
+    String shardId = cursor.progress.shardId();
+    try {
+      if (cursor.iterator == null) {
+        cursor.iterator = shardIterator(cursor);
+      }
+      GetRecordsResponse response =
+          client.getRecords(
+              GetRecordsRequest.builder()
+                  .streamARN(streamArn)
+                  .shardIterator(cursor.iterator)
+                  .limit(maxRecordsPerPoll)
+                  .build());
+      cursor.throttledInARow = 0;
+      // De-aggregated here, on the fetcher thread, so the task thread only emits.
+      List<KinesisRecord> records = cursor.progress.toRecords(response.records());
+      if (!records.isEmpty()) {
+        out.addAll(shardId, records);
+      }
+      cursor.iterator = response.nextShardIterator();
+      if (cursor.iterator == null) {
+        // Closed shard read to its end (after a split or merge): children take over.
+        LOG.info("Shard {} of {} is closed and fully read", shardId, streamArn);
+        cursors.remove(shardId);
+        out.addFinishedSplit(shardId);
+        return;
+      }
+      Long behind = response.millisBehindLatest();
+      boolean catchingUp = !records.isEmpty() && behind != null && behind > 0;
+      // Catching up: poll again soon, still within the 5 calls/s per shard quota.
+      cursor.nextPollAt = System.currentTimeMillis() + (catchingUp ? Math.min(pollIntervalMillis, 200L) : pollIntervalMillis);
+    } catch (ExpiredIteratorException e) {
+      // Iterators live 5 minutes; a long back-pressure pause can outlive one. Renew after the last fetched record.
+      LOG.info("Shard iterator of {} expired; renewing", shardId);
+      cursor.iterator = null;
+      cursor.nextPollAt = System.currentTimeMillis();
+    } catch (ProvisionedThroughputExceededException | LimitExceededException | KmsThrottlingException e) {
+      cursor.throttledInARow++;
+      long backoff = backoffMillis(cursor.throttledInARow);
+      LOG.warn("Throttled reading shard {} of {} ({}); backing off {} ms", shardId, streamArn,
+          e.getClass().getSimpleName(), backoff);
+      cursor.nextPollAt = System.currentTimeMillis() + backoff;
+    } catch (ResourceNotFoundException e) {
+      if (cursor.iterator == null) {
+        // The shard itself is gone (past retention, e.g. restoring an old savepoint): nothing left to read.
+        LOG.warn("Shard {} of {} no longer exists; treating it as fully read", shardId, streamArn, e);
+        cursors.remove(shardId);
+        out.addFinishedSplit(shardId);
+      } else {
+        throw e;
+      }
+    }
+  }
+
+  /** Exponential backoff with jitter, starting at the poll interval and capped at 10 s. */
+  long backoffMillis(int attempt) {
+    long base = Math.max(pollIntervalMillis, 100L);
+    long exp = Math.min(MAX_BACKOFF_MILLIS, base << Math.min(attempt - 1, 16));
+    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+  }
+
+  private String shardIterator(ShardCursor cursor) {
+    StartingPosition position = cursor.progress.startingPosition();
+    GetShardIteratorRequest request =
+        GetShardIteratorRequest.builder()
+            .streamARN(streamArn)
+            .shardId(cursor.progress.shardId())
+            .shardIteratorType(position.type())
+            .startingSequenceNumber(position.sequenceNumber())
+            .timestamp(position.timestamp())
+            .build();
+    return client.getShardIterator(request).shardIterator();
+  }
+
+  /** Sleeps until the deadline or {@link #wakeUp()}; returns true when woken up. */
+  private boolean sleep(long millis) {
+    synchronized (sleepLock) {
+      long deadline = System.currentTimeMillis() + millis;
+      try {
+        while (!wokenUp) {
+          long left = deadline - System.currentTimeMillis();
+          if (left <= 0) {
+            break;
+          }
+          sleepLock.wait(left);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return true;
+      }
+      boolean woken = wokenUp;
+      wokenUp = false;
+      return woken;
+    }
+  }
+
+  @Override
+  public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
+    if (!(splitsChanges instanceof SplitsAddition)) {
+      throw new UnsupportedOperationException(
+          "Unsupported splits change " + splitsChanges.getClass().getSimpleName());
+    }
+    for (KinesisShardSplit split : splitsChanges.splits()) {
+      cursors.put(split.shardId(), new ShardCursor(split));
+    }
+  }
+
+  @Override
+  public void pauseOrResumeSplits(
+      Collection<KinesisShardSplit> splitsToPause, Collection<KinesisShardSplit> splitsToResume) {
+    // Used by watermark alignment: paused shards are simply not polled.
+    for (KinesisShardSplit s : splitsToPause) {
+      paused.add(s.shardId());
+    }
+    for (KinesisShardSplit s : splitsToResume) {
+      paused.remove(s.shardId());
+    }
+  }
+
+  @Override
+  public void wakeUp() {
+    synchronized (sleepLock) {
+      wokenUp = true;
+      sleepLock.notifyAll();
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+
+  int assignedShardCount() {
+    return cursors.size();
+  }
+}
