@@ -3,22 +3,14 @@ package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.fanout;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSource;
 import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisStreamSinkWriter;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.ShardSplitReaderBase;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
-import io.github.cdkstreamingpatterns.flink.kinesis.source.split.ShardProgress;
 import java.util.Collection;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
-import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
 import org.apache.flink.util.FlinkRuntimeException;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
@@ -43,19 +35,18 @@ import software.amazon.awssdk.services.kinesis.model.SubscribeToShardResponseHan
  * subscribed and its children are not read; the real service does send it.)
  */
 @Internal
-public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisShardSplit> {
+public final class KinesisEfoSplitReader
+    extends ShardSplitReaderBase<KinesisAsyncClient, KinesisEfoSplitReader.ShardSubscription> {
   private static final Logger LOG = LoggerFactory.getLogger(KinesisEfoSplitReader.class);
   private static final long MIN_RESUBSCRIBE_BACKOFF_MILLIS = 1_000L;
   private static final long MAX_RESUBSCRIBE_BACKOFF_MILLIS = 10_000L;
   private static final long IDLE_WAIT_MILLIS = 1_000L;
 
-  private final KinesisAsyncClient client;
   private final String consumerArn;
-  private final Map<String, ShardSubscription> shards = new LinkedHashMap<>();
   private final BlockingQueue<Signal> signals = new LinkedBlockingQueue<>();
 
   public KinesisEfoSplitReader(KinesisAsyncClient client, String consumerArn) {
-    this.client = client;
+    super(client);
     this.consumerArn = consumerArn;
   }
 
@@ -79,30 +70,28 @@ public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, K
   }
 
   /** Fetcher-thread state of one shard. */
-  private final class ShardSubscription {
-    final ShardProgress progress;
+  final class ShardSubscription extends ShardSplitReaderBase.ShardState {
     long generation;
     boolean subscribed;
     volatile Subscription subscription;
     long nextSubscribeAt;
-    int failuresInARow;
     boolean paused;
     boolean demandPending;
 
     ShardSubscription(KinesisShardSplit split) {
-      this.progress = new ShardProgress(split);
+      super(split);
     }
 
     void subscribe() {
       long gen = ++generation;
       subscribed = true;
-      String shardId = progress.shardId();
+      String shardId = shardId();
       // Resumes after the last record (or continuation) processed, or where the split starts.
       SubscribeToShardRequest request =
           SubscribeToShardRequest.builder()
               .consumerARN(consumerArn)
               .shardId(shardId)
-              .startingPosition(progress.startingPosition())
+              .startingPosition(progress().startingPosition())
               .build();
       Subscriber<SubscribeToShardEventStream> subscriber =
           new Subscriber<>() {
@@ -159,8 +148,12 @@ public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, K
   }
 
   @Override
-  public RecordsWithSplitIds<KinesisRecord> fetch() {
-    RecordsBySplits.Builder<KinesisRecord> out = new RecordsBySplits.Builder<>();
+  protected ShardSubscription newShardState(KinesisShardSplit split) {
+    return new ShardSubscription(split);
+  }
+
+  @Override
+  protected void fetchInto(RecordsBySplits.Builder<KinesisRecord> out) {
     long now = System.currentTimeMillis();
     long wait = IDLE_WAIT_MILLIS;
     for (ShardSubscription s : shards.values()) {
@@ -177,40 +170,34 @@ public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, K
       signal = signals.poll(Math.max(wait, 1L), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return out.build();
+      return;
     }
     if (signal == null || signal == Signal.WAKE_UP) {
-      return out.build();
+      return;
     }
     ShardSubscription shard = shards.get(signal.shardId);
     if (shard == null || signal.generation != shard.generation) {
-      return out.build();
+      return;
     }
     if (signal.terminal) {
       onSubscriptionEnded(shard, signal.error);
     } else {
       onEvent(shard, signal.event, out);
     }
-    return out.build();
   }
 
   private void onEvent(ShardSubscription shard, SubscribeToShardEvent event, RecordsBySplits.Builder<KinesisRecord> out) {
-    String shardId = shard.progress.shardId();
-    shard.failuresInARow = 0;
-    // De-aggregated here, on the fetcher thread, so the task thread only emits.
-    List<KinesisRecord> records = shard.progress.toRecords(event.records());
-    if (!records.isEmpty()) {
-      out.addAll(shardId, records);
-    }
+    String shardId = shard.shardId();
+    resetFailures(shard);
+    emit(shard, event.records(), out);
     if (event.continuationSequenceNumber() == null || (event.hasChildShards() && !event.childShards().isEmpty())) {
       // Last event of a closed shard: Kinesis sends it without continuation and with the child shards.
       LOG.info("Shard {} is closed and fully read (consumer {})", shardId, consumerArn);
       shard.cancel();
-      shards.remove(shardId);
-      out.addFinishedSplit(shardId);
+      finish(shard, out);
       return;
     }
-    shard.progress.fetchedThrough(event.continuationSequenceNumber());
+    shard.progress().fetchedThrough(event.continuationSequenceNumber());
     shard.requestNext();
   }
 
@@ -227,26 +214,13 @@ public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, K
     if (cause instanceof ResourceNotFoundException) {
       throw new FlinkRuntimeException(
           "Enhanced fan-out consumer " + consumerArn + " (" + KinesisStreamSource.EFO_CONSUMER_ARN + ") or shard "
-              + shard.progress.shardId() + " not found: " + cause.getMessage(), cause);
+              + shard.shardId() + " not found: " + cause.getMessage(), cause);
     }
-    shard.failuresInARow++;
-    long exp = Math.min(MAX_RESUBSCRIBE_BACKOFF_MILLIS,
-        MIN_RESUBSCRIBE_BACKOFF_MILLIS << Math.min(shard.failuresInARow - 1, 10));
-    long backoff = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    long backoff = jitteredBackoffMillis(
+        MIN_RESUBSCRIBE_BACKOFF_MILLIS, MAX_RESUBSCRIBE_BACKOFF_MILLIS, countFailure(shard), 10);
     LOG.warn("Subscription to shard {} (consumer {}) failed ({}); resubscribing in {} ms",
-        shard.progress.shardId(), consumerArn, cause.toString(), backoff);
+        shard.shardId(), consumerArn, cause.toString(), backoff);
     shard.nextSubscribeAt = System.currentTimeMillis() + Math.max(backoff, MIN_RESUBSCRIBE_BACKOFF_MILLIS);
-  }
-
-  @Override
-  public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
-    if (!(splitsChanges instanceof SplitsAddition)) {
-      throw new UnsupportedOperationException(
-          "Unsupported splits change " + splitsChanges.getClass().getSimpleName());
-    }
-    for (KinesisShardSplit split : splitsChanges.splits()) {
-      shards.put(split.shardId(), new ShardSubscription(split));
-    }
   }
 
   @Override
@@ -280,6 +254,6 @@ public final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, K
     for (ShardSubscription s : shards.values()) {
       s.cancel();
     }
-    client.close();
+    super.close();
   }
 }

@@ -1,21 +1,14 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.polling;
 
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.ShardSplitReaderBase;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
-import io.github.cdkstreamingpatterns.flink.kinesis.source.split.ShardProgress;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
-import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
-import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
@@ -35,62 +28,62 @@ import software.amazon.awssdk.services.kinesis.model.StartingPosition;
  * {@code pollIntervalMillis} (Kinesis allows 5 GetRecords calls per second per shard).
  */
 @Internal
-public final class KinesisShardSplitReader implements SplitReader<KinesisRecord, KinesisShardSplit> {
+public final class KinesisShardSplitReader
+    extends ShardSplitReaderBase<KinesisClient, KinesisShardSplitReader.ShardCursor> {
   private static final Logger LOG = LoggerFactory.getLogger(KinesisShardSplitReader.class);
   static final long MAX_BACKOFF_MILLIS = 10_000L;
 
-  private final KinesisClient client;
   private final String streamArn;
   private final long pollIntervalMillis;
   private final int maxRecordsPerPoll;
 
-  private final Map<String, ShardCursor> cursors = new LinkedHashMap<>();
   private final Set<String> paused = new HashSet<>();
   private final Object sleepLock = new Object();
   private boolean wokenUp;
 
   public KinesisShardSplitReader(
       KinesisClient client, String streamArn, long pollIntervalMillis, int maxRecordsPerPoll) {
-    this.client = client;
+    super(client);
     this.streamArn = streamArn;
     this.pollIntervalMillis = pollIntervalMillis;
     this.maxRecordsPerPoll = maxRecordsPerPoll;
   }
 
   /** Polling state of one shard. */
-  private static final class ShardCursor {
-    final ShardProgress progress;
+  static final class ShardCursor extends ShardSplitReaderBase.ShardState {
     String iterator;
     long nextPollAt;
-    int throttledInARow;
 
     ShardCursor(KinesisShardSplit split) {
-      this.progress = new ShardProgress(split);
+      super(split);
     }
   }
 
   @Override
-  public RecordsWithSplitIds<KinesisRecord> fetch() {
+  protected ShardCursor newShardState(KinesisShardSplit split) {
+    return new ShardCursor(split);
+  }
+
+  @Override
+  protected void fetchInto(RecordsBySplits.Builder<KinesisRecord> out) {
     ShardCursor next = null;
-    for (ShardCursor c : cursors.values()) {
-      if (!paused.contains(c.progress.shardId()) && (next == null || c.nextPollAt < next.nextPollAt)) {
+    for (ShardCursor c : shards.values()) {
+      if (!paused.contains(c.shardId()) && (next == null || c.nextPollAt < next.nextPollAt)) {
         next = c;
       }
     }
-    RecordsBySplits.Builder<KinesisRecord> out = new RecordsBySplits.Builder<>();
     long wait = next == null ? pollIntervalMillis : next.nextPollAt - System.currentTimeMillis();
     if (wait > 0 && sleep(wait)) {
-      return out.build();
+      return;
     }
     if (next == null) {
-      return out.build();
+      return;
     }
     poll(next, out);
-    return out.build();
   }
 
   private void poll(ShardCursor cursor, RecordsBySplits.Builder<KinesisRecord> out) {
-    String shardId = cursor.progress.shardId();
+    String shardId = cursor.shardId();
     try {
       if (cursor.iterator == null) {
         cursor.iterator = shardIterator(cursor);
@@ -102,18 +95,13 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
                   .shardIterator(cursor.iterator)
                   .limit(maxRecordsPerPoll)
                   .build());
-      cursor.throttledInARow = 0;
-      // De-aggregated here, on the fetcher thread, so the task thread only emits.
-      List<KinesisRecord> records = cursor.progress.toRecords(response.records());
-      if (!records.isEmpty()) {
-        out.addAll(shardId, records);
-      }
+      resetFailures(cursor);
+      List<KinesisRecord> records = emit(cursor, response.records(), out);
       cursor.iterator = response.nextShardIterator();
       if (cursor.iterator == null) {
         // Closed shard read to its end (after a split or merge): children take over.
         LOG.info("Shard {} of {} is closed and fully read", shardId, streamArn);
-        cursors.remove(shardId);
-        out.addFinishedSplit(shardId);
+        finish(cursor, out);
         return;
       }
       Long behind = response.millisBehindLatest();
@@ -126,8 +114,7 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
       cursor.iterator = null;
       cursor.nextPollAt = System.currentTimeMillis();
     } catch (ProvisionedThroughputExceededException | LimitExceededException | KmsThrottlingException e) {
-      cursor.throttledInARow++;
-      long backoff = backoffMillis(cursor.throttledInARow);
+      long backoff = backoffMillis(countFailure(cursor));
       LOG.warn("Throttled reading shard {} of {} ({}); backing off {} ms", shardId, streamArn,
           e.getClass().getSimpleName(), backoff);
       cursor.nextPollAt = System.currentTimeMillis() + backoff;
@@ -135,8 +122,7 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
       if (cursor.iterator == null) {
         // The shard itself is gone (past retention, e.g. restoring an old savepoint): nothing left to read.
         LOG.warn("Shard {} of {} no longer exists; treating it as fully read", shardId, streamArn, e);
-        cursors.remove(shardId);
-        out.addFinishedSplit(shardId);
+        finish(cursor, out);
       } else {
         throw e;
       }
@@ -145,17 +131,15 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
 
   /** Exponential backoff with jitter, starting at the poll interval and capped at 10 s. */
   long backoffMillis(int attempt) {
-    long base = Math.max(pollIntervalMillis, 100L);
-    long exp = Math.min(MAX_BACKOFF_MILLIS, base << Math.min(attempt - 1, 16));
-    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    return jitteredBackoffMillis(Math.max(pollIntervalMillis, 100L), MAX_BACKOFF_MILLIS, attempt, 16);
   }
 
   private String shardIterator(ShardCursor cursor) {
-    StartingPosition position = cursor.progress.startingPosition();
+    StartingPosition position = cursor.progress().startingPosition();
     GetShardIteratorRequest request =
         GetShardIteratorRequest.builder()
             .streamARN(streamArn)
-            .shardId(cursor.progress.shardId())
+            .shardId(cursor.shardId())
             .shardIteratorType(position.type())
             .startingSequenceNumber(position.sequenceNumber())
             .timestamp(position.timestamp())
@@ -186,17 +170,6 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
   }
 
   @Override
-  public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
-    if (!(splitsChanges instanceof SplitsAddition)) {
-      throw new UnsupportedOperationException(
-          "Unsupported splits change " + splitsChanges.getClass().getSimpleName());
-    }
-    for (KinesisShardSplit split : splitsChanges.splits()) {
-      cursors.put(split.shardId(), new ShardCursor(split));
-    }
-  }
-
-  @Override
   public void pauseOrResumeSplits(
       Collection<KinesisShardSplit> splitsToPause, Collection<KinesisShardSplit> splitsToResume) {
     // Used by watermark alignment: paused shards are simply not polled.
@@ -214,14 +187,5 @@ public final class KinesisShardSplitReader implements SplitReader<KinesisRecord,
       wokenUp = true;
       sleepLock.notifyAll();
     }
-  }
-
-  @Override
-  public void close() {
-    client.close();
-  }
-
-  int assignedShardCount() {
-    return cursors.size();
   }
 }
