@@ -1,5 +1,8 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisElementConverter;
+import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisSinkStateSerializer;
+import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisStreamSinkWriter;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Properties;

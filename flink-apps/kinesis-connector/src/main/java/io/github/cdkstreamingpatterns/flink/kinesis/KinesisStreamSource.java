@@ -1,5 +1,14 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.KinesisEnumeratorState;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.KinesisEnumeratorStateSerializer;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.KinesisSourceEnumerator;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.ShardLister;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.KinesisSourceReader;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.fanout.KinesisEfoSplitReader;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.polling.KinesisShardSplitReader;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplitSerializer;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;

@@ -10,8 +10,8 @@ import java.io.ObjectOutputStream;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
-class KinesisClientConfigTest {
-  static final String ARN = "arn:aws:kinesis:eu-west-1:123456789012:stream/raw-telemetry";
+public class KinesisClientConfigTest {
+  public static final String ARN = "arn:aws:kinesis:eu-west-1:123456789012:stream/raw-telemetry";
 
   static Properties props(String arn, String region, String endpoint) {
     Properties p = new Properties();

@@ -3,6 +3,8 @@ package io.github.cdkstreamingpatterns.flink.kinesis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.cdkstreamingpatterns.flink.kinesis.aggregation.KplTestEncoder;
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.ShardLister;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

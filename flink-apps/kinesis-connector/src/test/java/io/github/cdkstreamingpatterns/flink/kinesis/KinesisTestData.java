@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.kinesis.source.enumerator.ShardLister;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,14 +19,14 @@ import software.amazon.awssdk.services.kinesis.model.Shard;
 import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 
 /** Test payloads "<partitionKey>|<n>" and direct SDK access to what a stream really holds. */
-final class KinesisTestData {
+public final class KinesisTestData {
   private KinesisTestData() {}
 
   static String payload(int n, int keys) {
     return "device-" + String.format("%03d", n % keys) + "|" + n;
   }
 
-  static String keyOf(String payload) {
+  public static String keyOf(String payload) {
     return payload.substring(0, payload.indexOf('|'));
   }
 

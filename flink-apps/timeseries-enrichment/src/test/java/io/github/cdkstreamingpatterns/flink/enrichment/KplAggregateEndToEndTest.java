@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfig;
-import io.github.cdkstreamingpatterns.flink.kinesis.KplTestEncoder;
+import io.github.cdkstreamingpatterns.flink.kinesis.aggregation.KplTestEncoder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
