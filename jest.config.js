@@ -27,6 +27,11 @@ module.exports = {
     // Type-checking happens once in `npm run typecheck`; transpile-only keeps jest fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  // The samples of the READMEs (examples/) import the package by name, as a user would (tsconfig.json `paths`).
+  moduleNameMapper: {
+    '^cdk-streaming-patterns$': '<rootDir>/lib/index.ts',
+    '^cdk-streaming-patterns/lambda/(.*)$': '<rootDir>/lambda/$1',
+  },
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.js'],
   // Synthesizing stacks with bundled Lambdas takes a few seconds each on 2 cores.

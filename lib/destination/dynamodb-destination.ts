@@ -11,6 +11,14 @@ import { RestApiOptions } from '../internal/rest-api-options';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+];
+
 /** How the table is encrypted at rest. */
 export enum DynamoDbDestinationEncryption {
   /** A customer-managed KMS key (created with rotation unless `encryptionKey` is given). */
@@ -179,13 +187,20 @@ export class DynamoDbDestination extends Construct {
     return this.table.grantReadData(grantee);
   }
 
-  /** Write access to the table (and encrypt with its key). */
+  /**
+   * Write access to the table (`BatchWriteItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `DescribeTable`) and
+   * `kms:Decrypt`/`Encrypt`/`GenerateDataKey` on its key. Narrower than `table.grantWriteData`, whose
+   * `kms:ReEncrypt*`/`GenerateDataKey*` cdk-nag refuses.
+   */
   public grantWriteData(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantWriteData(grantee);
+    const grant = this.table.grant(grantee, ...TABLE_WRITE_ACTIONS);
+    const keyGrant = this.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
+    return keyGrant ? grant.combine(keyGrant) : grant;
   }
 
+  /** `grantReadData` and `grantWriteData` together. */
   public grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadWriteData(grantee);
+    return this.grantReadData(grantee).combine(this.grantWriteData(grantee));
   }
 
   /** `execute-api:Invoke` on the read API's methods. Throws without `enableReadApi`. */

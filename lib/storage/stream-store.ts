@@ -7,7 +7,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { assertExclusive, validateInteger } from '../internal';
 import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
+import { grantPutRecords } from '../internal/stream-grants';
 import { ShardPlan } from './shard-calculator';
+
+/** What `grantWrite` allows on the stream: aws-cdk-lib's `grantWrite` actions, without its KMS wildcards. */
+const STREAM_WRITE_ACTIONS = ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'];
 
 /** How the stream is encrypted at rest. */
 export enum StreamStoreEncryption {
@@ -159,12 +163,17 @@ export class StreamStore extends Construct {
     return this.stream.grantRead(grantee);
   }
 
+  /**
+   * `kinesis:ListShards`, `PutRecord` and `PutRecords` on the stream and `kms:GenerateDataKey` on its key: what a
+   * producer needs. Narrower than `stream.grantWrite`, whose `kms:ReEncrypt*`/`GenerateDataKey*` cdk-nag refuses.
+   */
   public grantWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.stream.grantWrite(grantee);
+    return grantPutRecords(grantee, this.stream, STREAM_WRITE_ACTIONS);
   }
 
+  /** `grantRead` and `grantWrite` together. */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.stream.grantReadWrite(grantee);
+    return this.grantRead(grantee).combine(this.grantWrite(grantee));
   }
 
   /** Grants `actions` on the stream (and nothing on the key). */

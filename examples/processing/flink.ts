@@ -1,0 +1,16 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { FlinkCode, FlinkStreamProcessor, StreamStore } from 'cdk-streaming-patterns';
+
+const stack = new Stack(new App(), 'Flink');
+const artifacts = s3.Bucket.fromBucketName(stack, 'Artifacts', 'my-ci-artifacts');
+const raw = new StreamStore(stack, 'Raw');
+const enriched = new StreamStore(stack, 'Enriched');
+const deadLetters = new StreamStore(stack, 'DeadLetters');
+new FlinkStreamProcessor(stack, 'Enrichment', {
+  code: FlinkCode.fromBucket(artifacts, 'flink/timeseries-enrichment-1.0.0.jar'),
+  sourceStream: raw.stream,
+  sinkStream: enriched.stream,
+  deadLetterStream: deadLetters.stream,
+  additionalPropertyGroups: { Processing: { 'dedupe.ttl.minutes': '60' } },
+});
