@@ -1,12 +1,12 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
@@ -40,6 +40,8 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
   private static final Logger LOG = LoggerFactory.getLogger(KinesisEfoSplitReader.class);
   private static final long MIN_RESUBSCRIBE_BACKOFF_MILLIS = 1_000L;
   private static final long MAX_RESUBSCRIBE_BACKOFF_MILLIS = 10_000L;
+  private static final Backoff RESUBSCRIBE_BACKOFF =
+      Backoff.equalJitter(MIN_RESUBSCRIBE_BACKOFF_MILLIS, MAX_RESUBSCRIBE_BACKOFF_MILLIS);
   private static final long IDLE_WAIT_MILLIS = 1_000L;
 
   private final KinesisAsyncClient client;
@@ -223,9 +225,7 @@ final class KinesisEfoSplitReader implements SplitReader<KinesisRecord, KinesisS
               + shard.progress.shardId() + " not found: " + cause.getMessage(), cause);
     }
     shard.failuresInARow++;
-    long exp = Math.min(MAX_RESUBSCRIBE_BACKOFF_MILLIS,
-        MIN_RESUBSCRIBE_BACKOFF_MILLIS << Math.min(shard.failuresInARow - 1, 10));
-    long backoff = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    long backoff = RESUBSCRIBE_BACKOFF.delayMillis(shard.failuresInARow);
     LOG.warn("Subscription to shard {} (consumer {}) failed ({}); resubscribing in {} ms",
         shard.progress.shardId(), consumerArn, cause.toString(), backoff);
     shard.nextSubscribeAt = System.currentTimeMillis() + Math.max(backoff, MIN_RESUBSCRIBE_BACKOFF_MILLIS);

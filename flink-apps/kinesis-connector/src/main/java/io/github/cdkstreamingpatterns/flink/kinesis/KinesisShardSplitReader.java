@@ -1,12 +1,12 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
@@ -139,9 +139,7 @@ final class KinesisShardSplitReader implements SplitReader<KinesisRecord, Kinesi
 
   /** Exponential backoff with jitter, starting at the poll interval and capped at 10 s. */
   long backoffMillis(int attempt) {
-    long base = Math.max(pollIntervalMillis, 100L);
-    long exp = Math.min(MAX_BACKOFF_MILLIS, base << Math.min(attempt - 1, 16));
-    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    return Backoff.equalJitter(Math.max(pollIntervalMillis, 100L), MAX_BACKOFF_MILLIS).delayMillis(attempt);
   }
 
   private String shardIterator(ShardCursor cursor) {

@@ -1,12 +1,12 @@
 package io.github.cdkstreamingpatterns.flink.kinesis;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.connector.base.sink.writer.AsyncSinkWriter;
@@ -40,6 +40,7 @@ import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutRecordsRequestEntry> {
   private static final Logger LOG = LoggerFactory.getLogger(KinesisStreamSinkWriter.class);
   private static final long MAX_RETRY_DELAY_MILLIS = 5_000L;
+  private static final Backoff RETRY_BACKOFF = Backoff.equalJitter(100L, MAX_RETRY_DELAY_MILLIS);
 
   private final KinesisAsyncClient client;
   private final String streamArn;
@@ -131,8 +132,7 @@ final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutRecordsRequ
   }
 
   static long retryDelayMillis(int attempt) {
-    long exp = Math.min(MAX_RETRY_DELAY_MILLIS, 100L << Math.min(attempt - 1, 10));
-    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    return RETRY_BACKOFF.delayMillis(attempt);
   }
 
   static Throwable unwrap(Throwable error) {

@@ -2,6 +2,7 @@ package io.github.cdkstreamingpatterns.flink.kinesis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.cdkstreamingpatterns.flink.common.PropertySeed;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

@@ -2,6 +2,8 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -330,7 +331,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         long version = currentVersion();
         String state = functionState.value();
-        String request = "{\"address\":" + Json.write(Json.address(target))
+        String request = "{\"address\":" + Json.write(target.toJson())
                 + ",\"state\":" + (state == null ? "null" : state)
                 + ",\"stateVersion\":" + version
                 + ",\"messages\":" + batch + "}";
@@ -389,21 +390,13 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (failed < maxAttempts) {
             failedAttempts.update(failed);
             waitingForRetry.add(address);
-            long delay = backoffMillis(failed, config.backoffBaseMs(), config.backoffMaxMs());
+            long delay = config.backoff().delayMillis(failed);
             LOG.debug("Call to {} failed ({}: {}); attempt {} of {} in {} ms", address, outcome.failureReason, outcome.failureDetail, failed + 1, maxAttempts, delay);
             retryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
         } else {
             LOG.warn("Call to {} failed {} times ({}: {}); dead-lettering the batch", address, failed, outcome.failureReason, outcome.failureDetail);
             finishFailedBatch(address, batch, outcome.failureReason, "after " + failed + " attempt(s): " + outcome.failureDetail);
         }
-    }
-
-    /** Exponential backoff with "equal jitter": half the delay is fixed, the other half random. */
-    static long backoffMillis(int failedAttempts, long baseMs, long maxMs) {
-        long exp = baseMs << Math.min(failedAttempts - 1, 30);
-        long capped = Math.min(maxMs, exp <= 0 ? maxMs : exp);
-        long half = capped / 2;
-        return half + ThreadLocalRandom.current().nextLong(capped - half + 1);
     }
 
     @Override
@@ -485,11 +478,11 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             ObjectNode message = Json.object();
             message.put("id", id);
             message.put("type", m.type);
-            message.set("from", Json.address(self));
+            message.set("from", self.toJson());
             message.set("payload", m.payload);
             if (config.module().function(m.to.type()).isEmpty()) {
                 ObjectNode dead = Json.object();
-                dead.set("address", Json.address(m.to));
+                dead.set("address", m.to.toJson());
                 dead.set("message", message);
                 output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_FUNCTION,
                         "message from " + address + " to unknown function type '" + m.to.type() + "'", m.to.key(), Json.write(dead), now)));
@@ -550,7 +543,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (3L * (record.json.length() + record.partitionKey.length()) <= max) {
             return null;
         }
-        long size = DeadLetters.utf8Length(record.json) + DeadLetters.utf8Length(record.partitionKey);
+        long size = Json.utf8Length(record.json) + Json.utf8Length(record.partitionKey);
         return size <= max ? null
                 : "record for egress '" + record.egress + "' is " + size + " bytes with its partition key, over the Kinesis record limit of " + max;
     }
@@ -570,7 +563,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     /** Dead-letter payload for a message: the message as sent to the function, with the address it was sent to. */
     private static String messagePayload(String address, JsonNode message) {
         ObjectNode node = Json.object();
-        node.set("address", Json.address(Address.fromKey(address)));
+        node.set("address", Address.fromKey(address).toJson());
         node.set("message", message);
         return Json.write(node);
     }
@@ -619,7 +612,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                         return;
                     }
                     String state = functionState.value();
-                    lines.add("{\"address\":" + Json.write(Json.address(Address.fromKey(key)))
+                    lines.add("{\"address\":" + Json.write(Address.fromKey(key).toJson())
                             + ",\"stateVersion\":" + v + ",\"state\":" + (state == null ? "null" : state) + "}");
                 });
         if (lines.isEmpty()) {
