@@ -1,5 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.util.Objects;
 
 /**
@@ -39,6 +41,14 @@ public final class Address {
 
     public String key() {
         return type + "/" + id;
+    }
+
+    /** {@code {"type","id"}}, as the protocol and the dead letters write an address. */
+    public ObjectNode toJson() {
+        ObjectNode node = Json.object();
+        node.put("type", type);
+        node.put("id", id);
+        return node;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -72,12 +73,9 @@ public final class DispatcherConfig implements Serializable {
         return signingRegion;
     }
 
-    public long backoffBaseMs() {
-        return backoffBaseMs;
-    }
-
-    public long backoffMaxMs() {
-        return backoffMaxMs;
+    /** Retry delays of a failed call: exponential from the base to the max, with equal jitter. */
+    public Backoff backoff() {
+        return Backoff.equalJitter(backoffBaseMs, backoffMaxMs);
     }
 
     /** Null when state export is off. */

@@ -1,6 +1,8 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -97,7 +99,7 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
             return;
         }
         ObjectNode payload = Json.object();
-        payload.set("address", Json.address(message.target()));
+        payload.set("address", message.target().toJson());
         payload.set("message", Json.read(message.messageJson));
         output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.FEEDBACK_OVERFLOW,
                 "the dispatcher subtask of " + message.addressKey() + " already holds max.pending.feedback = " + maxPendingFeedback

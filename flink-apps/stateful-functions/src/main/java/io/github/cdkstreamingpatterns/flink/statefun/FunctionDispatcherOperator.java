@@ -1,21 +1,16 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.charset.StandardCharsets;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.operators.MailboxExecutor;
@@ -85,6 +80,10 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
  * {@code maxAttempts}; then every message of the batch is dead-lettered with the reason of the last failure
  * ({@code HTTP_STATUS}, {@code TIMEOUT}, {@code UNREACHABLE}, {@code INVALID_RESPONSE}) and the address moves on to
  * its next messages with its state unchanged.
+ *
+ * <p><b>Structure.</b> This class is the Flink glue: keyed state, timers, the asynchronous calls, the mailbox and the
+ * outputs. What a response does to an address is computed by {@link ResponseApplier}, the request body is built by
+ * {@link InvocationRequestBuilder}, and the periodic export of the state is {@link StateExporter}'s.
  */
 public final class FunctionDispatcherOperator extends AbstractStreamOperator<EgressRecord>
         implements OneInputStreamOperator<RoutedMessage, EgressRecord>, Triggerable<String, VoidNamespace>, BoundedOneInput {
@@ -124,8 +123,8 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private transient RemoteFunctionClient client;
     private transient FeedbackChannels.Channel channel;
     private transient FeedbackChannels.Quiescence quiescence;
-    private transient StateExportWriter exportWriter;
-    private transient ExecutorService exportExecutor;
+    private transient ResponseApplier applier;
+    private transient StateExporter exporter;
 
     private transient StatefunMetrics metrics;
     private transient Counter messagesApplied;
@@ -168,6 +167,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 ? null
                 : new SigV4RequestSigner(config.signingRegion(), DefaultCredentialsProvider.builder().build());
         client = new RemoteFunctionClient(Math.max(2, Math.min(config.maxConcurrentCalls(), 16)), signer);
+        applier = new ResponseApplier(config.module());
 
         String jobId = getRuntimeContext().getJobInfo().getJobId().toString();
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
@@ -185,12 +185,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         channel.register(mailbox, this::acceptFeedback);
 
         if (config.stateExport() != null) {
-            exportWriter = config.stateExport().createWriter();
-            exportExecutor = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "statefun-state-export");
-                t.setDaemon(true);
-                return t;
-            });
+            exporter = new StateExporter(config.stateExport());
             scheduleExport();
         }
     }
@@ -227,9 +222,9 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             String batch = inFlight.value();
             List<String> buffered = bufferedMessages();
             messages += buffered.size() + (batch == null ? 0 : Json.read(batch).size());
-            feedback += (batch == null ? 0 : feedbackCount(Json.read(batch)));
+            feedback += (batch == null ? 0 : ResponseApplier.feedbackCount(Json.read(batch)));
             for (String message : buffered) {
-                feedback += isFeedback(Json.read(message)) ? 1 : 0;
+                feedback += ResponseApplier.isFeedback(Json.read(message)) ? 1 : 0;
             }
             if (batch != null) {
                 enqueueCall(address);
@@ -258,20 +253,6 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         quiescence.add(1);
         accept(element.getValue().addressKey(), element.getValue());
-    }
-
-    /** Messages of a batch that came through the feedback loop (ingress messages have {@code "from": null}). */
-    private static int feedbackCount(JsonNode batch) {
-        int n = 0;
-        for (JsonNode message : batch) {
-            n += isFeedback(message) ? 1 : 0;
-        }
-        return n;
-    }
-
-    private static boolean isFeedback(JsonNode message) {
-        JsonNode from = message.get("from");
-        return from != null && !from.isNull();
     }
 
     /** Runs on the task thread (mail from the feedback channel). */
@@ -303,7 +284,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (messages.isEmpty()) {
             return;
         }
-        inFlight.update("[" + String.join(",", messages) + "]");
+        inFlight.update(InvocationRequestBuilder.batch(messages));
         buffer.clear();
         failedAttempts.clear();
         enqueueCall(address);
@@ -330,10 +311,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         }
         long version = currentVersion();
         String state = functionState.value();
-        String request = "{\"address\":" + Json.write(Json.address(target))
-                + ",\"state\":" + (state == null ? "null" : state)
-                + ",\"stateVersion\":" + version
-                + ",\"messages\":" + batch + "}";
+        byte[] request = InvocationRequestBuilder.body(target, state, version, batch);
         long callId = ++callIds;
         runningCalls.put(address, callId);
         functionCalls.inc();
@@ -341,7 +319,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (failedBefore != null && failedBefore > 0) {
             functionCallRetries.inc();
         }
-        client.invoke(spec.get(), request.getBytes(StandardCharsets.UTF_8)).thenAccept(outcome -> {
+        client.invoke(spec.get(), request).thenAccept(outcome -> {
             try {
                 mailbox.execute(() -> onCallCompleted(address, callId, version, outcome), "statefun call %s", address);
             } catch (RejectedExecutionException closed) {
@@ -389,21 +367,13 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         if (failed < maxAttempts) {
             failedAttempts.update(failed);
             waitingForRetry.add(address);
-            long delay = backoffMillis(failed, config.backoffBaseMs(), config.backoffMaxMs());
+            long delay = config.backoff().delayMillis(failed);
             LOG.debug("Call to {} failed ({}: {}); attempt {} of {} in {} ms", address, outcome.failureReason, outcome.failureDetail, failed + 1, maxAttempts, delay);
             retryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
         } else {
             LOG.warn("Call to {} failed {} times ({}: {}); dead-lettering the batch", address, failed, outcome.failureReason, outcome.failureDetail);
             finishFailedBatch(address, batch, outcome.failureReason, "after " + failed + " attempt(s): " + outcome.failureDetail);
         }
-    }
-
-    /** Exponential backoff with "equal jitter": half the delay is fixed, the other half random. */
-    static long backoffMillis(int failedAttempts, long baseMs, long maxMs) {
-        long exp = baseMs << Math.min(failedAttempts - 1, 30);
-        long capped = Math.min(maxMs, exp <= 0 ? maxMs : exp);
-        long half = capped / 2;
-        return half + ThreadLocalRandom.current().nextLong(capped - half + 1);
     }
 
     @Override
@@ -422,13 +392,12 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
 
     private void finishFailedBatch(String address, String batch, String reason, String detail) throws Exception {
         JsonNode messages = Json.read(batch);
-        long now = System.currentTimeMillis();
-        for (JsonNode message : messages) {
-            output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(reason, detail, address, messagePayload(address, message), now)));
+        for (DeadLetterRecord deadLetter : ResponseApplier.failedBatch(address, messages, reason, detail, System.currentTimeMillis())) {
+            output.collect(DEAD_LETTERS, new StreamRecord<>(deadLetter));
             metrics.messageDeadLettered(reason);
         }
         quiescence.add(-messages.size());
-        channel.finished(feedbackCount(messages));
+        channel.finished(ResponseApplier.feedbackCount(messages));
         finishBatch(address);
     }
 
@@ -438,141 +407,45 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         startBatch(address);
     }
 
+    /** Applies a successful response (see {@link ResponseApplier}): state, outputs, metrics, then the next batch. */
     private void applyResponse(String address, long sentVersion, String batchJson, FunctionResponse response) throws Exception {
-        Address self = Address.fromKey(address);
-        long now = System.currentTimeMillis();
-
-        // Egress records are built before anything is applied: one too large for Kinesis would fail the sink (and the
-        // job, after every restart), so the response is invalid, retried, then dead-lettered, and state stays as is.
         Long lastSequence = egressSequence.value();
-        long sequence = lastSequence == null ? 0 : lastSequence;
-        List<EgressRecord> egressRecords = new ArrayList<>(response.egress.size());
-        for (int i = 0; i < response.egress.size(); i++) {
-            FunctionResponse.EgressMessage e = response.egress.get(i);
-            if (!config.module().egress().containsKey(e.egress)) {
-                egressRecords.add(null);
-                continue;
-            }
-            sequence++;
-            EgressRecord record = new EgressRecord(e.egress, e.partitionKey, egressJson(self, sequence, e, now));
-            String tooLarge = tooLargeForKinesis(record);
-            if (tooLarge != null) {
-                handleFailure(address, batchJson, InvocationOutcome.failure(DeadLetters.INVALID_RESPONSE, "egress[" + i + "] " + tooLarge));
-                return;
-            }
-            egressRecords.add(record);
+        Long lastMessage = messageSequence.value();
+        ResponseApplier.StateTransition t = applier.apply(address, sentVersion, batchJson, response,
+                lastSequence == null ? 0 : lastSequence, lastMessage == null ? 0 : lastMessage, System.currentTimeMillis());
+        if (t.failure != null) {
+            handleFailure(address, batchJson, t.failure);
+            return;
         }
-
-        JsonNode batch = Json.read(batchJson);
-
-        if (response.state == null) {
+        if (t.state == null) {
             functionState.clear();
         } else {
-            functionState.update(Json.write(response.state));
+            functionState.update(t.state);
         }
-        // The version keeps counting after a delete so (address, stateVersion) never repeats for different input.
-        stateVersion.update(sentVersion + 1);
+        stateVersion.update(t.stateVersion);
+        messageSequence.update(t.messageSequence);
+        egressSequence.update(t.egressSequence);
 
-        int emitted = 0;
-        // Ids number the messages an address has sent (like egress sequences), so a replay that batches the same
-        // input differently still gives the n-th message the same id.
-        Long lastMessage = messageSequence.value();
-        long messageNumber = lastMessage == null ? 0 : lastMessage;
-        feedbackMessages.inc(response.messages.size());
-        for (FunctionResponse.OutgoingMessage m : response.messages) {
-            messageNumber++;
-            String id = address + "/" + messageNumber;
-            ObjectNode message = Json.object();
-            message.put("id", id);
-            message.put("type", m.type);
-            message.set("from", Json.address(self));
-            message.set("payload", m.payload);
-            if (config.module().function(m.to.type()).isEmpty()) {
-                ObjectNode dead = Json.object();
-                dead.set("address", Json.address(m.to));
-                dead.set("message", message);
-                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_FUNCTION,
-                        "message from " + address + " to unknown function type '" + m.to.type() + "'", m.to.key(), Json.write(dead), now)));
-                metrics.messageDeadLettered(DeadLetters.UNKNOWN_FUNCTION);
-                continue;
-            }
-            output.collect(FEEDBACK, new StreamRecord<>(new RoutedMessage(m.to, id, Json.write(message))));
-            emitted++;
+        feedbackMessages.inc(t.messagesSent);
+        for (RoutedMessage message : t.feedback) {
+            output.collect(FEEDBACK, new StreamRecord<>(message));
         }
-        messageSequence.update(messageNumber);
-
-        for (int i = 0; i < response.egress.size(); i++) {
-            FunctionResponse.EgressMessage e = response.egress.get(i);
-            EgressRecord record = egressRecords.get(i);
-            if (record == null) {
-                ObjectNode dead = Json.object();
-                dead.put("egress", e.egress);
-                dead.put("partitionKey", e.partitionKey);
-                dead.put("type", e.type);
-                dead.set("payload", e.payload);
-                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.UNKNOWN_EGRESS,
-                        "egress '" + e.egress + "' from " + address + " is not in module.json", address, Json.write(dead), now)));
-                metrics.otherDeadLettered(DeadLetters.UNKNOWN_EGRESS);
-                continue;
-            }
+        for (EgressRecord record : t.egress) {
             output.collect(new StreamRecord<>(record));
             egressRecordsOut.inc();
         }
-        egressSequence.update(sequence);
-
-        int rejected = 0;
-        if (!response.rejected.isEmpty()) {
-            Map<String, JsonNode> byId = new LinkedHashMap<>();
-            for (JsonNode message : batch) {
-                byId.put(message.path("id").asText(), message);
-            }
-            for (FunctionResponse.Rejection rejection : response.rejected) {
-                JsonNode message = byId.remove(rejection.messageId);
-                if (message == null) {
-                    LOG.warn("Function {} rejected message id {} that was not in its batch", address, rejection.messageId);
-                    continue;
-                }
-                output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.REJECTED, rejection.reason, address, messagePayload(address, message), now)));
-                metrics.messageDeadLettered(DeadLetters.REJECTED);
-                rejected++;
+        for (ResponseApplier.DeadLetter deadLetter : t.deadLetters) {
+            output.collect(DEAD_LETTERS, new StreamRecord<>(deadLetter.record()));
+            if (deadLetter.message()) {
+                metrics.messageDeadLettered(deadLetter.record().reason);
+            } else {
+                metrics.otherDeadLettered(deadLetter.record().reason);
             }
         }
-        messagesApplied.inc(batch.size() - rejected);
-        quiescence.add(emitted - batch.size());
-        channel.finished(feedbackCount(batch));
+        messagesApplied.inc(t.messagesApplied);
+        quiescence.add(t.feedback.size() - t.batchSize);
+        channel.finished(t.feedbackInBatch);
         finishBatch(address);
-    }
-
-    /** Why the record cannot be written to Kinesis, or null when it fits (data plus partition key). */
-    static String tooLargeForKinesis(EgressRecord record) {
-        long max = FunctionResponse.MAX_RECORD_BYTES;
-        // UTF-8 takes at most 3 bytes per UTF-16 char: below that bound there is nothing to measure.
-        if (3L * (record.json.length() + record.partitionKey.length()) <= max) {
-            return null;
-        }
-        long size = DeadLetters.utf8Length(record.json) + DeadLetters.utf8Length(record.partitionKey);
-        return size <= max ? null
-                : "record for egress '" + record.egress + "' is " + size + " bytes with its partition key, over the Kinesis record limit of " + max;
-    }
-
-    static String egressJson(Address self, long sequence, FunctionResponse.EgressMessage e, long now) {
-        ObjectNode record = Json.object();
-        record.put("eventId", self.key() + "/" + sequence);
-        record.put("type", e.type);
-        record.put("aggregateType", self.type());
-        record.put("aggregateId", self.id());
-        record.put("sequence", sequence);
-        record.put("occurredAt", now);
-        record.set("payload", e.payload);
-        return Json.write(record);
-    }
-
-    /** Dead-letter payload for a message: the message as sent to the function, with the address it was sent to. */
-    private static String messagePayload(String address, JsonNode message) {
-        ObjectNode node = Json.object();
-        node.set("address", Json.address(Address.fromKey(address)));
-        node.set("message", message);
-        return Json.write(node);
     }
 
     @Override
@@ -598,44 +471,24 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     }
 
     private void scheduleExport() {
-        long next = getProcessingTimeService().getCurrentProcessingTime() + config.stateExport().intervalMs();
+        long next = getProcessingTimeService().getCurrentProcessingTime() + exporter.intervalMs();
         getProcessingTimeService().registerTimer(next, time -> {
             exportState(time);
             scheduleExport();
         });
     }
 
-    /**
-     * Collects {address, stateVersion, state} of every address on the task thread (a consistent view between two
-     * records) and uploads it in the background. An export is a point-in-time view, not tied to checkpoints: it may
-     * contain updates a later restore rolls back and re-applies.
-     */
+    /** Collects every address's state on the task thread (see {@link StateExporter}) and uploads it in the background. */
     private java.util.concurrent.Future<?> exportState(long exportedAt) throws Exception {
-        List<String> lines = new ArrayList<>();
+        StateExporter.Snapshot snapshot = new StateExporter.Snapshot();
         this.<String>getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, versionDescriptor,
                 (String key, ValueState<Long> version) -> {
                     Long v = version.value();
-                    if (v == null) {
-                        return;
+                    if (v != null) {
+                        snapshot.add(key, v, functionState.value());
                     }
-                    String state = functionState.value();
-                    lines.add("{\"address\":" + Json.write(Json.address(Address.fromKey(key)))
-                            + ",\"stateVersion\":" + v + ",\"state\":" + (state == null ? "null" : state) + "}");
                 });
-        if (lines.isEmpty()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
-        }
-        String objectKey = config.stateExport().objectKey(exportedAt, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        byte[] body = lines.stream().map(l -> l + "\n").collect(Collectors.joining()).getBytes(StandardCharsets.UTF_8);
-        return exportExecutor.submit(() -> {
-            try {
-                exportWriter.write(objectKey, body);
-                LOG.info("Exported {} function states to {}", lines.size(), objectKey);
-            } catch (Exception e) {
-                // The next interval writes a complete, fresh export; the job itself must not fail for this.
-                LOG.error("State export to {} failed", objectKey, e);
-            }
-        });
+        return exporter.upload(snapshot, exportedAt, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
     }
 
     @Override
@@ -644,12 +497,8 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             if (client != null) {
                 client.close();
             }
-            if (exportExecutor != null) {
-                exportExecutor.shutdown();
-                exportExecutor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            if (exportWriter != null) {
-                exportWriter.close();
+            if (exporter != null) {
+                exporter.close();
             }
             if (channel != null) {
                 channel.consumerClosed();

@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;

@@ -3,6 +3,8 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.util.Optional;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;

@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.io.Serializable;
 import java.net.URI;
 import java.util.Collections;

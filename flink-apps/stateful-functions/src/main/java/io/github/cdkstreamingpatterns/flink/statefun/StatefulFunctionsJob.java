@@ -1,5 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import io.github.cdkstreamingpatterns.flink.common.ApplicationProperties;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfig;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
@@ -30,7 +32,7 @@ public final class StatefulFunctionsJob {
             // Managed Flink configures checkpointing itself; local runs need it for exactly-once state.
             env.enableCheckpointing(LOCAL_CHECKPOINT_INTERVAL_MS);
         }
-        build(env, JobSettings.from(ApplicationProperties.load()));
+        build(env, JobSettings.from(ApplicationProperties.load(env instanceof LocalStreamEnvironment)));
         env.execute("stateful-functions");
     }
 
@@ -106,7 +108,7 @@ public final class StatefulFunctionsJob {
 
         @Override
         public byte[] serialize(DeadLetterRecord record) {
-            return record.bytes();
+            return record.toJson(DeadLetters.ENCODING);
         }
     }
 }

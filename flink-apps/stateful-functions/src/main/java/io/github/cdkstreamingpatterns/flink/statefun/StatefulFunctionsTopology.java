@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -176,7 +177,7 @@ class FeedbackBoundTest {
                 .flatMap(c -> c.messages().stream()).map(m -> m.get("id").asText()).toList();
         List<String> overflowed = new ArrayList<>();
         for (DeadLetterRecord d : deadLetters) {
-            JsonNode letter = TestJobs.read(d.json);
+            JsonNode letter = TestJobs.read(TestJobs.json(d));
             assertThat(letter.get("reason").asText()).isEqualTo(DeadLetters.FEEDBACK_OVERFLOW);
             assertThat(letter.get("detail").asText()).contains("max.pending.feedback = " + BOUND);
             JsonNode payload = TestJobs.read(letter.get("payload").asText());

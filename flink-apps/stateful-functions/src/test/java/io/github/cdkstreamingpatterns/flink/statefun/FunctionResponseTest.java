@@ -3,6 +3,7 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 

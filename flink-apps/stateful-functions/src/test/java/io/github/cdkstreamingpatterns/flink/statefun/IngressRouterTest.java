@@ -3,6 +3,8 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
@@ -42,12 +44,12 @@ class IngressRouterTest {
     @Test
     void deadLetterKeepsTheOriginalBytesAsTextOrBase64() throws Exception {
         byte[] notUtf8 = {(byte) 0xff, (byte) 0xfe, 0x41};
-        JsonNode letter = Json.MAPPER.readTree(DeadLetters.ofBytes("MALFORMED_JSON", "bad", "k", notUtf8, 42L).json);
+        JsonNode letter = Json.MAPPER.readTree(DeadLetters.ofBytes("MALFORMED_JSON", "bad", "k", notUtf8, 42L).toJson(DeadLetters.ENCODING));
         assertThat(letter.get("payload").asText()).isEqualTo(Base64.getEncoder().encodeToString(notUtf8));
         assertThat(letter.get("stage").asText()).isEqualTo("stateful-functions");
         assertThat(letter.get("at").asLong()).isEqualTo(42L);
 
-        JsonNode text = Json.MAPPER.readTree(DeadLetters.ofBytes("SCHEMA", "bad", "k", "{\"é\":1}".getBytes(StandardCharsets.UTF_8), 1L).json);
+        JsonNode text = Json.MAPPER.readTree(DeadLetters.ofBytes("SCHEMA", "bad", "k", "{\"é\":1}".getBytes(StandardCharsets.UTF_8), 1L).toJson(DeadLetters.ENCODING));
         assertThat(text.get("payload").asText()).isEqualTo("{\"é\":1}");
     }
 
@@ -64,16 +66,16 @@ class IngressRouterTest {
         String original = "x" + "\uD83D\uDE00\"\u00e9".repeat(300); // 4-byte emoji, escaped quote, 2-byte letter
         for (int limit = 800; limit < 840; limit++) {
             DeadLetterRecord d = DeadLetters.of("SCHEMA", "bad", "key", original, 3L, limit);
-            long size = d.json.getBytes(StandardCharsets.UTF_8).length + d.partitionKey.length();
+            long size = d.toJson(DeadLetters.ENCODING).length + d.partitionKey.length();
             assertThat(size).as("limit " + limit).isLessThanOrEqualTo(limit).isGreaterThan(limit - 13);
-            JsonNode letter = Json.MAPPER.readTree(d.json);
+            JsonNode letter = Json.MAPPER.readTree(d.toJson(DeadLetters.ENCODING));
             assertThat(letter.get("truncated").asBoolean()).isTrue();
             String payload = letter.get("payload").asText();
             assertThat(original).startsWith(payload);
             assertThat(Character.isHighSurrogate(payload.charAt(payload.length() - 1))).isFalse();
             assertThat(letter.get("reason").asText()).isEqualTo("SCHEMA");
         }
-        JsonNode whole = Json.MAPPER.readTree(DeadLetters.of("SCHEMA", "bad", "key", original, 3L).json);
+        JsonNode whole = Json.MAPPER.readTree(DeadLetters.of("SCHEMA", "bad", "key", original, 3L).toJson(DeadLetters.ENCODING));
         assertThat(whole.has("truncated")).as("a record that fits is left whole").isFalse();
         assertThat(whole.get("payload").asText()).isEqualTo(original);
     }

@@ -3,6 +3,7 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.cdkstreamingpatterns.flink.common.ApplicationProperties;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class JobSettingsTest {
     private static Map<String, Properties> devProperties() throws Exception {
-        try (InputStream in = JobSettingsTest.class.getClassLoader().getResourceAsStream(ApplicationProperties.DEV_RESOURCE)) {
+        try (InputStream in = JobSettingsTest.class.getClassLoader().getResourceAsStream(ApplicationProperties.DEV_FILE)) {
             return ApplicationProperties.parse(in);
         }
     }

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -426,16 +427,16 @@ class StatefulFunctionsRuntimeTest {
         assertThat(result.deadLetterRecords()).hasSize(envelopes.size());
         Map<String, JsonNode> byReason = new LinkedHashMap<>();
         for (DeadLetterRecord record : result.deadLetterRecords()) {
-            long size = kinesisSize(record.json, record.partitionKey);
+            long size = kinesisSize(TestJobs.json(record), record.partitionKey);
             assertThat(size).as(record.reason + " fits a Kinesis record").isLessThanOrEqualTo(max).isGreaterThan(max - 16);
-            JsonNode letter = TestJobs.read(record.json);
+            JsonNode letter = TestJobs.read(TestJobs.json(record));
             assertThat(letter.get("truncated").asBoolean()).as(record.reason + " is marked truncated").isTrue();
             byReason.put(letter.get("reason").asText(), letter);
         }
         assertThat(byReason).containsOnlyKeys("UNKNOWN_EVENT_TYPE", "REJECTED");
         assertThat(unroutable).startsWith(byReason.get("UNKNOWN_EVENT_TYPE").get("payload").asText());
         assertThat(byReason.get("UNKNOWN_EVENT_TYPE").get("payload").asText().length()).isGreaterThan(max / 3);
-        assertThat(byReason.get("REJECTED").get("detail").asText()).hasSize(DeadLetters.MAX_DETAIL_CHARS_WHEN_CUT);
+        assertThat(byReason.get("REJECTED").get("detail").asText()).hasSize(DeadLetterRecord.MAX_DETAIL_CHARS_WHEN_CUT);
         assertThat(byReason.get("REJECTED").get("payload").asText()).startsWith("{\"address\":{\"type\":\"acct\",\"id\":\"a1\"}");
     }
 

@@ -2,6 +2,7 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
@@ -22,8 +23,13 @@ final class TestJobs {
         }
 
         List<JsonNode> deadLetters() {
-            return deadLetterRecords.stream().map(d -> read(d.json)).toList();
+            return deadLetterRecords.stream().map(d -> read(json(d))).toList();
         }
+    }
+
+    /** The dead letter's JSON body, as the dead-letter sink writes it. */
+    static String json(DeadLetterRecord d) {
+        return new String(d.toJson(DeadLetters.ENCODING), StandardCharsets.UTF_8);
     }
 
     static JsonNode read(String json) {

@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.enrichment;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -108,7 +109,7 @@ public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRec
         byte[] payload = record.original != null ? record.original : validatedJson(record);
         ctx.output(
             EnrichmentJob.DEAD_LETTERS,
-            DeadLetterRecord.of(
+            DeadLetters.of(
                 DeadLetterReason.RECORD_TOO_LARGE,
                 "enriched record is "
                     + size

@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.enrichment;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

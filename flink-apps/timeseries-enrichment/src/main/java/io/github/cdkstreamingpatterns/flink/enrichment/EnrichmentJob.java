@@ -1,5 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.enrichment;
 
+import io.github.cdkstreamingpatterns.flink.common.ApplicationProperties;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSource;

@@ -2,6 +2,7 @@ package io.github.cdkstreamingpatterns.flink.enrichment;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

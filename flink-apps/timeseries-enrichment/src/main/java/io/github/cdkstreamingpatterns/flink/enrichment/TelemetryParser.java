@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.io.IOException;
 import java.io.Serializable;
 import java.math.BigDecimal;

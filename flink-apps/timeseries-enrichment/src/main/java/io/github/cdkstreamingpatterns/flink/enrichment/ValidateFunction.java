@@ -57,7 +57,7 @@ public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
       invalid.inc();
       invalidByReason.get(result.reason()).inc();
       byte[] original = payload == null ? new byte[0] : payload;
-      ctx.output(EnrichmentJob.DEAD_LETTERS, DeadLetterRecord.of(result.reason(), result.detail(), original, now));
+      ctx.output(EnrichmentJob.DEAD_LETTERS, DeadLetters.of(result.reason(), result.detail(), original, now));
     }
   }
 }

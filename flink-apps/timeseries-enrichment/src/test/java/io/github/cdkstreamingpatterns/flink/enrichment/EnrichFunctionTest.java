@@ -3,6 +3,7 @@ package io.github.cdkstreamingpatterns.flink.enrichment;
 import static io.github.cdkstreamingpatterns.flink.enrichment.TestRecords.telemetry;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -2,7 +2,9 @@ package io.github.cdkstreamingpatterns.flink.enrichment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.cdkstreamingpatterns.flink.kinesis.PropertySeed;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
+import io.github.cdkstreamingpatterns.flink.common.Json;
+import io.github.cdkstreamingpatterns.flink.common.PropertySeed;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -577,7 +579,7 @@ class EnrichmentChainPropertiesTest {
 
   private static void assertDeadLetter(DeadLetterRecord dl, DeadLetterReason reason, Delivery d) {
     assertThat(dl.reason).isEqualTo(reason.name());
-    assertThat(dl.stage).isEqualTo(DeadLetterRecord.STAGE);
+    assertThat(dl.stage).isEqualTo(DeadLetters.STAGE);
     assertThat(dl.truncated).isFalse();
     if (d != null) {
       assertThat(dl.at).isEqualTo(d.now());

@@ -3,6 +3,8 @@ package io.github.cdkstreamingpatterns.flink.enrichment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.cdkstreamingpatterns.flink.common.ApplicationProperties;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;

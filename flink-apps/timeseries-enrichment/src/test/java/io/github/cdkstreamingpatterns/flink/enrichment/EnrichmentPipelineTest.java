@@ -4,6 +4,7 @@ import static io.github.cdkstreamingpatterns.flink.enrichment.TestRecords.bytes;
 import static io.github.cdkstreamingpatterns.flink.enrichment.TestRecords.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

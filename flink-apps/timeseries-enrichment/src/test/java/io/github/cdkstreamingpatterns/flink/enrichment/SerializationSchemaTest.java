@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Iterator;
@@ -74,7 +75,7 @@ class SerializationSchemaTest {
   @Test
   void deadLetterKeepsUtf8PayloadAsText() throws Exception {
     byte[] original = "{\"eventId\":\u00e9".getBytes(StandardCharsets.UTF_8);
-    DeadLetterRecord d = DeadLetterRecord.of(DeadLetterReason.MALFORMED_JSON, "broken", original, 1234L);
+    DeadLetterRecord d = DeadLetters.of(DeadLetterReason.MALFORMED_JSON, "broken", original, 1234L);
     JsonNode json = MAPPER.readTree(new DeadLetterSerializationSchema().serialize(d));
 
     assertThat(fieldNames(json)).containsExactly("reason", "detail", "stage", "payload", "payloadEncoding", "at");
@@ -89,7 +90,7 @@ class SerializationSchemaTest {
   @Test
   void deadLetterBase64EncodesNonUtf8Payload() throws Exception {
     byte[] original = {(byte) 0xff, (byte) 0xfe, 0, 1};
-    DeadLetterRecord d = DeadLetterRecord.of(DeadLetterReason.MALFORMED_JSON, "not utf-8", original, 1L);
+    DeadLetterRecord d = DeadLetters.of(DeadLetterReason.MALFORMED_JSON, "not utf-8", original, 1L);
     JsonNode json = MAPPER.readTree(new DeadLetterSerializationSchema().serialize(d));
     assertThat(json.get("payloadEncoding").textValue()).isEqualTo("base64");
     assertThat(Base64.getDecoder().decode(json.get("payload").textValue())).isEqualTo(original);
@@ -99,15 +100,15 @@ class SerializationSchemaTest {
   void deadLetterPartitionKeyIsStablePerPayloadAndSpreadsAcrossPayloads() {
     byte[] a = "a".getBytes(StandardCharsets.UTF_8);
     byte[] b = "b".getBytes(StandardCharsets.UTF_8);
-    String keyA = DeadLetterRecord.of(DeadLetterReason.SCHEMA, "x", a, 1L).partitionKey;
-    assertThat(DeadLetterRecord.of(DeadLetterReason.SCHEMA, "y", a, 2L).partitionKey).isEqualTo(keyA);
-    assertThat(DeadLetterRecord.of(DeadLetterReason.SCHEMA, "x", b, 1L).partitionKey).isNotEqualTo(keyA);
+    String keyA = DeadLetters.of(DeadLetterReason.SCHEMA, "x", a, 1L).partitionKey;
+    assertThat(DeadLetters.of(DeadLetterReason.SCHEMA, "y", a, 2L).partitionKey).isEqualTo(keyA);
+    assertThat(DeadLetters.of(DeadLetterReason.SCHEMA, "x", b, 1L).partitionKey).isNotEqualTo(keyA);
     assertThat(keyA).startsWith("dlq-").hasSizeLessThanOrEqualTo(256);
   }
 
   @Test
   void deadLetterThatFitsIsLeftWholeAndHasNoTruncatedField() throws Exception {
-    DeadLetterRecord d = DeadLetterRecord.of(DeadLetterReason.SCHEMA, "bad", "{\"a\":1}".getBytes(StandardCharsets.UTF_8), 5L);
+    DeadLetterRecord d = DeadLetters.of(DeadLetterReason.SCHEMA, "bad", "{\"a\":1}".getBytes(StandardCharsets.UTF_8), 5L);
     assertThat(d.truncated).isFalse();
     JsonNode json = MAPPER.readTree(new DeadLetterSerializationSchema().serialize(d));
     assertThat(json.has("truncated")).isFalse();
@@ -118,9 +119,9 @@ class SerializationSchemaTest {
   void deadLetterOverTheLimitIsCutByBytesWithoutSplittingASurrogatePair() throws Exception {
     String original = "x" + "\uD83D\uDE00\"".repeat(400); // emoji (escaped by Jackson) and quotes
     DeadLetterRecord whole =
-        DeadLetterRecord.of(DeadLetterReason.SCHEMA, "bad", original.getBytes(StandardCharsets.UTF_8), 5L);
+        DeadLetters.of(DeadLetterReason.SCHEMA, "bad", original.getBytes(StandardCharsets.UTF_8), 5L);
     for (int limit = 700; limit < 760; limit++) {
-      DeadLetterRecord d = DeadLetterRecord.fit(whole, limit);
+      DeadLetterRecord d = DeadLetters.fit(whole, limit);
       byte[] bytes = new DeadLetterSerializationSchema().serialize(d);
       assertThat(bytes.length + d.partitionKey.length()).as("limit " + limit).isLessThanOrEqualTo(limit);
       assertThat(bytes.length + d.partitionKey.length()).as("limit " + limit).isGreaterThan(limit - 13);

@@ -3,9 +3,7 @@ package io.github.cdkstreamingpatterns.flink.enrichment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import io.github.cdkstreamingpatterns.flink.common.ApplicationProperties;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -107,39 +105,6 @@ class SettingsTest {
                 EnrichmentSettings.fromProperties(
                     props("reference.s3.uri", "s3://b/k", "reference.refresh.seconds", "0"), null))
         .hasMessageContaining("reference.refresh.seconds must be positive");
-  }
-
-  @Test
-  void parsesManagedFlinkPropertyGroups() throws Exception {
-    String json =
-        "[{\"PropertyGroupId\":\"KinesisSink\",\"PropertyMap\":{\"stream.arn\":\"arn:x\",\"n\":5,\"b\":true}},"
-            + "{\"PropertyGroupId\":\"Processing\",\"PropertyMap\":{}}]";
-    Map<String, Properties> groups =
-        ApplicationProperties.parse(new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)));
-    assertThat(groups).containsOnlyKeys("KinesisSink", "Processing");
-    assertThat(groups.get("KinesisSink").getProperty("stream.arn")).isEqualTo("arn:x");
-    assertThat(groups.get("KinesisSink").getProperty("n")).isEqualTo("5");
-    assertThat(groups.get("KinesisSink").getProperty("b")).isEqualTo("true");
-    assertThat(ApplicationProperties.require(groups, "Processing")).isEmpty();
-    assertThat(ApplicationProperties.optional(groups, "Missing")).isEmpty();
-    assertThatThrownBy(() -> ApplicationProperties.require(groups, "DeadLetterSink"))
-        .hasMessage("missing property group DeadLetterSink (have [KinesisSink, Processing])");
-  }
-
-  @Test
-  void rejectsMalformedPropertyFiles() {
-    assertThatThrownBy(() -> ApplicationProperties.parse(stream("{}")))
-        .isInstanceOf(IOException.class)
-        .hasMessageContaining("JSON array");
-    assertThatThrownBy(() -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\"}]")))
-        .hasMessageContaining("PropertyMap");
-    assertThatThrownBy(
-            () -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\",\"PropertyMap\":{\"k\":[1]}}]")))
-        .hasMessage("property x.k must be a string, number or boolean");
-  }
-
-  private static ByteArrayInputStream stream(String s) {
-    return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test

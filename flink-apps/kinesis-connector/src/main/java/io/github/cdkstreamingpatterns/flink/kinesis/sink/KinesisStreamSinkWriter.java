@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.sink;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfig;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisSinkException;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +9,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -44,6 +44,7 @@ import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 public final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutRecordsRequestEntry> {
   private static final Logger LOG = LoggerFactory.getLogger(KinesisStreamSinkWriter.class);
   private static final long MAX_RETRY_DELAY_MILLIS = 5_000L;
+  private static final Backoff RETRY_BACKOFF = Backoff.equalJitter(100L, MAX_RETRY_DELAY_MILLIS);
 
   private final KinesisAsyncClient client;
   private final String streamArn;
@@ -135,8 +136,7 @@ public final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutReco
   }
 
   static long retryDelayMillis(int attempt) {
-    long exp = Math.min(MAX_RETRY_DELAY_MILLIS, 100L << Math.min(attempt - 1, 10));
-    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+    return RETRY_BACKOFF.delayMillis(attempt);
   }
 
   public static Throwable unwrap(Throwable error) {

@@ -2,9 +2,9 @@ package io.github.cdkstreamingpatterns.flink.kinesis.aggregation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.cdkstreamingpatterns.flink.common.PropertySeed;
 import io.github.cdkstreamingpatterns.flink.kinesis.InitialPosition;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
-import io.github.cdkstreamingpatterns.flink.kinesis.PropertySeed;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.ShardProgress;
 import java.math.BigInteger;

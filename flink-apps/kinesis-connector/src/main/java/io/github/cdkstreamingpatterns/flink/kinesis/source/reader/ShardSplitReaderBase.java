@@ -6,7 +6,6 @@ import io.github.cdkstreamingpatterns.flink.kinesis.source.split.ShardProgress;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
@@ -95,15 +94,6 @@ public abstract class ShardSplitReaderBase<C extends SdkAutoCloseable, S extends
   /** A call on {@code shard} failed; returns how many failed in a row, this one included. */
   protected final int countFailure(ShardState shard) {
     return ++shard.failuresInARow;
-  }
-
-  /**
-   * Exponential backoff with jitter for the {@code attempt}-th failure in a row: between half and all of
-   * {@code baseMillis * 2^(attempt - 1)} (the exponent at most {@code maxShift}), capped at {@code maxMillis}.
-   */
-  protected static long jitteredBackoffMillis(long baseMillis, long maxMillis, int attempt, int maxShift) {
-    long exp = Math.min(maxMillis, baseMillis << Math.min(attempt - 1, maxShift));
-    return exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.fanout;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSource;
 import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisStreamSinkWriter;
@@ -40,6 +41,8 @@ public final class KinesisEfoSplitReader
   private static final Logger LOG = LoggerFactory.getLogger(KinesisEfoSplitReader.class);
   private static final long MIN_RESUBSCRIBE_BACKOFF_MILLIS = 1_000L;
   private static final long MAX_RESUBSCRIBE_BACKOFF_MILLIS = 10_000L;
+  private static final Backoff RESUBSCRIBE_BACKOFF =
+      Backoff.equalJitter(MIN_RESUBSCRIBE_BACKOFF_MILLIS, MAX_RESUBSCRIBE_BACKOFF_MILLIS);
   private static final long IDLE_WAIT_MILLIS = 1_000L;
 
   private final String consumerArn;
@@ -216,8 +219,7 @@ public final class KinesisEfoSplitReader
           "Enhanced fan-out consumer " + consumerArn + " (" + KinesisStreamSource.EFO_CONSUMER_ARN + ") or shard "
               + shard.shardId() + " not found: " + cause.getMessage(), cause);
     }
-    long backoff = jitteredBackoffMillis(
-        MIN_RESUBSCRIBE_BACKOFF_MILLIS, MAX_RESUBSCRIBE_BACKOFF_MILLIS, countFailure(shard), 10);
+    long backoff = RESUBSCRIBE_BACKOFF.delayMillis(countFailure(shard));
     LOG.warn("Subscription to shard {} (consumer {}) failed ({}); resubscribing in {} ms",
         shard.shardId(), consumerArn, cause.toString(), backoff);
     shard.nextSubscribeAt = System.currentTimeMillis() + Math.max(backoff, MIN_RESUBSCRIBE_BACKOFF_MILLIS);

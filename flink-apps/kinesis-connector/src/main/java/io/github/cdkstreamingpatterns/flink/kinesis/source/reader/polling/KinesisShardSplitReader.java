@@ -1,5 +1,6 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.polling;
 
+import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.ShardSplitReaderBase;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
@@ -131,7 +132,7 @@ public final class KinesisShardSplitReader
 
   /** Exponential backoff with jitter, starting at the poll interval and capped at 10 s. */
   long backoffMillis(int attempt) {
-    return jitteredBackoffMillis(Math.max(pollIntervalMillis, 100L), MAX_BACKOFF_MILLIS, attempt, 16);
+    return Backoff.equalJitter(Math.max(pollIntervalMillis, 100L), MAX_BACKOFF_MILLIS).delayMillis(attempt);
   }
 
   private String shardIterator(ShardCursor cursor) {

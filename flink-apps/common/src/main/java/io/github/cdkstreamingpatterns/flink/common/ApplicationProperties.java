@@ -1,4 +1,4 @@
-package io.github.cdkstreamingpatterns.flink.enrichment;
+package io.github.cdkstreamingpatterns.flink.common;
 
 import com.amazonaws.services.kinesisanalytics.runtime.KinesisAnalyticsRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,6 +22,7 @@ public final class ApplicationProperties {
   /**
    * @param local true when running in a local environment (IDE, mini cluster); only then is the dev file used, so a
    *     deployed application without property groups fails fast instead of silently pointing at localhost
+   * @throws IOException when deployed and Managed Flink has no property groups, or the dev file is missing or invalid
    */
   public static Map<String, Properties> load(boolean local) throws IOException {
     if (local) {
@@ -32,7 +33,14 @@ public final class ApplicationProperties {
         return parse(in);
       }
     }
-    return KinesisAnalyticsRuntime.getApplicationProperties();
+    Map<String, Properties> groups = KinesisAnalyticsRuntime.getApplicationProperties();
+    // The runtime returns no groups when its file is missing or empty: an error when deployed, never the dev file.
+    if (groups == null || groups.isEmpty()) {
+      throw new IOException(
+          "no application property groups from Managed Service for Apache Flink (" + DEV_FILE
+              + " is read only for local runs)");
+    }
+    return groups;
   }
 
   /** Parses {@code [{"PropertyGroupId":"...","PropertyMap":{"key":"value",...}}, ...]}. */
