@@ -11,53 +11,53 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 class ApplicationPropertiesTest {
-  @Test
-  void parsesManagedFlinkPropertyGroups() throws Exception {
-    String json =
-        "[{\"PropertyGroupId\":\"KinesisSink\",\"PropertyMap\":{\"stream.arn\":\"arn:x\",\"n\":5,\"b\":true}},"
-            + "{\"PropertyGroupId\":\"Processing\",\"PropertyMap\":{}}]";
-    Map<String, Properties> groups = ApplicationProperties.parse(stream(json));
-    assertThat(groups).containsOnlyKeys("KinesisSink", "Processing");
-    assertThat(groups.get("KinesisSink").getProperty("stream.arn")).isEqualTo("arn:x");
-    assertThat(groups.get("KinesisSink").getProperty("n")).isEqualTo("5");
-    assertThat(groups.get("KinesisSink").getProperty("b")).isEqualTo("true");
-    assertThat(ApplicationProperties.require(groups, "Processing")).isEmpty();
-    assertThat(ApplicationProperties.optional(groups, "Missing")).isEmpty();
-    assertThatThrownBy(() -> ApplicationProperties.require(groups, "DeadLetterSink"))
-        .hasMessage("missing property group DeadLetterSink (have [KinesisSink, Processing])");
-  }
+    @Test
+    void parsesManagedFlinkPropertyGroups() throws Exception {
+        String json =
+                "[{\"PropertyGroupId\":\"KinesisSink\",\"PropertyMap\":{\"stream.arn\":\"arn:x\",\"n\":5,\"b\":true}},"
+                        + "{\"PropertyGroupId\":\"Processing\",\"PropertyMap\":{}}]";
+        Map<String, Properties> groups = ApplicationProperties.parse(stream(json));
+        assertThat(groups).containsOnlyKeys("KinesisSink", "Processing");
+        assertThat(groups.get("KinesisSink").getProperty("stream.arn")).isEqualTo("arn:x");
+        assertThat(groups.get("KinesisSink").getProperty("n")).isEqualTo("5");
+        assertThat(groups.get("KinesisSink").getProperty("b")).isEqualTo("true");
+        assertThat(ApplicationProperties.require(groups, "Processing")).isEmpty();
+        assertThat(ApplicationProperties.optional(groups, "Missing")).isEmpty();
+        assertThatThrownBy(() -> ApplicationProperties.require(groups, "DeadLetterSink"))
+                .hasMessage("missing property group DeadLetterSink (have [KinesisSink, Processing])");
+    }
 
-  @Test
-  void rejectsMalformedPropertyFiles() {
-    assertThatThrownBy(() -> ApplicationProperties.parse(stream("{}")))
-        .isInstanceOf(IOException.class)
-        .hasMessageContaining("JSON array");
-    assertThatThrownBy(() -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\"}]")))
-        .hasMessageContaining("PropertyMap");
-    assertThatThrownBy(() -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":1,\"PropertyMap\":{}}]")))
-        .hasMessageContaining("PropertyGroupId string");
-    assertThatThrownBy(
-            () -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\",\"PropertyMap\":{\"k\":[1]}}]")))
-        .hasMessage("property x.k must be a string, number or boolean");
-    assertThatThrownBy(
-            () -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\",\"PropertyMap\":{\"k\":null}}]")))
-        .hasMessage("property x.k must be a string, number or boolean");
-  }
+    @Test
+    void rejectsMalformedPropertyFiles() {
+        assertThatThrownBy(() -> ApplicationProperties.parse(stream("{}")))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("JSON array");
+        assertThatThrownBy(() -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":\"x\"}]")))
+                .hasMessageContaining("PropertyMap");
+        assertThatThrownBy(() -> ApplicationProperties.parse(stream("[{\"PropertyGroupId\":1,\"PropertyMap\":{}}]")))
+                .hasMessageContaining("PropertyGroupId string");
+        assertThatThrownBy(() -> ApplicationProperties.parse(
+                        stream("[{\"PropertyGroupId\":\"x\",\"PropertyMap\":{\"k\":[1]}}]")))
+                .hasMessage("property x.k must be a string, number or boolean");
+        assertThatThrownBy(() -> ApplicationProperties.parse(
+                        stream("[{\"PropertyGroupId\":\"x\",\"PropertyMap\":{\"k\":null}}]")))
+                .hasMessage("property x.k must be a string, number or boolean");
+    }
 
-  @Test
-  void aLocalRunReadsTheDevFile() throws Exception {
-    assertThat(ApplicationProperties.load(true).get("Local").getProperty("aws.endpoint"))
-        .isEqualTo("http://localhost:4567");
-  }
+    @Test
+    void aLocalRunReadsTheDevFile() throws Exception {
+        assertThat(ApplicationProperties.load(true).get("Local").getProperty("aws.endpoint"))
+                .isEqualTo("http://localhost:4567");
+    }
 
-  @Test
-  void aDeployedRunNeverFallsBackToTheDevFile() {
-    // Off Managed Flink there is no runtime properties file: that is an error even though the dev file is on the
-    // classpath, so a deployed application without its configuration cannot silently point at localhost.
-    assertThatThrownBy(() -> ApplicationProperties.load(false)).isInstanceOf(IOException.class);
-  }
+    @Test
+    void aDeployedRunNeverFallsBackToTheDevFile() {
+        // Off Managed Flink there is no runtime properties file: that is an error even though the dev file is on the
+        // classpath, so a deployed application without its configuration cannot silently point at localhost.
+        assertThatThrownBy(() -> ApplicationProperties.load(false)).isInstanceOf(IOException.class);
+    }
 
-  private static ByteArrayInputStream stream(String s) {
-    return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
-  }
+    private static ByteArrayInputStream stream(String s) {
+        return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
+    }
 }

@@ -12,51 +12,57 @@ import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
 
 class JsonTest {
-  @Test
-  void strictUtf8DecodesValidUtf8AndRefusesEverythingElse() {
-    assertThat(Json.strictUtf8("é😀".getBytes(StandardCharsets.UTF_8))).isEqualTo("é😀");
-    assertThat(Json.strictUtf8(new byte[0])).isEmpty();
-    assertThat(Json.strictUtf8(new byte[] {(byte) 0xff})).isNull();
-    assertThat(Json.strictUtf8(new byte[] {(byte) 0xc0, (byte) 0x80})).as("overlong NUL").isNull();
-    assertThat(Json.strictUtf8(new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80})).as("encoded surrogate").isNull();
-  }
-
-  @Test
-  void theReaderRejectsAmbiguousRecordsButReadsNonNumericNumbers() throws Exception {
-    assertThat(Json.READER.readTree("{\"v\":NaN}").get("v").isNumber()).isTrue();
-    assertThatThrownBy(() -> Json.READER.readTree("{\"a\":1,\"a\":2}")).isInstanceOf(JsonProcessingException.class);
-    assertThatThrownBy(() -> Json.READER.readTree("{} {}")).isInstanceOf(JsonProcessingException.class);
-    assertThat(Json.MAPPER.readTree("{\"a\":1,\"a\":2}").get("a").intValue()).as("the plain mapper is lenient").isEqualTo(2);
-  }
-
-  @Test
-  void writesAndReadsTrees() {
-    ObjectNode node = Json.object();
-    node.put("s", "q\"\\\n\u0001😀");
-    node.putNull("n");
-    assertThat(Json.write(node)).isEqualTo("{\"s\":\"q\\\"\\\\\\n\\u0001😀\",\"n\":null}");
-    assertThat(Json.read(Json.write(node))).isEqualTo(node);
-    assertThatThrownBy(() -> Json.read("{")).isInstanceOf(UncheckedIOException.class);
-  }
-
-  @Test
-  void nonEmptyTextIsNullForAnythingButANonEmptyString() {
-    ObjectNode node = Json.object().put("s", "x").put("e", "").put("n", 1);
-    assertThat(Json.nonEmptyText(node, "s")).isEqualTo("x");
-    assertThat(Json.nonEmptyText(node, "e")).isNull();
-    assertThat(Json.nonEmptyText(node, "n")).isNull();
-    assertThat(Json.nonEmptyText(node, "missing")).isNull();
-  }
-
-  @Property(seed = PropertySeed.SEED, tries = 500)
-  void utf8LengthIsTheLengthOfGetBytes(@ForAll String s) {
-    assertThat(Json.utf8Length(s)).isEqualTo(s.getBytes(StandardCharsets.UTF_8).length);
-  }
-
-  @Test
-  void utf8LengthCountsALoneSurrogateAsGetBytesDoes() {
-    for (String s : new String[] {"\uD800", "a\uDC00", "\uDE00\uD83D", "\uD83D\uDE00", "\uD83D"}) {
-      assertThat(Json.utf8Length(s)).as(s).isEqualTo(s.getBytes(StandardCharsets.UTF_8).length);
+    @Test
+    void strictUtf8DecodesValidUtf8AndRefusesEverythingElse() {
+        assertThat(Json.strictUtf8("é😀".getBytes(StandardCharsets.UTF_8))).isEqualTo("é😀");
+        assertThat(Json.strictUtf8(new byte[0])).isEmpty();
+        assertThat(Json.strictUtf8(new byte[] {(byte) 0xff})).isNull();
+        assertThat(Json.strictUtf8(new byte[] {(byte) 0xc0, (byte) 0x80}))
+                .as("overlong NUL")
+                .isNull();
+        assertThat(Json.strictUtf8(new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}))
+                .as("encoded surrogate")
+                .isNull();
     }
-  }
+
+    @Test
+    void theReaderRejectsAmbiguousRecordsButReadsNonNumericNumbers() throws Exception {
+        assertThat(Json.READER.readTree("{\"v\":NaN}").get("v").isNumber()).isTrue();
+        assertThatThrownBy(() -> Json.READER.readTree("{\"a\":1,\"a\":2}")).isInstanceOf(JsonProcessingException.class);
+        assertThatThrownBy(() -> Json.READER.readTree("{} {}")).isInstanceOf(JsonProcessingException.class);
+        assertThat(Json.MAPPER.readTree("{\"a\":1,\"a\":2}").get("a").intValue())
+                .as("the plain mapper is lenient")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void writesAndReadsTrees() {
+        ObjectNode node = Json.object();
+        node.put("s", "q\"\\\n\u0001😀");
+        node.putNull("n");
+        assertThat(Json.write(node)).isEqualTo("{\"s\":\"q\\\"\\\\\\n\\u0001😀\",\"n\":null}");
+        assertThat(Json.read(Json.write(node))).isEqualTo(node);
+        assertThatThrownBy(() -> Json.read("{")).isInstanceOf(UncheckedIOException.class);
+    }
+
+    @Test
+    void nonEmptyTextIsNullForAnythingButANonEmptyString() {
+        ObjectNode node = Json.object().put("s", "x").put("e", "").put("n", 1);
+        assertThat(Json.nonEmptyText(node, "s")).isEqualTo("x");
+        assertThat(Json.nonEmptyText(node, "e")).isNull();
+        assertThat(Json.nonEmptyText(node, "n")).isNull();
+        assertThat(Json.nonEmptyText(node, "missing")).isNull();
+    }
+
+    @Property(seed = PropertySeed.SEED, tries = 500)
+    void utf8LengthIsTheLengthOfGetBytes(@ForAll String s) {
+        assertThat(Json.utf8Length(s)).isEqualTo(s.getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    @Test
+    void utf8LengthCountsALoneSurrogateAsGetBytesDoes() {
+        for (String s : new String[] {"\uD800", "a\uDC00", "\uDE00\uD83D", "\uD83D\uDE00", "\uD83D"}) {
+            assertThat(Json.utf8Length(s)).as(s).isEqualTo(s.getBytes(StandardCharsets.UTF_8).length);
+        }
+    }
 }

@@ -6,7 +6,7 @@ package io.github.cdkstreamingpatterns.flink.common;
  * with new inputs, run a property with another seed or none.
  */
 public final class PropertySeed {
-  public static final String SEED = "20261201";
+    public static final String SEED = "20261201";
 
-  private PropertySeed() {}
+    private PropertySeed() {}
 }

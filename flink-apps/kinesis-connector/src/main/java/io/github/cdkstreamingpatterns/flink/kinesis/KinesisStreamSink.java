@@ -34,168 +34,167 @@ import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
  * }</pre>
  */
 public final class KinesisStreamSink<T> extends AsyncSinkBase<T, PutRecordsRequestEntry> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /** Kinesis PutRecords limit on records per request. */
-  public static final int MAX_RECORDS_PER_REQUEST = 500;
-  /** Kinesis PutRecords limit on bytes (data plus partition keys) per request. */
-  public static final long MAX_BYTES_PER_REQUEST = 5L * 1024 * 1024;
-  /** Kinesis default limit on one record (data plus partition key). */
-  public static final long MAX_RECORD_SIZE_BYTES = 1024L * 1024;
+    /** Kinesis PutRecords limit on records per request. */
+    public static final int MAX_RECORDS_PER_REQUEST = 500;
+    /** Kinesis PutRecords limit on bytes (data plus partition keys) per request. */
+    public static final long MAX_BYTES_PER_REQUEST = 5L * 1024 * 1024;
+    /** Kinesis default limit on one record (data plus partition key). */
+    public static final long MAX_RECORD_SIZE_BYTES = 1024L * 1024;
 
-  private final KinesisClientConfig clientConfig;
+    private final KinesisClientConfig clientConfig;
 
-  private KinesisStreamSink(Builder<T> b) {
-    super(
-        new KinesisElementConverter<>(b.serializationSchema, b.partitionKeyGenerator),
-        b.maxBatchSize,
-        b.maxInFlightRequests,
-        b.maxBufferedRequests,
-        b.maxBatchSizeInBytes,
-        b.maxTimeInBufferMillis,
-        b.maxRecordSizeInBytes,
-        b.requestTimeoutMillis,
-        false);
-    this.clientConfig = b.clientConfig;
-  }
-
-  public static <T> Builder<T> builder() {
-    return new Builder<>();
-  }
-
-  public KinesisClientConfig clientConfig() {
-    return clientConfig;
-  }
-
-  @Override
-  public StatefulSinkWriter<T, BufferedRequestState<PutRecordsRequestEntry>> createWriter(WriterInitContext context) {
-    return restoreWriter(context, Collections.emptyList());
-  }
-
-  @Override
-  public StatefulSinkWriter<T, BufferedRequestState<PutRecordsRequestEntry>> restoreWriter(
-      WriterInitContext context, Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState) {
-    AsyncSinkWriterConfiguration configuration =
-        AsyncSinkWriterConfiguration.builder()
-            .setMaxBatchSize(getMaxBatchSize())
-            .setMaxBatchSizeInBytes(getMaxBatchSizeInBytes())
-            .setMaxInFlightRequests(getMaxInFlightRequests())
-            .setMaxBufferedRequests(getMaxBufferedRequests())
-            .setMaxTimeInBufferMS(getMaxTimeInBufferMS())
-            .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
-            .setRequestTimeoutMS(getRequestTimeoutMS())
-            .setFailOnTimeout(getFailOnTimeout())
-            .build();
-    return new KinesisStreamSinkWriter<>(
-        getElementConverter(), context, configuration, recoveredState, clientConfig, getMaxInFlightRequests());
-  }
-
-  @Override
-  public SimpleVersionedSerializer<BufferedRequestState<PutRecordsRequestEntry>> getWriterStateSerializer() {
-    return new KinesisSinkStateSerializer();
-  }
-
-  /** Builder; client config, serialization schema and partition key generator are required. */
-  public static final class Builder<T> {
-    private KinesisClientConfig clientConfig;
-    private SerializationSchema<T> serializationSchema;
-    private PartitionKeyGenerator<T> partitionKeyGenerator;
-    private int maxBatchSize = MAX_RECORDS_PER_REQUEST;
-    private int maxInFlightRequests = 50;
-    private int maxBufferedRequests = 10_000;
-    private long maxBatchSizeInBytes = MAX_BYTES_PER_REQUEST;
-    private long maxTimeInBufferMillis = 5_000L;
-    private long maxRecordSizeInBytes = MAX_RECORD_SIZE_BYTES;
-    private long requestTimeoutMillis = 60_000L;
-
-    private Builder() {}
-
-    public Builder<T> clientConfig(KinesisClientConfig clientConfig) {
-      this.clientConfig = clientConfig;
-      return this;
+    private KinesisStreamSink(Builder<T> b) {
+        super(
+                new KinesisElementConverter<>(b.serializationSchema, b.partitionKeyGenerator),
+                b.maxBatchSize,
+                b.maxInFlightRequests,
+                b.maxBufferedRequests,
+                b.maxBatchSizeInBytes,
+                b.maxTimeInBufferMillis,
+                b.maxRecordSizeInBytes,
+                b.requestTimeoutMillis,
+                false);
+        this.clientConfig = b.clientConfig;
     }
 
-    /** Convenience for {@code clientConfig(KinesisClientConfig.fromProperties(props))}. */
-    public Builder<T> properties(Properties props) {
-      return clientConfig(KinesisClientConfig.fromProperties(props));
+    public static <T> Builder<T> builder() {
+        return new Builder<>();
     }
 
-    public Builder<T> serializationSchema(SerializationSchema<T> serializationSchema) {
-      this.serializationSchema = serializationSchema;
-      return this;
+    public KinesisClientConfig clientConfig() {
+        return clientConfig;
     }
 
-    public Builder<T> partitionKeyGenerator(PartitionKeyGenerator<T> partitionKeyGenerator) {
-      this.partitionKeyGenerator = partitionKeyGenerator;
-      return this;
+    @Override
+    public StatefulSinkWriter<T, BufferedRequestState<PutRecordsRequestEntry>> createWriter(WriterInitContext context) {
+        return restoreWriter(context, Collections.emptyList());
     }
 
-    /** Records per PutRecords call, 1..500. Default 500. */
-    public Builder<T> maxBatchSize(int maxBatchSize) {
-      this.maxBatchSize = maxBatchSize;
-      return this;
+    @Override
+    public StatefulSinkWriter<T, BufferedRequestState<PutRecordsRequestEntry>> restoreWriter(
+            WriterInitContext context, Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState) {
+        AsyncSinkWriterConfiguration configuration = AsyncSinkWriterConfiguration.builder()
+                .setMaxBatchSize(getMaxBatchSize())
+                .setMaxBatchSizeInBytes(getMaxBatchSizeInBytes())
+                .setMaxInFlightRequests(getMaxInFlightRequests())
+                .setMaxBufferedRequests(getMaxBufferedRequests())
+                .setMaxTimeInBufferMS(getMaxTimeInBufferMS())
+                .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
+                .setRequestTimeoutMS(getRequestTimeoutMS())
+                .setFailOnTimeout(getFailOnTimeout())
+                .build();
+        return new KinesisStreamSinkWriter<>(
+                getElementConverter(), context, configuration, recoveredState, clientConfig, getMaxInFlightRequests());
     }
 
-    /** Concurrent PutRecords calls per writer. Default 50. */
-    public Builder<T> maxInFlightRequests(int maxInFlightRequests) {
-      this.maxInFlightRequests = maxInFlightRequests;
-      return this;
+    @Override
+    public SimpleVersionedSerializer<BufferedRequestState<PutRecordsRequestEntry>> getWriterStateSerializer() {
+        return new KinesisSinkStateSerializer();
     }
 
-    /** Records buffered before the writer applies back-pressure. Default 10000. */
-    public Builder<T> maxBufferedRequests(int maxBufferedRequests) {
-      this.maxBufferedRequests = maxBufferedRequests;
-      return this;
-    }
+    /** Builder; client config, serialization schema and partition key generator are required. */
+    public static final class Builder<T> {
+        private KinesisClientConfig clientConfig;
+        private SerializationSchema<T> serializationSchema;
+        private PartitionKeyGenerator<T> partitionKeyGenerator;
+        private int maxBatchSize = MAX_RECORDS_PER_REQUEST;
+        private int maxInFlightRequests = 50;
+        private int maxBufferedRequests = 10_000;
+        private long maxBatchSizeInBytes = MAX_BYTES_PER_REQUEST;
+        private long maxTimeInBufferMillis = 5_000L;
+        private long maxRecordSizeInBytes = MAX_RECORD_SIZE_BYTES;
+        private long requestTimeoutMillis = 60_000L;
 
-    /** Bytes per PutRecords call, up to 5 MiB. Default 5 MiB. */
-    public Builder<T> maxBatchSizeInBytes(long maxBatchSizeInBytes) {
-      this.maxBatchSizeInBytes = maxBatchSizeInBytes;
-      return this;
-    }
+        private Builder() {}
 
-    /** Longest time a record waits for its batch to fill. Default 5000 ms. */
-    public Builder<T> maxTimeInBufferMillis(long maxTimeInBufferMillis) {
-      this.maxTimeInBufferMillis = maxTimeInBufferMillis;
-      return this;
-    }
+        public Builder<T> clientConfig(KinesisClientConfig clientConfig) {
+            this.clientConfig = clientConfig;
+            return this;
+        }
 
-    /** Largest accepted record (data plus key). Default 1 MiB. */
-    public Builder<T> maxRecordSizeInBytes(long maxRecordSizeInBytes) {
-      this.maxRecordSizeInBytes = maxRecordSizeInBytes;
-      return this;
-    }
+        /** Convenience for {@code clientConfig(KinesisClientConfig.fromProperties(props))}. */
+        public Builder<T> properties(Properties props) {
+            return clientConfig(KinesisClientConfig.fromProperties(props));
+        }
 
-    /** Time after which an unanswered PutRecords call is retried. Default 60000 ms. */
-    public Builder<T> requestTimeoutMillis(long requestTimeoutMillis) {
-      this.requestTimeoutMillis = requestTimeoutMillis;
-      return this;
-    }
+        public Builder<T> serializationSchema(SerializationSchema<T> serializationSchema) {
+            this.serializationSchema = serializationSchema;
+            return this;
+        }
 
-    public KinesisStreamSink<T> build() {
-      if (clientConfig == null) {
-        throw new IllegalArgumentException("clientConfig is required (KinesisClientConfig.fromProperties(...))");
-      }
-      if (serializationSchema == null) {
-        throw new IllegalArgumentException("serializationSchema is required");
-      }
-      if (partitionKeyGenerator == null) {
-        throw new IllegalArgumentException("partitionKeyGenerator is required");
-      }
-      if (maxBatchSize < 1 || maxBatchSize > MAX_RECORDS_PER_REQUEST) {
-        throw new IllegalArgumentException(
-            "maxBatchSize must be in 1.." + MAX_RECORDS_PER_REQUEST + ", got: " + maxBatchSize);
-      }
-      if (maxBatchSizeInBytes < 1 || maxBatchSizeInBytes > MAX_BYTES_PER_REQUEST) {
-        throw new IllegalArgumentException(
-            "maxBatchSizeInBytes must be in 1.." + MAX_BYTES_PER_REQUEST + ", got: " + maxBatchSizeInBytes);
-      }
-      if (maxRecordSizeInBytes < 1 || maxRecordSizeInBytes > maxBatchSizeInBytes) {
-        throw new IllegalArgumentException(
-            "maxRecordSizeInBytes must be in 1..maxBatchSizeInBytes (" + maxBatchSizeInBytes + "), got: "
-                + maxRecordSizeInBytes);
-      }
-      return new KinesisStreamSink<>(this);
+        public Builder<T> partitionKeyGenerator(PartitionKeyGenerator<T> partitionKeyGenerator) {
+            this.partitionKeyGenerator = partitionKeyGenerator;
+            return this;
+        }
+
+        /** Records per PutRecords call, 1..500. Default 500. */
+        public Builder<T> maxBatchSize(int maxBatchSize) {
+            this.maxBatchSize = maxBatchSize;
+            return this;
+        }
+
+        /** Concurrent PutRecords calls per writer. Default 50. */
+        public Builder<T> maxInFlightRequests(int maxInFlightRequests) {
+            this.maxInFlightRequests = maxInFlightRequests;
+            return this;
+        }
+
+        /** Records buffered before the writer applies back-pressure. Default 10000. */
+        public Builder<T> maxBufferedRequests(int maxBufferedRequests) {
+            this.maxBufferedRequests = maxBufferedRequests;
+            return this;
+        }
+
+        /** Bytes per PutRecords call, up to 5 MiB. Default 5 MiB. */
+        public Builder<T> maxBatchSizeInBytes(long maxBatchSizeInBytes) {
+            this.maxBatchSizeInBytes = maxBatchSizeInBytes;
+            return this;
+        }
+
+        /** Longest time a record waits for its batch to fill. Default 5000 ms. */
+        public Builder<T> maxTimeInBufferMillis(long maxTimeInBufferMillis) {
+            this.maxTimeInBufferMillis = maxTimeInBufferMillis;
+            return this;
+        }
+
+        /** Largest accepted record (data plus key). Default 1 MiB. */
+        public Builder<T> maxRecordSizeInBytes(long maxRecordSizeInBytes) {
+            this.maxRecordSizeInBytes = maxRecordSizeInBytes;
+            return this;
+        }
+
+        /** Time after which an unanswered PutRecords call is retried. Default 60000 ms. */
+        public Builder<T> requestTimeoutMillis(long requestTimeoutMillis) {
+            this.requestTimeoutMillis = requestTimeoutMillis;
+            return this;
+        }
+
+        public KinesisStreamSink<T> build() {
+            if (clientConfig == null) {
+                throw new IllegalArgumentException(
+                        "clientConfig is required (KinesisClientConfig.fromProperties(...))");
+            }
+            if (serializationSchema == null) {
+                throw new IllegalArgumentException("serializationSchema is required");
+            }
+            if (partitionKeyGenerator == null) {
+                throw new IllegalArgumentException("partitionKeyGenerator is required");
+            }
+            if (maxBatchSize < 1 || maxBatchSize > MAX_RECORDS_PER_REQUEST) {
+                throw new IllegalArgumentException(
+                        "maxBatchSize must be in 1.." + MAX_RECORDS_PER_REQUEST + ", got: " + maxBatchSize);
+            }
+            if (maxBatchSizeInBytes < 1 || maxBatchSizeInBytes > MAX_BYTES_PER_REQUEST) {
+                throw new IllegalArgumentException(
+                        "maxBatchSizeInBytes must be in 1.." + MAX_BYTES_PER_REQUEST + ", got: " + maxBatchSizeInBytes);
+            }
+            if (maxRecordSizeInBytes < 1 || maxRecordSizeInBytes > maxBatchSizeInBytes) {
+                throw new IllegalArgumentException("maxRecordSizeInBytes must be in 1..maxBatchSizeInBytes ("
+                        + maxBatchSizeInBytes + "), got: " + maxRecordSizeInBytes);
+            }
+            return new KinesisStreamSink<>(this);
+        }
     }
-  }
 }

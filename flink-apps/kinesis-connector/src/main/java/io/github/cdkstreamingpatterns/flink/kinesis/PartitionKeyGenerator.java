@@ -8,6 +8,6 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface PartitionKeyGenerator<T> extends Serializable {
-  /** Returns a non-empty key of at most 256 Unicode characters. */
-  String apply(T element);
+    /** Returns a non-empty key of at most 256 Unicode characters. */
+    String apply(T element);
 }

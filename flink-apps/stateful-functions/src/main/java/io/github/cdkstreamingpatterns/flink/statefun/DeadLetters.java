@@ -40,8 +40,10 @@ public final class DeadLetters {
         return of(reason, detail, partitionKey, payload, at, FunctionResponse.MAX_RECORD_BYTES);
     }
 
-    static DeadLetterRecord of(String reason, String detail, String partitionKey, String payload, long at, long maxRecordBytes) {
-        DeadLetterRecord record = new DeadLetterRecord(reason, detail, STAGE, payload, null, at, partitionKey(partitionKey));
+    static DeadLetterRecord of(
+            String reason, String detail, String partitionKey, String payload, long at, long maxRecordBytes) {
+        DeadLetterRecord record =
+                new DeadLetterRecord(reason, detail, STAGE, payload, null, at, partitionKey(partitionKey));
         return DeadLetterRecord.fit(record, maxRecordBytes, ENCODING);
     }
 
@@ -53,7 +55,9 @@ public final class DeadLetters {
         if (key == null || key.isEmpty()) {
             return "dead-letter";
         }
-        return key.length() <= FunctionResponse.MAX_PARTITION_KEY_CHARS ? key : key.substring(0, FunctionResponse.MAX_PARTITION_KEY_CHARS);
+        return key.length() <= FunctionResponse.MAX_PARTITION_KEY_CHARS
+                ? key
+                : key.substring(0, FunctionResponse.MAX_PARTITION_KEY_CHARS);
     }
 
     public static DeadLetterRecord ofBytes(String reason, String detail, String partitionKey, byte[] payload, long at) {

@@ -29,7 +29,8 @@ public final class DispatcherConfig implements Serializable {
             throw new IllegalArgumentException("max.concurrent.calls must be >= 1, got " + b.maxConcurrentCalls);
         }
         if (b.backoffBaseMs < 1 || b.backoffMaxMs < b.backoffBaseMs) {
-            throw new IllegalArgumentException("backoff must satisfy 1 <= base <= max, got " + b.backoffBaseMs + ", " + b.backoffMaxMs);
+            throw new IllegalArgumentException(
+                    "backoff must satisfy 1 <= base <= max, got " + b.backoffBaseMs + ", " + b.backoffMaxMs);
         }
         if (b.maxPendingFeedback < 1) {
             throw new IllegalArgumentException("max.pending.feedback must be >= 1, got " + b.maxPendingFeedback);

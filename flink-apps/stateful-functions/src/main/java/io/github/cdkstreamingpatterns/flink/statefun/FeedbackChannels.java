@@ -113,8 +113,9 @@ final class FeedbackChannels {
          */
         synchronized void put(RoutedMessage message) {
             if (consumerClosed) {
-                throw new IllegalStateException("function dispatcher " + key + " is closed (finished, or failed and being restarted); feedback message "
-                        + message + " cannot be delivered");
+                throw new IllegalStateException("function dispatcher " + key
+                        + " is closed (finished, or failed and being restarted); feedback message " + message
+                        + " cannot be delivered");
             }
             long sequence = nextSequence++;
             log.put(sequence, message);
@@ -191,13 +192,17 @@ final class FeedbackChannels {
                 if (consumerClosed && log.isEmpty()) {
                     return List.of();
                 }
-                throw new IllegalStateException("function dispatcher " + key + " did not take checkpoint " + checkpointId
-                        + " before the feedback tail (are unaligned checkpoints enabled? they are not supported)");
+                throw new IllegalStateException(
+                        "function dispatcher " + key + " did not take checkpoint " + checkpointId
+                                + " before the feedback tail (are unaligned checkpoints enabled? they are not supported)");
             }
-            List<RoutedMessage> pending = new ArrayList<>(log.tailMap(mark, false).values());
+            List<RoutedMessage> pending =
+                    new ArrayList<>(log.tailMap(mark, false).values());
             // Marks of this and older (possibly aborted) checkpoints are done with.
             marks.headMap(checkpointId, true).clear();
-            long prunable = marks.isEmpty() ? lastConsumed : Math.min(lastConsumed, marks.firstEntry().getValue());
+            long prunable = marks.isEmpty()
+                    ? lastConsumed
+                    : Math.min(lastConsumed, marks.firstEntry().getValue());
             log.headMap(prunable, true).clear();
             return pending;
         }

@@ -5,8 +5,6 @@ import io.github.cdkstreamingpatterns.flink.common.DeadLetterRecord;
 import io.github.cdkstreamingpatterns.flink.common.Json;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -22,6 +20,8 @@ import org.apache.flink.streaming.api.operators.OperatorSnapshotFutures;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * End of the feedback loop: receives function-to-function messages keyed by their target and hands them to the
@@ -33,11 +33,13 @@ import org.apache.flink.util.OutputTag;
  * not handed over but dead-lettered with {@code FEEDBACK_OVERFLOW} on {@link #DEAD_LETTERS} (see
  * {@link FeedbackChannels} for why the tail cannot wait instead).
  */
-final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements OneInputStreamOperator<RoutedMessage, Void>, BoundedOneInput {
+final class FeedbackTailOperator extends AbstractStreamOperator<Void>
+        implements OneInputStreamOperator<RoutedMessage, Void>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(FeedbackTailOperator.class);
 
-    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("statefun-feedback-dead-letters", TypeInformation.of(DeadLetterRecord.class));
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS =
+            new OutputTag<>("statefun-feedback-dead-letters", TypeInformation.of(DeadLetterRecord.class));
 
     private final String pipelineName;
     private final int maxPendingFeedback;
@@ -56,15 +58,18 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        pending = context.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("statefun-feedback-in-transit", TypeInformation.of(RoutedMessage.class)));
+        pending = context.getOperatorStateStore()
+                .getUnionListState(new ListStateDescriptor<>(
+                        "statefun-feedback-in-transit", TypeInformation.of(RoutedMessage.class)));
         restoredMessages = new ArrayList<>();
         if (context.isRestored()) {
             int maxParallelism = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
             int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
             int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
             for (RoutedMessage message : pending.get()) {
-                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(message.addressKey(), maxParallelism, parallelism) == subtask) {
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                                message.addressKey(), maxParallelism, parallelism)
+                        == subtask) {
                     restoredMessages.add(message);
                 }
             }
@@ -84,7 +89,9 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
         quiescence = FeedbackChannels.quiescence(FeedbackChannels.jobKey(pipelineName, jobId, attempt), parallelism);
         quiescence.register(restoredMessages.size());
         if (!restoredMessages.isEmpty()) {
-            LOG.info("Handing {} restored function-to-function messages back to the dispatcher", restoredMessages.size());
+            LOG.info(
+                    "Handing {} restored function-to-function messages back to the dispatcher",
+                    restoredMessages.size());
         }
         for (RoutedMessage message : restoredMessages) {
             channel.put(message);
@@ -101,20 +108,28 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
         ObjectNode payload = Json.object();
         payload.set("address", message.target().toJson());
         payload.set("message", Json.read(message.messageJson));
-        output.collect(DEAD_LETTERS, new StreamRecord<>(DeadLetters.of(DeadLetters.FEEDBACK_OVERFLOW,
-                "the dispatcher subtask of " + message.addressKey() + " already holds max.pending.feedback = " + maxPendingFeedback
-                        + " function-to-function messages",
-                message.addressKey(), Json.write(payload), System.currentTimeMillis())));
+        output.collect(
+                DEAD_LETTERS,
+                new StreamRecord<>(DeadLetters.of(
+                        DeadLetters.FEEDBACK_OVERFLOW,
+                        "the dispatcher subtask of " + message.addressKey() + " already holds max.pending.feedback = "
+                                + maxPendingFeedback + " function-to-function messages",
+                        message.addressKey(),
+                        Json.write(payload),
+                        System.currentTimeMillis())));
         metrics.messageDeadLettered(DeadLetters.FEEDBACK_OVERFLOW);
         // The sender counted it as outstanding work; it is finished now.
         quiescence.add(-1);
     }
 
     @Override
-    public OperatorSnapshotFutures snapshotState(long checkpointId, long timestamp, CheckpointOptions options, CheckpointStreamFactory factory) throws Exception {
+    public OperatorSnapshotFutures snapshotState(
+            long checkpointId, long timestamp, CheckpointOptions options, CheckpointStreamFactory factory)
+            throws Exception {
         if (options.isUnalignedCheckpoint()) {
             // In-flight feedback would be captured twice or not at all; fail the checkpoint loudly instead.
-            throw new IllegalStateException("unaligned checkpoints are not supported by the stateful functions runtime");
+            throw new IllegalStateException(
+                    "unaligned checkpoints are not supported by the stateful functions runtime");
         }
         return super.snapshotState(checkpointId, timestamp, options, factory);
     }
@@ -129,7 +144,8 @@ final class FeedbackTailOperator extends AbstractStreamOperator<Void> implements
     public void endInput() {
         int unconsumed = channel.unconsumedCount();
         if (unconsumed > 0) {
-            throw new IllegalStateException(unconsumed + " function-to-function messages were not delivered before the dispatcher finished");
+            throw new IllegalStateException(
+                    unconsumed + " function-to-function messages were not delivered before the dispatcher finished");
         }
     }
 

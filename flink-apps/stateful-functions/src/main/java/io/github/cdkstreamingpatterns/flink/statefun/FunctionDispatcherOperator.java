@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -34,6 +32,8 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 
 /**
@@ -86,12 +86,16 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
  * {@link InvocationRequestBuilder}, and the periodic export of the state is {@link StateExporter}'s.
  */
 public final class FunctionDispatcherOperator extends AbstractStreamOperator<EgressRecord>
-        implements OneInputStreamOperator<RoutedMessage, EgressRecord>, Triggerable<String, VoidNamespace>, BoundedOneInput {
+        implements OneInputStreamOperator<RoutedMessage, EgressRecord>,
+                Triggerable<String, VoidNamespace>,
+                BoundedOneInput {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(FunctionDispatcherOperator.class);
 
-    public static final OutputTag<RoutedMessage> FEEDBACK = new OutputTag<>("statefun-feedback", TypeInformation.of(RoutedMessage.class));
-    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("statefun-dead-letters", TypeInformation.of(DeadLetterRecord.class));
+    public static final OutputTag<RoutedMessage> FEEDBACK =
+            new OutputTag<>("statefun-feedback", TypeInformation.of(RoutedMessage.class));
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS =
+            new OutputTag<>("statefun-dead-letters", TypeInformation.of(DeadLetterRecord.class));
 
     static final String STATE = "function-state";
     static final String VERSION = "state-version";
@@ -154,7 +158,10 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         stateVersion = state(versionDescriptor);
         egressSequence = state(new ValueStateDescriptor<>(EGRESS_SEQUENCE, Types.LONG));
         messageSequence = state(new ValueStateDescriptor<>(MESSAGE_SEQUENCE, Types.LONG));
-        buffer = getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, new ListStateDescriptor<>(BUFFER, Types.STRING));
+        buffer = getPartitionedState(
+                VoidNamespace.INSTANCE,
+                VoidNamespaceSerializer.INSTANCE,
+                new ListStateDescriptor<>(BUFFER, Types.STRING));
         inFlight = state(new ValueStateDescriptor<>(IN_FLIGHT, Types.STRING));
         failedAttempts = state(new ValueStateDescriptor<>(FAILED_ATTEMPTS, Types.INT));
         retryTimers = getInternalTimerService("statefun-retries", VoidNamespaceSerializer.INSTANCE, this);
@@ -165,7 +172,9 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         registerMetrics();
         RequestSigner signer = config.signingRegion() == null
                 ? null
-                : new SigV4RequestSigner(config.signingRegion(), DefaultCredentialsProvider.builder().build());
+                : new SigV4RequestSigner(
+                        config.signingRegion(),
+                        DefaultCredentialsProvider.builder().build());
         client = new RemoteFunctionClient(Math.max(2, Math.min(config.maxConcurrentCalls(), 16)), signer);
         applier = new ResponseApplier(config.module());
 
@@ -173,7 +182,8 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
-        quiescence = FeedbackChannels.quiescence(FeedbackChannels.jobKey(config.pipelineName(), jobId, attempt), parallelism);
+        quiescence = FeedbackChannels.quiescence(
+                FeedbackChannels.jobKey(config.pipelineName(), jobId, attempt), parallelism);
         channel = FeedbackChannels.channel(FeedbackChannels.channelKey(config.pipelineName(), jobId, subtask, attempt));
         channel.acquire();
         FeedbackChannels.Channel pendingSource = channel;
@@ -233,8 +243,11 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
             }
         }
         channel.restoredPending(feedback);
-        LOG.info("Restored {} addresses with {} unfinished messages ({} function-to-function); resending their in-flight calls",
-                keys.size(), messages, feedback);
+        LOG.info(
+                "Restored {} addresses with {} unfinished messages ({} function-to-function); resending their in-flight calls",
+                keys.size(),
+                messages,
+                feedback);
         return messages;
     }
 
@@ -306,7 +319,11 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         var spec = config.module().function(target.type());
         if (spec.isEmpty()) {
             // Only possible when a restored state belongs to a function type removed from module.json.
-            finishFailedBatch(address, batch, DeadLetters.UNKNOWN_FUNCTION, "function type '" + target.type() + "' is not in module.json");
+            finishFailedBatch(
+                    address,
+                    batch,
+                    DeadLetters.UNKNOWN_FUNCTION,
+                    "function type '" + target.type() + "' is not in module.json");
             return;
         }
         long version = currentVersion();
@@ -333,7 +350,8 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
         return version == null ? 0L : version;
     }
 
-    private void onCallCompleted(String address, long callId, long sentVersion, InvocationOutcome outcome) throws Exception {
+    private void onCallCompleted(String address, long callId, long sentVersion, InvocationOutcome outcome)
+            throws Exception {
         Long running = runningCalls.get(address);
         if (running == null || running != callId) {
             return;
@@ -363,16 +381,33 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     private void handleFailure(String address, String batch, InvocationOutcome outcome) throws Exception {
         Integer failedBefore = failedAttempts.value();
         int failed = (failedBefore == null ? 0 : failedBefore) + 1;
-        int maxAttempts = config.module().function(Address.fromKey(address).type()).map(ModuleDefinition.FunctionSpec::maxAttempts).orElse(1);
+        int maxAttempts = config.module()
+                .function(Address.fromKey(address).type())
+                .map(ModuleDefinition.FunctionSpec::maxAttempts)
+                .orElse(1);
         if (failed < maxAttempts) {
             failedAttempts.update(failed);
             waitingForRetry.add(address);
             long delay = config.backoff().delayMillis(failed);
-            LOG.debug("Call to {} failed ({}: {}); attempt {} of {} in {} ms", address, outcome.failureReason, outcome.failureDetail, failed + 1, maxAttempts, delay);
-            retryTimers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
+            LOG.debug(
+                    "Call to {} failed ({}: {}); attempt {} of {} in {} ms",
+                    address,
+                    outcome.failureReason,
+                    outcome.failureDetail,
+                    failed + 1,
+                    maxAttempts,
+                    delay);
+            retryTimers.registerProcessingTimeTimer(
+                    VoidNamespace.INSTANCE, getProcessingTimeService().getCurrentProcessingTime() + delay);
         } else {
-            LOG.warn("Call to {} failed {} times ({}: {}); dead-lettering the batch", address, failed, outcome.failureReason, outcome.failureDetail);
-            finishFailedBatch(address, batch, outcome.failureReason, "after " + failed + " attempt(s): " + outcome.failureDetail);
+            LOG.warn(
+                    "Call to {} failed {} times ({}: {}); dead-lettering the batch",
+                    address,
+                    failed,
+                    outcome.failureReason,
+                    outcome.failureDetail);
+            finishFailedBatch(
+                    address, batch, outcome.failureReason, "after " + failed + " attempt(s): " + outcome.failureDetail);
         }
     }
 
@@ -392,7 +427,8 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
 
     private void finishFailedBatch(String address, String batch, String reason, String detail) throws Exception {
         JsonNode messages = Json.read(batch);
-        for (DeadLetterRecord deadLetter : ResponseApplier.failedBatch(address, messages, reason, detail, System.currentTimeMillis())) {
+        for (DeadLetterRecord deadLetter :
+                ResponseApplier.failedBatch(address, messages, reason, detail, System.currentTimeMillis())) {
             output.collect(DEAD_LETTERS, new StreamRecord<>(deadLetter));
             metrics.messageDeadLettered(reason);
         }
@@ -408,11 +444,18 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     }
 
     /** Applies a successful response (see {@link ResponseApplier}): state, outputs, metrics, then the next batch. */
-    private void applyResponse(String address, long sentVersion, String batchJson, FunctionResponse response) throws Exception {
+    private void applyResponse(String address, long sentVersion, String batchJson, FunctionResponse response)
+            throws Exception {
         Long lastSequence = egressSequence.value();
         Long lastMessage = messageSequence.value();
-        ResponseApplier.StateTransition t = applier.apply(address, sentVersion, batchJson, response,
-                lastSequence == null ? 0 : lastSequence, lastMessage == null ? 0 : lastMessage, System.currentTimeMillis());
+        ResponseApplier.StateTransition t = applier.apply(
+                address,
+                sentVersion,
+                batchJson,
+                response,
+                lastSequence == null ? 0 : lastSequence,
+                lastMessage == null ? 0 : lastMessage,
+                System.currentTimeMillis());
         if (t.failure != null) {
             handleFailure(address, batchJson, t.failure);
             return;
@@ -481,14 +524,19 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
     /** Collects every address's state on the task thread (see {@link StateExporter}) and uploads it in the background. */
     private java.util.concurrent.Future<?> exportState(long exportedAt) throws Exception {
         StateExporter.Snapshot snapshot = new StateExporter.Snapshot();
-        this.<String>getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, versionDescriptor,
-                (String key, ValueState<Long> version) -> {
-                    Long v = version.value();
-                    if (v != null) {
-                        snapshot.add(key, v, functionState.value());
-                    }
-                });
-        return exporter.upload(snapshot, exportedAt, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        this.<String>getKeyedStateBackend()
+                .applyToAllKeys(
+                        VoidNamespace.INSTANCE,
+                        VoidNamespaceSerializer.INSTANCE,
+                        versionDescriptor,
+                        (String key, ValueState<Long> version) -> {
+                            Long v = version.value();
+                            if (v != null) {
+                                snapshot.add(key, v, functionState.value());
+                            }
+                        });
+        return exporter.upload(
+                snapshot, exportedAt, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
     }
 
     @Override

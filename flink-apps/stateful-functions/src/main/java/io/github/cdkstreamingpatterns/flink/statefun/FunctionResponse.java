@@ -1,9 +1,9 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.github.cdkstreamingpatterns.flink.common.Json;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -71,7 +71,8 @@ public final class FunctionResponse {
     public final List<EgressMessage> egress;
     public final List<Rejection> rejected;
 
-    private FunctionResponse(JsonNode state, List<OutgoingMessage> messages, List<EgressMessage> egress, List<Rejection> rejected) {
+    private FunctionResponse(
+            JsonNode state, List<OutgoingMessage> messages, List<EgressMessage> egress, List<Rejection> rejected) {
         this.state = state;
         this.messages = Collections.unmodifiableList(messages);
         this.egress = Collections.unmodifiableList(egress);

@@ -20,8 +20,8 @@ import org.apache.flink.util.OutputTag;
 public final class IngressRouter extends ProcessFunction<byte[], RoutedMessage> {
     private static final long serialVersionUID = 1L;
 
-    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS =
-            new OutputTag<>("ingress-dead-letters", org.apache.flink.api.common.typeinfo.TypeInformation.of(DeadLetterRecord.class));
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>(
+            "ingress-dead-letters", org.apache.flink.api.common.typeinfo.TypeInformation.of(DeadLetterRecord.class));
 
     private final ModuleDefinition module;
     private transient StatefunMetrics metrics;
@@ -45,7 +45,10 @@ public final class IngressRouter extends ProcessFunction<byte[], RoutedMessage> 
             out.collect(result.message);
         } else {
             metrics.messageDeadLettered(result.reason);
-            ctx.output(DEAD_LETTERS, DeadLetters.ofBytes(result.reason, result.detail, result.partitionKey, value, System.currentTimeMillis()));
+            ctx.output(
+                    DEAD_LETTERS,
+                    DeadLetters.ofBytes(
+                            result.reason, result.detail, result.partitionKey, value, System.currentTimeMillis()));
         }
     }
 
@@ -73,9 +76,11 @@ public final class IngressRouter extends ProcessFunction<byte[], RoutedMessage> 
         try {
             root = Json.MAPPER.readTree(value);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            return Result.rejected(DeadLetters.MALFORMED_JSON, "envelope is not valid JSON: " + e.getOriginalMessage(), "malformed");
+            return Result.rejected(
+                    DeadLetters.MALFORMED_JSON, "envelope is not valid JSON: " + e.getOriginalMessage(), "malformed");
         } catch (java.io.IOException e) {
-            return Result.rejected(DeadLetters.MALFORMED_JSON, "envelope is not readable JSON: " + e.getMessage(), "malformed");
+            return Result.rejected(
+                    DeadLetters.MALFORMED_JSON, "envelope is not readable JSON: " + e.getMessage(), "malformed");
         }
         if (root == null || !root.isObject()) {
             return Result.rejected(DeadLetters.MALFORMED_JSON, "envelope must be a JSON object", "malformed");
@@ -102,13 +107,18 @@ public final class IngressRouter extends ProcessFunction<byte[], RoutedMessage> 
         }
         Optional<String> functionType = module.routeIngress(type);
         if (functionType.isEmpty()) {
-            return Result.rejected(DeadLetters.UNKNOWN_EVENT_TYPE, "no ingress route for event type '" + type + "'", partitionKey);
+            return Result.rejected(
+                    DeadLetters.UNKNOWN_EVENT_TYPE, "no ingress route for event type '" + type + "'", partitionKey);
         }
         ObjectNode message = Json.object();
         message.put("id", eventId);
         message.put("type", type);
         message.set("from", NullNode.getInstance());
         message.set("payload", payload);
-        return new Result(new RoutedMessage(new Address(functionType.get(), aggregateId), eventId, Json.write(message)), null, null, partitionKey);
+        return new Result(
+                new RoutedMessage(new Address(functionType.get(), aggregateId), eventId, Json.write(message)),
+                null,
+                null,
+                partitionKey);
     }
 }

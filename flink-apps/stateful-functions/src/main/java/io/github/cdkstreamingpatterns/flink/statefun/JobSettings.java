@@ -21,7 +21,8 @@ public final class JobSettings {
     private final Map<String, Properties> egress;
     private final DispatcherConfig dispatcher;
 
-    private JobSettings(Properties source, Properties deadLetters, Map<String, Properties> egress, DispatcherConfig dispatcher) {
+    private JobSettings(
+            Properties source, Properties deadLetters, Map<String, Properties> egress, DispatcherConfig dispatcher) {
         this.source = source;
         this.deadLetters = deadLetters;
         this.egress = egress;
@@ -37,8 +38,10 @@ public final class JobSettings {
         long timeoutMs = positiveLong(functions, "request.timeout.ms", DispatcherConfig.DEFAULT_REQUEST_TIMEOUT_MS);
         ModuleDefinition module = ModuleDefinition.parse(moduleJson, timeoutMs);
         DispatcherConfig dispatcher = DispatcherConfig.builder(module)
-                .maxConcurrentCalls((int) positiveLong(functions, "max.concurrent.calls", DispatcherConfig.DEFAULT_MAX_CONCURRENT_CALLS))
-                .maxPendingFeedback((int) positiveLong(functions, "max.pending.feedback", DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK))
+                .maxConcurrentCalls((int)
+                        positiveLong(functions, "max.concurrent.calls", DispatcherConfig.DEFAULT_MAX_CONCURRENT_CALLS))
+                .maxPendingFeedback((int)
+                        positiveLong(functions, "max.pending.feedback", DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK))
                 .signingRegion(functions.getProperty("signing.region"))
                 .stateExport(StateExportConfig.fromProperties(groups.get(EXPORT_GROUP)))
                 .build();
@@ -47,7 +50,8 @@ public final class JobSettings {
         module.egress().forEach((name, moduleStreamArn) -> {
             Properties props = groups.get(EGRESS_GROUP_PREFIX + name);
             if (props == null) {
-                throw new IllegalArgumentException("egress '" + name + "' in module.json needs property group " + EGRESS_GROUP_PREFIX + name);
+                throw new IllegalArgumentException(
+                        "egress '" + name + "' in module.json needs property group " + EGRESS_GROUP_PREFIX + name);
             }
             Properties copy = new Properties();
             copy.putAll(props);

@@ -94,15 +94,18 @@ public final class ModuleDefinition implements Serializable {
             }
             URI uri = URI.create(endpoint);
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
-                throw new IllegalArgumentException("module.json: function '" + type + "' endpoint must be http(s): " + endpoint);
+                throw new IllegalArgumentException(
+                        "module.json: function '" + type + "' endpoint must be http(s): " + endpoint);
             }
             long timeoutMs = fn.has("timeoutMs") ? fn.get("timeoutMs").asLong() : defaultTimeoutMs;
             int maxAttempts = fn.has("maxAttempts") ? fn.get("maxAttempts").asInt() : 5;
             if (timeoutMs <= 0) {
-                throw new IllegalArgumentException("module.json: function '" + type + "' timeoutMs must be > 0, got " + timeoutMs);
+                throw new IllegalArgumentException(
+                        "module.json: function '" + type + "' timeoutMs must be > 0, got " + timeoutMs);
             }
             if (maxAttempts < 1) {
-                throw new IllegalArgumentException("module.json: function '" + type + "' maxAttempts must be >= 1, got " + maxAttempts);
+                throw new IllegalArgumentException(
+                        "module.json: function '" + type + "' maxAttempts must be >= 1, got " + maxAttempts);
             }
             functions.put(type, new FunctionSpec(type, uri, timeoutMs, maxAttempts));
         }
@@ -115,14 +118,17 @@ public final class ModuleDefinition implements Serializable {
             String eventType = Json.nonEmptyText(route, "eventType");
             String functionType = Json.nonEmptyText(route, "functionType");
             if (eventType == null || functionType == null) {
-                throw new IllegalArgumentException("module.json: ingress entries need 'eventType' and 'functionType': " + route);
+                throw new IllegalArgumentException(
+                        "module.json: ingress entries need 'eventType' and 'functionType': " + route);
             }
             if (!functions.containsKey(functionType)) {
-                throw new IllegalArgumentException("module.json: ingress for '" + eventType + "' targets unknown function type '" + functionType + "'");
+                throw new IllegalArgumentException("module.json: ingress for '" + eventType
+                        + "' targets unknown function type '" + functionType + "'");
             }
             String previous = ingress.put(eventType, functionType);
             if (previous != null && !previous.equals(functionType)) {
-                throw new IllegalArgumentException("module.json: event type '" + eventType + "' is routed to both '" + previous + "' and '" + functionType + "'");
+                throw new IllegalArgumentException("module.json: event type '" + eventType + "' is routed to both '"
+                        + previous + "' and '" + functionType + "'");
             }
         }
         Map<String, String> egress = new LinkedHashMap<>();

@@ -14,12 +14,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Calls remote functions with {@link HttpClient} asynchronously. Every call completes normally with an
@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class RemoteFunctionClient implements AutoCloseable {
     // The JDK client sets these itself and refuses them as user headers.
-    private static final Set<String> RESTRICTED_HEADERS = Set.of("host", "content-length", "connection", "expect", "upgrade");
+    private static final Set<String> RESTRICTED_HEADERS =
+            Set.of("host", "content-length", "connection", "expect", "upgrade");
     private static final int MAX_DETAIL_BODY_CHARS = 256;
 
     private final ExecutorService executor;
@@ -55,12 +56,15 @@ final class RemoteFunctionClient implements AutoCloseable {
         AtomicReference<CompletableFuture<HttpResponse<byte[]>>> send = new AtomicReference<>();
         return CompletableFuture.supplyAsync(() -> buildRequest(spec, body), executor)
                 .thenCompose(request -> {
-                    CompletableFuture<HttpResponse<byte[]>> call = client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
+                    CompletableFuture<HttpResponse<byte[]>> call =
+                            client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray());
                     send.set(call);
                     return call;
                 })
-                // HttpRequest.timeout only bounds the wait for the response headers; a body that stalls afterwards would
-                // never complete and would hold the address (and a concurrency slot) forever. This bounds the whole call.
+                // HttpRequest.timeout only bounds the wait for the response headers; a body that stalls afterwards
+                // would
+                // never complete and would hold the address (and a concurrency slot) forever. This bounds the whole
+                // call.
                 .orTimeout(spec.timeoutMs(), TimeUnit.MILLISECONDS)
                 .whenComplete((response, error) -> {
                     CompletableFuture<HttpResponse<byte[]>> call = send.get();
@@ -108,14 +112,18 @@ final class RemoteFunctionClient implements AutoCloseable {
     static InvocationOutcome failureOutcome(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException) {
-            String detail = cause.getMessage() == null ? "no complete response within the function's timeoutMs" : cause.getMessage();
+            String detail = cause.getMessage() == null
+                    ? "no complete response within the function's timeoutMs"
+                    : cause.getMessage();
             return InvocationOutcome.failure(DeadLetters.TIMEOUT, "request timed out: " + detail);
         }
         if (cause instanceof ConnectException || cause instanceof IOException) {
-            return InvocationOutcome.failure(DeadLetters.UNREACHABLE, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+            return InvocationOutcome.failure(
+                    DeadLetters.UNREACHABLE, cause.getClass().getSimpleName() + ": " + cause.getMessage());
         }
         // Signing/credential errors and anything unexpected: still a failed attempt, retried like the others.
-        return InvocationOutcome.failure(DeadLetters.UNREACHABLE, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        return InvocationOutcome.failure(
+                DeadLetters.UNREACHABLE, cause.getClass().getSimpleName() + ": " + cause.getMessage());
     }
 
     @Override

@@ -41,6 +41,7 @@ final class ResponseApplier {
         final InvocationOutcome failure;
         /** The new state as JSON text; null deletes it. */
         final String state;
+
         final long stateVersion;
         final long egressSequence;
         final long messageSequence;
@@ -51,13 +52,24 @@ final class ResponseApplier {
         final int messagesSent;
         /** Messages of the batch applied (not rejected). */
         final int messagesApplied;
+
         final int batchSize;
         /** Messages of the batch that came through the feedback loop. */
         final int feedbackInBatch;
 
-        private StateTransition(InvocationOutcome failure, String state, long stateVersion, long egressSequence, long messageSequence,
-                List<RoutedMessage> feedback, List<EgressRecord> egress, List<DeadLetter> deadLetters, int messagesSent,
-                int messagesApplied, int batchSize, int feedbackInBatch) {
+        private StateTransition(
+                InvocationOutcome failure,
+                String state,
+                long stateVersion,
+                long egressSequence,
+                long messageSequence,
+                List<RoutedMessage> feedback,
+                List<EgressRecord> egress,
+                List<DeadLetter> deadLetters,
+                int messagesSent,
+                int messagesApplied,
+                int batchSize,
+                int feedbackInBatch) {
             this.failure = failure;
             this.state = state;
             this.stateVersion = stateVersion;
@@ -85,8 +97,14 @@ final class ResponseApplier {
      * @param lastMessageSequence the last message number of the address, 0 when none
      * @param now timestamp of the egress records and dead letters
      */
-    StateTransition apply(String address, long sentVersion, String batchJson, FunctionResponse response,
-            long lastEgressSequence, long lastMessageSequence, long now) {
+    StateTransition apply(
+            String address,
+            long sentVersion,
+            String batchJson,
+            FunctionResponse response,
+            long lastEgressSequence,
+            long lastMessageSequence,
+            long now) {
         Address self = Address.fromKey(address);
 
         long sequence = lastEgressSequence;
@@ -101,7 +119,8 @@ final class ResponseApplier {
             EgressRecord record = new EgressRecord(e.egress, e.partitionKey, egressJson(self, sequence, e, now));
             String tooLarge = tooLargeForKinesis(record);
             if (tooLarge != null) {
-                return StateTransition.failed(InvocationOutcome.failure(DeadLetters.INVALID_RESPONSE, "egress[" + i + "] " + tooLarge));
+                return StateTransition.failed(
+                        InvocationOutcome.failure(DeadLetters.INVALID_RESPONSE, "egress[" + i + "] " + tooLarge));
             }
             egressRecords.add(record);
         }
@@ -123,8 +142,14 @@ final class ResponseApplier {
                 ObjectNode dead = Json.object();
                 dead.set("address", m.to.toJson());
                 dead.set("message", message);
-                deadLetters.add(new DeadLetter(DeadLetters.of(DeadLetters.UNKNOWN_FUNCTION,
-                        "message from " + address + " to unknown function type '" + m.to.type() + "'", m.to.key(), Json.write(dead), now), true));
+                deadLetters.add(new DeadLetter(
+                        DeadLetters.of(
+                                DeadLetters.UNKNOWN_FUNCTION,
+                                "message from " + address + " to unknown function type '" + m.to.type() + "'",
+                                m.to.key(),
+                                Json.write(dead),
+                                now),
+                        true));
                 continue;
             }
             feedback.add(new RoutedMessage(m.to, id, Json.write(message)));
@@ -140,8 +165,14 @@ final class ResponseApplier {
                 dead.put("partitionKey", e.partitionKey);
                 dead.put("type", e.type);
                 dead.set("payload", e.payload);
-                deadLetters.add(new DeadLetter(DeadLetters.of(DeadLetters.UNKNOWN_EGRESS,
-                        "egress '" + e.egress + "' from " + address + " is not in module.json", address, Json.write(dead), now), false));
+                deadLetters.add(new DeadLetter(
+                        DeadLetters.of(
+                                DeadLetters.UNKNOWN_EGRESS,
+                                "egress '" + e.egress + "' from " + address + " is not in module.json",
+                                address,
+                                Json.write(dead),
+                                now),
+                        false));
                 continue;
             }
             egress.add(record);
@@ -156,18 +187,35 @@ final class ResponseApplier {
             for (FunctionResponse.Rejection rejection : response.rejected) {
                 JsonNode message = byId.remove(rejection.messageId);
                 if (message == null) {
-                    LOG.warn("Function {} rejected message id {} that was not in its batch", address, rejection.messageId);
+                    LOG.warn(
+                            "Function {} rejected message id {} that was not in its batch",
+                            address,
+                            rejection.messageId);
                     continue;
                 }
-                deadLetters.add(new DeadLetter(DeadLetters.of(DeadLetters.REJECTED, rejection.reason, address, messagePayload(address, message), now), true));
+                deadLetters.add(new DeadLetter(
+                        DeadLetters.of(
+                                DeadLetters.REJECTED, rejection.reason, address, messagePayload(address, message), now),
+                        true));
                 rejected++;
             }
         }
 
         String state = response.state == null ? null : Json.write(response.state);
         // The version keeps counting after a delete so (address, stateVersion) never repeats for different input.
-        return new StateTransition(null, state, sentVersion + 1, sequence, messageNumber, feedback, egress, deadLetters,
-                response.messages.size(), batch.size() - rejected, batch.size(), feedbackCount(batch));
+        return new StateTransition(
+                null,
+                state,
+                sentVersion + 1,
+                sequence,
+                messageNumber,
+                feedback,
+                egress,
+                deadLetters,
+                response.messages.size(),
+                batch.size() - rejected,
+                batch.size(),
+                feedbackCount(batch));
     }
 
     /** Dead letters for every message of a batch that failed for good (or whose function type is gone). */
@@ -187,8 +235,10 @@ final class ResponseApplier {
             return null;
         }
         long size = Json.utf8Length(record.json) + Json.utf8Length(record.partitionKey);
-        return size <= max ? null
-                : "record for egress '" + record.egress + "' is " + size + " bytes with its partition key, over the Kinesis record limit of " + max;
+        return size <= max
+                ? null
+                : "record for egress '" + record.egress + "' is " + size
+                        + " bytes with its partition key, over the Kinesis record limit of " + max;
     }
 
     static String egressJson(Address self, long sequence, FunctionResponse.EgressMessage e, long now) {

@@ -32,7 +32,8 @@ final class S3StateExportWriter implements StateExportWriter {
                 .credentialsProvider(credentials)
                 // Plain (non aws-chunked) bodies: S3 accepts them and so do local S3-compatible servers.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
+                .serviceConfiguration(
+                        S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .region(resolveRegion(config))
                 .forcePathStyle(config.pathStyle());
         if (config.endpoint() != null) {
@@ -55,7 +56,9 @@ final class S3StateExportWriter implements StateExportWriter {
 
     @Override
     public void write(String objectKey, byte[] jsonLines) {
-        s3.putObject(r -> r.bucket(bucket).key(objectKey).contentType("application/x-ndjson"), RequestBody.fromBytes(jsonLines));
+        s3.putObject(
+                r -> r.bucket(bucket).key(objectKey).contentType("application/x-ndjson"),
+                RequestBody.fromBytes(jsonLines));
     }
 
     @Override

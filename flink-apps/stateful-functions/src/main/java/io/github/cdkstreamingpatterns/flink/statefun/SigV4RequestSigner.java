@@ -26,7 +26,8 @@ public final class SigV4RequestSigner implements RequestSigner {
 
     @Override
     public Map<String, List<String>> sign(URI uri, Map<String, List<String>> headers, byte[] body) {
-        SdkHttpRequest.Builder request = SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri);
+        SdkHttpRequest.Builder request =
+                SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri);
         headers.forEach(request::putHeader);
         SignedRequest signed = signer.sign(r -> r.identity(credentials.resolveCredentials())
                 .request(request.build())

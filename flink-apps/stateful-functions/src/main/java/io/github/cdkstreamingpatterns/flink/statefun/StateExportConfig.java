@@ -20,7 +20,14 @@ public final class StateExportConfig implements Serializable {
     private final String region;
     private final String directory;
 
-    private StateExportConfig(String bucket, String prefix, long intervalMs, String endpoint, boolean pathStyle, String region, String directory) {
+    private StateExportConfig(
+            String bucket,
+            String prefix,
+            long intervalMs,
+            String endpoint,
+            boolean pathStyle,
+            String region,
+            String directory) {
         if (intervalMs < 1000) {
             throw new IllegalArgumentException("StateExport interval.seconds must be >= 1, got " + intervalMs / 1000.0);
         }
@@ -38,7 +45,8 @@ public final class StateExportConfig implements Serializable {
         if (props == null || props.getProperty("s3.bucket", "").isBlank()) {
             return null;
         }
-        long seconds = Long.parseLong(props.getProperty("interval.seconds", String.valueOf(DEFAULT_INTERVAL_SECONDS)).trim());
+        long seconds = Long.parseLong(props.getProperty("interval.seconds", String.valueOf(DEFAULT_INTERVAL_SECONDS))
+                .trim());
         return new StateExportConfig(
                 props.getProperty("s3.bucket").trim(),
                 props.getProperty("s3.prefix", "statefun-state"),
@@ -100,6 +108,8 @@ public final class StateExportConfig implements Serializable {
     }
 
     StateExportWriter createWriter() {
-        return directory != null ? new FileStateExportWriter(java.nio.file.Path.of(directory)) : S3StateExportWriter.create(this);
+        return directory != null
+                ? new FileStateExportWriter(java.nio.file.Path.of(directory))
+                : S3StateExportWriter.create(this);
     }
 }

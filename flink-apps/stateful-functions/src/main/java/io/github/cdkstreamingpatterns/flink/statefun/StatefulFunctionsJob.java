@@ -37,8 +37,10 @@ public final class StatefulFunctionsJob {
     }
 
     static void build(StreamExecutionEnvironment env, JobSettings settings) {
-        DataStream<byte[]> envelopes = env
-                .fromSource(KinesisStreamSource.fromProperties(settings.source()), WatermarkStrategy.noWatermarks(), "event-store")
+        DataStream<byte[]> envelopes = env.fromSource(
+                        KinesisStreamSource.fromProperties(settings.source()),
+                        WatermarkStrategy.noWatermarks(),
+                        "event-store")
                 .uid("event-store-source")
                 .map(new RecordData(), PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
                 .name("record-data")

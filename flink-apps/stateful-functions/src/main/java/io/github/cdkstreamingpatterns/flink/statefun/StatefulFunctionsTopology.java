@@ -39,7 +39,8 @@ public final class StatefulFunctionsTopology {
 
     public static Outputs build(DataStream<byte[]> envelopes, DispatcherConfig config) {
         if (envelopes.getExecutionEnvironment().getCheckpointConfig().isUnalignedCheckpointsEnabled()) {
-            throw new IllegalArgumentException("the stateful functions runtime needs aligned checkpoints; disable unaligned checkpoints");
+            throw new IllegalArgumentException(
+                    "the stateful functions runtime needs aligned checkpoints; disable unaligned checkpoints");
         }
         String pipeline = config.pipelineName();
         SingleOutputStreamOperator<RoutedMessage> routed = envelopes
@@ -47,9 +48,11 @@ public final class StatefulFunctionsTopology {
                 .name("statefun-ingress-router")
                 .uid(pipeline + "-ingress-router");
 
-        SingleOutputStreamOperator<EgressRecord> dispatched = routed
-                .keyBy(new AddressKey(), Types.STRING)
-                .transform("statefun-dispatcher", TypeInformation.of(EgressRecord.class), new StatefunOperatorFactories.Dispatcher(config))
+        SingleOutputStreamOperator<EgressRecord> dispatched = routed.keyBy(new AddressKey(), Types.STRING)
+                .transform(
+                        "statefun-dispatcher",
+                        TypeInformation.of(EgressRecord.class),
+                        new StatefunOperatorFactories.Dispatcher(config))
                 .uid(pipeline + "-dispatcher");
         // Tail subtask i must run next to dispatcher subtask i: the feedback channel is in-JVM.
         String coLocation = pipeline + "-feedback";
@@ -58,18 +61,25 @@ public final class StatefulFunctionsTopology {
         SingleOutputStreamOperator<Void> tail = dispatched
                 .getSideOutput(FunctionDispatcherOperator.FEEDBACK)
                 .keyBy(new AddressKey(), Types.STRING)
-                .transform("statefun-feedback-tail", Types.VOID, new StatefunOperatorFactories.Tail(pipeline, config.maxPendingFeedback()))
+                .transform(
+                        "statefun-feedback-tail",
+                        Types.VOID,
+                        new StatefunOperatorFactories.Tail(pipeline, config.maxPendingFeedback()))
                 .uid(pipeline + "-feedback-tail")
                 .setParallelism(dispatched.getParallelism());
         if (dispatched.getTransformation().getMaxParallelism() > 0) {
             tail.setMaxParallelism(dispatched.getTransformation().getMaxParallelism());
         }
         tail.getTransformation().setCoLocationGroupKey(coLocation);
-        tail.sinkTo(new DiscardingSink<>()).name("statefun-feedback-end").uid(pipeline + "-feedback-end").setParallelism(dispatched.getParallelism());
+        tail.sinkTo(new DiscardingSink<>())
+                .name("statefun-feedback-end")
+                .uid(pipeline + "-feedback-end")
+                .setParallelism(dispatched.getParallelism());
 
-        DataStream<DeadLetterRecord> deadLetters = routed
-                .getSideOutput(IngressRouter.DEAD_LETTERS)
-                .union(dispatched.getSideOutput(FunctionDispatcherOperator.DEAD_LETTERS), tail.getSideOutput(FeedbackTailOperator.DEAD_LETTERS));
+        DataStream<DeadLetterRecord> deadLetters = routed.getSideOutput(IngressRouter.DEAD_LETTERS)
+                .union(
+                        dispatched.getSideOutput(FunctionDispatcherOperator.DEAD_LETTERS),
+                        tail.getSideOutput(FeedbackTailOperator.DEAD_LETTERS));
         return new Outputs(dispatched, deadLetters);
     }
 }

@@ -37,11 +37,18 @@ final class StatefunMetrics {
     static final String INGRESS_PAUSES = "ingressPauses";
 
     /** Reasons the ingress router dead-letters with. */
-    static final List<String> INGRESS_REASONS = List.of(DeadLetters.MALFORMED_JSON, DeadLetters.SCHEMA, DeadLetters.UNKNOWN_EVENT_TYPE);
+    static final List<String> INGRESS_REASONS =
+            List.of(DeadLetters.MALFORMED_JSON, DeadLetters.SCHEMA, DeadLetters.UNKNOWN_EVENT_TYPE);
 
     /** Reasons the dispatcher dead-letters with. */
-    static final List<String> DISPATCHER_REASONS = List.of(DeadLetters.UNKNOWN_FUNCTION, DeadLetters.UNKNOWN_EGRESS, DeadLetters.HTTP_STATUS,
-            DeadLetters.TIMEOUT, DeadLetters.UNREACHABLE, DeadLetters.INVALID_RESPONSE, DeadLetters.REJECTED);
+    static final List<String> DISPATCHER_REASONS = List.of(
+            DeadLetters.UNKNOWN_FUNCTION,
+            DeadLetters.UNKNOWN_EGRESS,
+            DeadLetters.HTTP_STATUS,
+            DeadLetters.TIMEOUT,
+            DeadLetters.UNREACHABLE,
+            DeadLetters.INVALID_RESPONSE,
+            DeadLetters.REJECTED);
 
     /** Reasons the feedback tail dead-letters with. */
     static final List<String> FEEDBACK_REASONS = List.of(DeadLetters.FEEDBACK_OVERFLOW);

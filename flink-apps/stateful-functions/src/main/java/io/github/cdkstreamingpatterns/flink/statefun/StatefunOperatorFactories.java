@@ -20,7 +20,8 @@ final class StatefunOperatorFactories {
 
         @Override
         @SuppressWarnings("unchecked")
-        public <T extends StreamOperator<EgressRecord>> T createStreamOperator(StreamOperatorParameters<EgressRecord> parameters) {
+        public <T extends StreamOperator<EgressRecord>> T createStreamOperator(
+                StreamOperatorParameters<EgressRecord> parameters) {
             return (T) new FunctionDispatcherOperator(parameters, config);
         }
 
@@ -30,7 +31,8 @@ final class StatefunOperatorFactories {
         }
     }
 
-    static final class Tail extends AbstractStreamOperatorFactory<Void> implements OneInputStreamOperatorFactory<RoutedMessage, Void> {
+    static final class Tail extends AbstractStreamOperatorFactory<Void>
+            implements OneInputStreamOperatorFactory<RoutedMessage, Void> {
         private static final long serialVersionUID = 1L;
         private final String pipelineName;
         private final int maxPendingFeedback;

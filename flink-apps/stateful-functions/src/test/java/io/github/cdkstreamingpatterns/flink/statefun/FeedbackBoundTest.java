@@ -46,11 +46,12 @@ class FeedbackBoundTest {
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(4)
-            .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
-            .build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(4)
+                    .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
+                    .build());
 
     private static final int BOUND = 10;
     private static final int FAN_OUT = 3 * BOUND;
@@ -92,7 +93,8 @@ class FeedbackBoundTest {
 
         @Override
         public byte[] map(byte[] value) throws Exception {
-            if (new String(value, StandardCharsets.UTF_8).contains("\"late-1\"") && !await(() -> LEAF_CALLS.get() >= BOUND)) {
+            if (new String(value, StandardCharsets.UTF_8).contains("\"late-1\"")
+                    && !await(() -> LEAF_CALLS.get() >= BOUND)) {
                 throw new IllegalStateException("the leaves were never called");
             }
             return value;
@@ -128,7 +130,10 @@ class FeedbackBoundTest {
         server.route("leaf", call -> {
             LEAF_CALLS.incrementAndGet();
             boolean ready = await(() -> LEAF_CALLS.get() >= BOUND
-                    && CollectingSink.<DeadLetterRecord>results(dlq).stream().filter(d -> d.reason.equals(DeadLetters.FEEDBACK_OVERFLOW)).count() >= FAN_OUT - BOUND
+                    && CollectingSink.<DeadLetterRecord>results(dlq).stream()
+                                    .filter(d -> d.reason.equals(DeadLetters.FEEDBACK_OVERFLOW))
+                                    .count()
+                            >= FAN_OUT - BOUND
                     && counterOrZero(job, StatefunMetrics.INGRESS_PAUSES) >= 1);
             if (!ready) {
                 return new FunctionServer.Reply(500, "{\"error\":\"the burst never reached its bound\"}");
@@ -142,9 +147,17 @@ class FeedbackBoundTest {
             COMPLETED_WHEN_LATE_CALLED.compareAndSet(-1, LEAF_COMPLETED.get());
             return FunctionServer.Reply.ok(response(object()));
         });
-        ModuleDefinition module = TestJobs.module(server, 1, 120_000, List.of("fan", "leaf", "late"),
-                List.of(new String[] {"Fan", "fan"}, new String[] {"Late", "late"}), List.of("events"));
-        DispatcherConfig config = DispatcherConfig.builder(module).maxConcurrentCalls(BOUND + 2).maxPendingFeedback(BOUND).build();
+        ModuleDefinition module = TestJobs.module(
+                server,
+                1,
+                120_000,
+                List.of("fan", "leaf", "late"),
+                List.of(new String[] {"Fan", "fan"}, new String[] {"Late", "late"}),
+                List.of("events"));
+        DispatcherConfig config = DispatcherConfig.builder(module)
+                .maxConcurrentCalls(BOUND + 2)
+                .maxPendingFeedback(BOUND)
+                .build();
         List<byte[]> envelopes = List.of(
                 envelope("fan-1", "Fan", "f", object()).getBytes(StandardCharsets.UTF_8),
                 envelope("late-1", "Late", "x", object()).getBytes(StandardCharsets.UTF_8));
@@ -165,16 +178,22 @@ class FeedbackBoundTest {
         ReportedMetrics metrics = new ReportedMetrics(REPORTER, job.get());
 
         // THEN the dispatcher never held more than the bound, and it did hold exactly the bound
-        assertThat(metrics.gauge(StatefunMetrics.PENDING_FEEDBACK_PEAK)).hasSize(1).allSatisfy((scope, peak) -> assertThat((Long) peak).isEqualTo(BOUND));
-        assertThat(metrics.gauge(StatefunMetrics.PENDING_FEEDBACK)).allSatisfy((scope, pending) -> assertThat((Long) pending).isZero());
+        assertThat(metrics.gauge(StatefunMetrics.PENDING_FEEDBACK_PEAK))
+                .hasSize(1)
+                .allSatisfy((scope, peak) -> assertThat((Long) peak).isEqualTo(BOUND));
+        assertThat(metrics.gauge(StatefunMetrics.PENDING_FEEDBACK))
+                .allSatisfy((scope, pending) -> assertThat((Long) pending).isZero());
 
         // ingress paused: the late envelope was applied only after feedback drained below half the bound
         assertThat(metrics.counter(StatefunMetrics.INGRESS_PAUSES)).isEqualTo(1);
         assertThat(COMPLETED_WHEN_LATE_CALLED.get()).isGreaterThanOrEqualTo(BOUND - config.ingressPauseThreshold() + 1);
 
         // every fanned-out message was applied by its leaf or dead-lettered with FEEDBACK_OVERFLOW, exactly once
-        List<String> applied = server.calls().stream().filter(c -> c.type().equals("leaf"))
-                .flatMap(c -> c.messages().stream()).map(m -> m.get("id").asText()).toList();
+        List<String> applied = server.calls().stream()
+                .filter(c -> c.type().equals("leaf"))
+                .flatMap(c -> c.messages().stream())
+                .map(m -> m.get("id").asText())
+                .toList();
         List<String> overflowed = new ArrayList<>();
         for (DeadLetterRecord d : deadLetters) {
             JsonNode letter = TestJobs.read(TestJobs.json(d));
@@ -182,14 +201,19 @@ class FeedbackBoundTest {
             assertThat(letter.get("detail").asText()).contains("max.pending.feedback = " + BOUND);
             JsonNode payload = TestJobs.read(letter.get("payload").asText());
             assertThat(payload.at("/message/from/type").asText()).isEqualTo("fan");
-            assertThat(d.partitionKey).isEqualTo(payload.at("/address/type").asText() + "/" + payload.at("/address/id").asText());
+            assertThat(d.partitionKey)
+                    .isEqualTo(payload.at("/address/type").asText() + "/"
+                            + payload.at("/address/id").asText());
             overflowed.add(payload.at("/message/id").asText());
         }
         assertThat(applied).hasSize(BOUND);
         assertThat(overflowed).hasSize(FAN_OUT - BOUND);
         List<String> all = new ArrayList<>(applied);
         all.addAll(overflowed);
-        assertThat(all).containsExactlyInAnyOrderElementsOf(IntStream.rangeClosed(1, FAN_OUT).mapToObj(n -> "fan/f/" + n).toList());
+        assertThat(all)
+                .containsExactlyInAnyOrderElementsOf(IntStream.rangeClosed(1, FAN_OUT)
+                        .mapToObj(n -> "fan/f/" + n)
+                        .toList());
         assertThat(egressRecords).hasSize(BOUND);
 
         // and the counters balance: received + feedback = applied + dead-lettered
@@ -199,7 +223,10 @@ class FeedbackBoundTest {
         assertThat(feedback).isEqualTo(FAN_OUT);
         assertThat(metrics.counter(StatefunMetrics.MESSAGES_APPLIED)).isEqualTo(1 + BOUND + 1);
         assertThat(metrics.counter(StatefunMetrics.MESSAGES_DEAD_LETTERED)).isEqualTo(FAN_OUT - BOUND);
-        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + "." + DeadLetters.FEEDBACK_OVERFLOW)).isEqualTo(FAN_OUT - BOUND);
-        assertThat(received + feedback).isEqualTo(metrics.counter(StatefunMetrics.MESSAGES_APPLIED) + metrics.counter(StatefunMetrics.MESSAGES_DEAD_LETTERED));
+        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + "." + DeadLetters.FEEDBACK_OVERFLOW))
+                .isEqualTo(FAN_OUT - BOUND);
+        assertThat(received + feedback)
+                .isEqualTo(metrics.counter(StatefunMetrics.MESSAGES_APPLIED)
+                        + metrics.counter(StatefunMetrics.MESSAGES_DEAD_LETTERED));
     }
 }

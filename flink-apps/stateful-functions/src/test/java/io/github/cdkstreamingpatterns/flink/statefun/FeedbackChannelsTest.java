@@ -18,7 +18,11 @@ class FeedbackChannelsTest {
         final List<ThrowingRunnable<? extends Exception>> mails = new ArrayList<>();
 
         @Override
-        public void execute(MailOptions options, ThrowingRunnable<? extends Exception> command, String description, Object... args) {
+        public void execute(
+                MailOptions options,
+                ThrowingRunnable<? extends Exception> command,
+                String description,
+                Object... args) {
             mails.add(command);
         }
 
@@ -52,7 +56,8 @@ class FeedbackChannelsTest {
 
     @Test
     void tailSnapshotHoldsExactlyTheMessagesTheDispatcherSnapshotMissed() throws Exception {
-        FeedbackChannels.Channel channel = FeedbackChannels.channel(UUID.randomUUID().toString());
+        FeedbackChannels.Channel channel =
+                FeedbackChannels.channel(UUID.randomUUID().toString());
         QueueingMailbox mailbox = new QueueingMailbox();
         List<String> consumed = new ArrayList<>();
         channel.register(mailbox, (seq, m) -> {
@@ -62,11 +67,11 @@ class FeedbackChannelsTest {
 
         channel.put(message("m1"));
         channel.put(message("m2"));
-        mailbox.runAll();                      // dispatcher consumed m1, m2
-        channel.put(message("m3"));            // handed over, not yet consumed
-        channel.markCheckpoint(7);             // dispatcher snapshot of checkpoint 7 contains m1, m2
-        mailbox.runAll();                      // m3 consumed after the dispatcher's snapshot
-        channel.put(message("m4"));            // still before barrier 7 reaches the tail
+        mailbox.runAll(); // dispatcher consumed m1, m2
+        channel.put(message("m3")); // handed over, not yet consumed
+        channel.markCheckpoint(7); // dispatcher snapshot of checkpoint 7 contains m1, m2
+        mailbox.runAll(); // m3 consumed after the dispatcher's snapshot
+        channel.put(message("m4")); // still before barrier 7 reaches the tail
 
         assertThat(channel.unconsumedAt(7)).extracting(m -> m.messageId).containsExactly("m3", "m4");
         assertThat(consumed).containsExactly("m1", "m2", "m3");
@@ -78,7 +83,8 @@ class FeedbackChannelsTest {
 
     @Test
     void deliversMessagesPutBeforeTheDispatcherRegistered() throws Exception {
-        FeedbackChannels.Channel channel = FeedbackChannels.channel(UUID.randomUUID().toString());
+        FeedbackChannels.Channel channel =
+                FeedbackChannels.channel(UUID.randomUUID().toString());
         channel.put(message("early"));
         QueueingMailbox mailbox = new QueueingMailbox();
         List<String> consumed = new ArrayList<>();
@@ -93,17 +99,20 @@ class FeedbackChannelsTest {
 
     @Test
     void failsLoudlyInsteadOfLosingMessages() {
-        FeedbackChannels.Channel channel = FeedbackChannels.channel(UUID.randomUUID().toString());
+        FeedbackChannels.Channel channel =
+                FeedbackChannels.channel(UUID.randomUUID().toString());
         channel.put(message("m1"));
         assertThatThrownBy(() -> channel.unconsumedAt(3)).hasMessageContaining("did not take checkpoint 3");
         channel.consumerClosed();
-        assertThatThrownBy(() -> channel.put(message("m2"))).hasMessageContaining("is closed (finished, or failed and being restarted)");
+        assertThatThrownBy(() -> channel.put(message("m2")))
+                .hasMessageContaining("is closed (finished, or failed and being restarted)");
         assertThat(channel.unconsumedCount()).isEqualTo(1);
     }
 
     @Test
     void quiescenceNeedsAllInputsEndedAllParticipantsAndNoOutstandingWork() {
-        FeedbackChannels.Quiescence q = FeedbackChannels.quiescence(UUID.randomUUID().toString(), 1);
+        FeedbackChannels.Quiescence q =
+                FeedbackChannels.quiescence(UUID.randomUUID().toString(), 1);
         QueueingMailbox mailbox = new QueueingMailbox();
         q.register(0);
         q.add(2);
@@ -119,7 +128,8 @@ class FeedbackChannelsTest {
 
     @Test
     void offerRefusesAtTheBoundUntilTheDispatcherFinishesMessagesAndRestoredMessagesAlwaysGetIn() throws Exception {
-        FeedbackChannels.Channel channel = FeedbackChannels.channel(UUID.randomUUID().toString());
+        FeedbackChannels.Channel channel =
+                FeedbackChannels.channel(UUID.randomUUID().toString());
         QueueingMailbox mailbox = new QueueingMailbox();
         List<String> consumed = new ArrayList<>();
         channel.register(mailbox, (seq, m) -> {

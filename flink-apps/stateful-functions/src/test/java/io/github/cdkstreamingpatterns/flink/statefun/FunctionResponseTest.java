@@ -30,7 +30,9 @@ class FunctionResponseTest {
             assertThat(e.egress).isEqualTo("order-events");
             assertThat(e.partitionKey).isEqualTo("order-1");
         });
-        assertThat(r.rejected).singleElement().satisfies(x -> assertThat(x.messageId + ":" + x.reason).isEqualTo("m-1:duplicate"));
+        assertThat(r.rejected)
+                .singleElement()
+                .satisfies(x -> assertThat(x.messageId + ":" + x.reason).isEqualTo("m-1:duplicate"));
     }
 
     @Test
@@ -47,19 +49,28 @@ class FunctionResponseTest {
         assertThatThrownBy(() -> parse("{}")).hasMessageContaining("'state'");
         assertThatThrownBy(() -> parse("[]")).hasMessageContaining("JSON object");
         assertThatThrownBy(() -> parse("<html>")).hasMessageContaining("not valid JSON");
-        assertThatThrownBy(() -> parse("{\"state\":null,\"messages\":{}}")).hasMessageContaining("'messages' must be an array");
-        assertThatThrownBy(() -> parse("{\"state\":null,\"messages\":[{\"to\":{\"type\":\"a\"},\"type\":\"T\"}]}")).hasMessageContaining("messages[]");
-        assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"type\":\"T\"}]}")).hasMessageContaining("egress[]");
-        assertThatThrownBy(() -> parse("{\"state\":null,\"rejected\":[{\"reason\":\"x\"}]}")).hasMessageContaining("rejected[]");
+        assertThatThrownBy(() -> parse("{\"state\":null,\"messages\":{}}"))
+                .hasMessageContaining("'messages' must be an array");
+        assertThatThrownBy(() -> parse("{\"state\":null,\"messages\":[{\"to\":{\"type\":\"a\"},\"type\":\"T\"}]}"))
+                .hasMessageContaining("messages[]");
+        assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"type\":\"T\"}]}"))
+                .hasMessageContaining("egress[]");
+        assertThatThrownBy(() -> parse("{\"state\":null,\"rejected\":[{\"reason\":\"x\"}]}"))
+                .hasMessageContaining("rejected[]");
     }
 
     @Test
     void anEgressPartitionKeyKinesisWouldRejectMakesTheResponseInvalidInsteadOfFailingTheSink() {
         // The Kinesis sink throws on keys over 256 characters, which would fail the job on every restart.
         String ok = "k".repeat(256);
-        assertThat(parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok + "\",\"type\":\"T\"}]}")
-                .egress.get(0).partitionKey).hasSize(256);
-        assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok + "x\",\"type\":\"T\"}]}"))
+        assertThat(parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok
+                                + "\",\"type\":\"T\"}]}")
+                        .egress
+                        .get(0)
+                        .partitionKey)
+                .hasSize(256);
+        assertThatThrownBy(() -> parse("{\"state\":null,\"egress\":[{\"egress\":\"e\",\"partitionKey\":\"" + ok
+                        + "x\",\"type\":\"T\"}]}"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("partitionKey must have 1..256 characters, got 257");
     }
@@ -69,7 +80,9 @@ class FunctionResponseTest {
         String longId = "a".repeat(300);
         DeadLetterRecord letter = DeadLetters.of(DeadLetters.REJECTED, "no", "order/" + longId, "{}", 1L);
         assertThat(letter.partitionKey).hasSize(256).isEqualTo(("order/" + longId).substring(0, 256));
-        assertThat(DeadLetters.of(DeadLetters.REJECTED, "no", "order/o-1", "{}", 1L).partitionKey).isEqualTo("order/o-1");
-        assertThat(DeadLetters.of(DeadLetters.SCHEMA, "no", "", "{}", 1L).partitionKey).isEqualTo("dead-letter");
+        assertThat(DeadLetters.of(DeadLetters.REJECTED, "no", "order/o-1", "{}", 1L).partitionKey)
+                .isEqualTo("order/o-1");
+        assertThat(DeadLetters.of(DeadLetters.SCHEMA, "no", "", "{}", 1L).partitionKey)
+                .isEqualTo("dead-letter");
     }
 }

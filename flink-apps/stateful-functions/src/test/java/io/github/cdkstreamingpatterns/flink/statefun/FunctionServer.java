@@ -27,7 +27,14 @@ final class FunctionServer implements AutoCloseable {
     static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** One received invocation. */
-    record Call(String type, String id, long stateVersion, JsonNode state, List<JsonNode> messages, Map<String, List<String>> headers, byte[] body) {
+    record Call(
+            String type,
+            String id,
+            long stateVersion,
+            JsonNode state,
+            List<JsonNode> messages,
+            Map<String, List<String>> headers,
+            byte[] body) {
         String address() {
             return type + "/" + id;
         }
@@ -93,9 +100,14 @@ final class FunctionServer implements AutoCloseable {
             List<JsonNode> messages = new ArrayList<>();
             request.get("messages").forEach(messages::add);
             JsonNode state = request.get("state");
-            Call call = new Call(request.at("/address/type").asText(), request.at("/address/id").asText(),
-                    request.get("stateVersion").asLong(), state == null || state.isNull() ? null : state, messages,
-                    Map.copyOf(exchange.getRequestHeaders()), body);
+            Call call = new Call(
+                    request.at("/address/type").asText(),
+                    request.at("/address/id").asText(),
+                    request.get("stateVersion").asLong(),
+                    state == null || state.isNull() ? null : state,
+                    messages,
+                    Map.copyOf(exchange.getRequestHeaders()),
+                    body);
             calls.add(call);
             AtomicInteger running = inProgress.computeIfAbsent(call.address(), k -> new AtomicInteger());
             if (running.incrementAndGet() > 1) {
@@ -153,7 +165,10 @@ final class FunctionServer implements AutoCloseable {
     }
 
     static void reject(ObjectNode response, String messageId, String reason) {
-        ((ArrayNode) response.get("rejected")).addObject().put("messageId", messageId).put("reason", reason);
+        ((ArrayNode) response.get("rejected"))
+                .addObject()
+                .put("messageId", messageId)
+                .put("reason", reason);
     }
 
     static ObjectNode object() {

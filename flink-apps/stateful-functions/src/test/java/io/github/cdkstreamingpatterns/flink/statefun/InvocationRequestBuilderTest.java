@@ -73,7 +73,9 @@ class InvocationRequestBuilderTest {
         // Every char: quotes, backslashes, control characters, surrogate pairs (non-BMP) and lone surrogates.
         return Arbitraries.oneOf(
                 Arbitraries.strings().all().ofMaxLength(40),
-                Arbitraries.strings().withChars("\"\\/\u0000\u001f\u007f\u2028\u2029\uFFFE\uFFFF").ofMaxLength(10),
+                Arbitraries.strings()
+                        .withChars("\"\\/\u0000\u001f\u007f\u2028\u2029\uFFFE\uFFFF")
+                        .ofMaxLength(10),
                 Arbitraries.strings().withCharRange('\uD800', '\uDFFF').ofMaxLength(6),
                 Arbitraries.of("😀", "a😀b", "\uDBFF\uDFFF", "\u0000"));
     }
@@ -89,9 +91,13 @@ class InvocationRequestBuilderTest {
 
     @Property(seed = PropertySeed.SEED, tries = 400)
     void theRequestIsTheSameBytesAsBeforeAndRoundTripsThroughJackson(
-            @ForAll("types") String type, @ForAll("texts") String idSuffix, @ForAll("texts") String stateText,
-            @ForAll("textLists") List<String> texts, @ForAll @LongRange(min = 0) long version,
-            @ForAll boolean withState) throws Exception {
+            @ForAll("types") String type,
+            @ForAll("texts") String idSuffix,
+            @ForAll("texts") String stateText,
+            @ForAll("textLists") List<String> texts,
+            @ForAll @LongRange(min = 0) long version,
+            @ForAll boolean withState)
+            throws Exception {
         Address address = new Address(type, "i" + idSuffix);
         Address from = new Address("from", "f" + idSuffix);
         List<String> messages = new ArrayList<>();
@@ -102,13 +108,16 @@ class InvocationRequestBuilderTest {
         String batch = InvocationRequestBuilder.batch(messages);
         byte[] body = InvocationRequestBuilder.body(address, state, version, batch);
 
-        assertThat(body).isEqualTo(concatenated(address, state, version, messages).getBytes(StandardCharsets.UTF_8));
+        assertThat(body)
+                .isEqualTo(concatenated(address, state, version, messages).getBytes(StandardCharsets.UTF_8));
 
         JsonNode request = Json.MAPPER.readTree(body);
         assertThat(request.get("stateVersion").longValue()).isEqualTo(version);
         assertThat(request.get("messages").size()).isEqualTo(messages.size());
         assertThat(request.get("state").isNull()).isEqualTo(!withState);
-        boolean allWellFormed = wellFormed(type) && wellFormed(idSuffix) && wellFormed(stateText)
+        boolean allWellFormed = wellFormed(type)
+                && wellFormed(idSuffix)
+                && wellFormed(stateText)
                 && texts.stream().allMatch(InvocationRequestBuilderTest::wellFormed);
         if (allWellFormed) {
             // Well-formed strings come back exactly; a lone surrogate is sent as '?', as it always was.
@@ -120,7 +129,8 @@ class InvocationRequestBuilderTest {
             }
             for (int i = 0; i < texts.size(); i++) {
                 assertThat(request.get("messages").get(i)).isEqualTo(Json.read(messages.get(i)));
-                assertThat(request.get("messages").get(i).at("/payload/text").textValue()).isEqualTo(texts.get(i));
+                assertThat(request.get("messages").get(i).at("/payload/text").textValue())
+                        .isEqualTo(texts.get(i));
             }
         }
     }

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 class JobSettingsTest {
     private static Map<String, Properties> devProperties() throws Exception {
-        try (InputStream in = JobSettingsTest.class.getClassLoader().getResourceAsStream(ApplicationProperties.DEV_FILE)) {
+        try (InputStream in =
+                JobSettingsTest.class.getClassLoader().getResourceAsStream(ApplicationProperties.DEV_FILE)) {
             return ApplicationProperties.parse(in);
         }
     }
@@ -40,19 +41,23 @@ class JobSettingsTest {
     void everyEgressNeedsItsPropertyGroupAndLimitsMustBePositive() throws Exception {
         Map<String, Properties> groups = new LinkedHashMap<>(devProperties());
         groups.remove("Egress.order-events");
-        assertThatThrownBy(() -> JobSettings.from(groups)).hasMessageContaining("needs property group Egress.order-events");
+        assertThatThrownBy(() -> JobSettings.from(groups))
+                .hasMessageContaining("needs property group Egress.order-events");
 
         Map<String, Properties> badLimit = new LinkedHashMap<>(devProperties());
         badLimit.get("StatefulFunctions").setProperty("max.concurrent.calls", "0");
-        assertThatThrownBy(() -> JobSettings.from(badLimit)).hasMessageContaining("'max.concurrent.calls' must be a positive integer, got '0'");
+        assertThatThrownBy(() -> JobSettings.from(badLimit))
+                .hasMessageContaining("'max.concurrent.calls' must be a positive integer, got '0'");
 
         Map<String, Properties> badBound = new LinkedHashMap<>(devProperties());
         badBound.get("StatefulFunctions").setProperty("max.pending.feedback", "-5");
-        assertThatThrownBy(() -> JobSettings.from(badBound)).hasMessageContaining("'max.pending.feedback' must be a positive integer, got '-5'");
+        assertThatThrownBy(() -> JobSettings.from(badBound))
+                .hasMessageContaining("'max.pending.feedback' must be a positive integer, got '-5'");
 
         Map<String, Properties> noBound = new LinkedHashMap<>(devProperties());
         noBound.get("StatefulFunctions").remove("max.pending.feedback");
-        assertThat(JobSettings.from(noBound).dispatcher().maxPendingFeedback()).isEqualTo(DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK);
+        assertThat(JobSettings.from(noBound).dispatcher().maxPendingFeedback())
+                .isEqualTo(DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK);
     }
 
     @Test
@@ -64,7 +69,8 @@ class JobSettingsTest {
         JobSettings settings = JobSettings.from(groups);
 
         assertThat(settings.dispatcher().signingRegion()).isEqualTo("eu-west-1");
-        assertThat(settings.egress().get("order-events").getProperty("stream.arn")).isEqualTo("arn:aws:kinesis:us-east-1:000000000000:stream/order-events");
+        assertThat(settings.egress().get("order-events").getProperty("stream.arn"))
+                .isEqualTo("arn:aws:kinesis:us-east-1:000000000000:stream/order-events");
     }
 
     @Test

@@ -29,24 +29,35 @@ class ModuleDefinitionTest {
         });
         assertThat(module.routeIngress("PlaceOrder")).contains("order");
         assertThat(module.routeIngress("ShipOrder")).isEmpty();
-        assertThat(module.egress()).containsEntry("order-events", "arn:aws:kinesis:eu-west-1:123456789012:stream/order-events");
+        assertThat(module.egress())
+                .containsEntry("order-events", "arn:aws:kinesis:eu-west-1:123456789012:stream/order-events");
     }
 
     @Test
     void rejectsIngressToUnknownFunction() {
         assertThatThrownBy(() -> ModuleDefinition.parse(
-                "{\"functions\":{\"order\":{\"endpoint\":\"http://x/o\"}},\"ingress\":[{\"eventType\":\"A\",\"functionType\":\"nope\"}]}", 5000))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown function type 'nope'");
+                        "{\"functions\":{\"order\":{\"endpoint\":\"http://x/o\"}},\"ingress\":[{\"eventType\":\"A\",\"functionType\":\"nope\"}]}",
+                        5000))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown function type 'nope'");
     }
 
     @Test
     void rejectsInvalidFunctions() {
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{}}", 5000)).hasMessageContaining("non-empty object");
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{}}}", 5000)).hasMessageContaining("needs an 'endpoint'");
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{\"endpoint\":\"ftp://x\"}}}", 5000)).hasMessageContaining("must be http(s): ftp://x");
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{\"endpoint\":\"http://x\",\"maxAttempts\":0}}}", 5000)).hasMessageContaining("maxAttempts must be >= 1, got 0");
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{\"endpoint\":\"http://x\",\"timeoutMs\":-1}}}", 5000)).hasMessageContaining("timeoutMs must be > 0, got -1");
-        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"a/b\":{\"endpoint\":\"http://x\"}}}", 5000)).hasMessageContaining("without '/': a/b");
+        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{}}", 5000))
+                .hasMessageContaining("non-empty object");
+        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{}}}", 5000))
+                .hasMessageContaining("needs an 'endpoint'");
+        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"o\":{\"endpoint\":\"ftp://x\"}}}", 5000))
+                .hasMessageContaining("must be http(s): ftp://x");
+        assertThatThrownBy(() -> ModuleDefinition.parse(
+                        "{\"functions\":{\"o\":{\"endpoint\":\"http://x\",\"maxAttempts\":0}}}", 5000))
+                .hasMessageContaining("maxAttempts must be >= 1, got 0");
+        assertThatThrownBy(() -> ModuleDefinition.parse(
+                        "{\"functions\":{\"o\":{\"endpoint\":\"http://x\",\"timeoutMs\":-1}}}", 5000))
+                .hasMessageContaining("timeoutMs must be > 0, got -1");
+        assertThatThrownBy(() -> ModuleDefinition.parse("{\"functions\":{\"a/b\":{\"endpoint\":\"http://x\"}}}", 5000))
+                .hasMessageContaining("without '/': a/b");
         assertThatThrownBy(() -> ModuleDefinition.parse("not json", 5000)).hasMessageContaining("not valid JSON");
     }
 
@@ -55,6 +66,7 @@ class ModuleDefinitionTest {
         assertThatThrownBy(() -> ModuleDefinition.parse("""
                 {"functions":{"a":{"endpoint":"http://x/a"},"b":{"endpoint":"http://x/b"}},
                  "ingress":[{"eventType":"E","functionType":"a"},{"eventType":"E","functionType":"b"}]}
-                """, 5000)).hasMessageContaining("'E' is routed to both 'a' and 'b'");
+                """, 5000))
+                .hasMessageContaining("'E' is routed to both 'a' and 'b'");
     }
 }

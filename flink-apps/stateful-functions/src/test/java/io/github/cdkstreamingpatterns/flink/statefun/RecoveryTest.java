@@ -57,8 +57,11 @@ class RecoveryTest {
     private static final int PER_ADDRESS = 30;
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4).build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(4)
+                    .build());
 
     static final AtomicBoolean FAILED = new AtomicBoolean();
     static final AtomicBoolean RESTORED_WITH_PROGRESS = new AtomicBoolean();
@@ -91,7 +94,14 @@ class RecoveryTest {
             int n = message.at("/payload/n").asInt();
             inOrder &= n == count;
             count++;
-            egress(reply, egressName, call.id(), "Counted", object().put("n", n).put("count", count).put("messageId", message.get("id").asText()));
+            egress(
+                    reply,
+                    egressName,
+                    call.id(),
+                    "Counted",
+                    object().put("n", n)
+                            .put("count", count)
+                            .put("messageId", message.get("id").asText()));
             if (call.type().equals("counter")) {
                 send(reply, "audit", call.id(), "Audit", object().put("n", n));
             }
@@ -101,7 +111,8 @@ class RecoveryTest {
     }
 
     /** Fails the task once, after a checkpoint that covers some processed records has completed. */
-    static final class FailOnceAfterCheckpoint extends RichMapFunction<EgressRecord, EgressRecord> implements CheckpointedFunction, CheckpointListener {
+    static final class FailOnceAfterCheckpoint extends RichMapFunction<EgressRecord, EgressRecord>
+            implements CheckpointedFunction, CheckpointListener {
         private static final long serialVersionUID = 1L;
         private transient ListState<Long> countState;
         private long count;
@@ -144,8 +155,13 @@ class RecoveryTest {
     void restoresFromCheckpointWithoutApplyingAnyUpdateTwice() throws Exception {
         // GIVEN 10 counters x 30 messages, released 20 per checkpoint, and a task failure after a checkpoint
         server.route("counter", RecoveryTest::counter).route("audit", RecoveryTest::counter);
-        ModuleDefinition module = TestJobs.module(server, 5, 5000, List.of("counter", "audit"),
-                List.<String[]>of(new String[] {"Count", "counter"}), List.of("counter-events", "audit-events"));
+        ModuleDefinition module = TestJobs.module(
+                server,
+                5,
+                5000,
+                List.of("counter", "audit"),
+                List.<String[]>of(new String[] {"Count", "counter"}),
+                List.of("counter-events", "audit-events"));
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
@@ -154,11 +170,17 @@ class RecoveryTest {
         env.enableCheckpointing(100);
         env.setParallelism(2);
 
-        DataGeneratorSource<byte[]> source = new DataGeneratorSource<>(RecoveryTest::envelope, (long) ADDRESSES * PER_ADDRESS,
-                RateLimiterStrategy.perCheckpoint(20), PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
+        DataGeneratorSource<byte[]> source = new DataGeneratorSource<>(
+                RecoveryTest::envelope,
+                (long) ADDRESSES * PER_ADDRESS,
+                RateLimiterStrategy.perCheckpoint(20),
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
         // One reader keeps each counter's messages in order, like one Kinesis shard per aggregate.
-        DataStream<byte[]> envelopes = env.fromSource(source, org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks(), "envelopes").setParallelism(1);
-        StatefulFunctionsTopology.Outputs outputs = StatefulFunctionsTopology.build(envelopes, DispatcherConfig.builder(module).build());
+        DataStream<byte[]> envelopes = env.fromSource(
+                        source, org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks(), "envelopes")
+                .setParallelism(1);
+        StatefulFunctionsTopology.Outputs outputs = StatefulFunctionsTopology.build(
+                envelopes, DispatcherConfig.builder(module).build());
         String id = UUID.randomUUID().toString();
         outputs.egress.map(new FailOnceAfterCheckpoint()).sinkTo(new CollectingSink<>(id + "-egress"));
         outputs.deadLetters.sinkTo(new CollectingSink<>(id + "-dlq"));
@@ -170,42 +192,66 @@ class RecoveryTest {
         assertThat(FAILED).isTrue();
         assertThat(RESTORED_WITH_PROGRESS).isTrue();
         assertThat(CollectingSink.<DeadLetterRecord>results(id + "-dlq")).isEmpty();
-        List<JsonNode> egress = CollectingSink.<EgressRecord>results(id + "-egress").stream().map(e -> TestJobs.read(e.json)).toList();
+        List<JsonNode> egress = CollectingSink.<EgressRecord>results(id + "-egress").stream()
+                .map(e -> TestJobs.read(e.json))
+                .toList();
 
         for (String egressName : List.of("counter-events", "audit-events")) {
             String type = egressName.equals("counter-events") ? "counter" : "audit";
             // Records written again after the restore carry the same eventId and the same content.
-            Map<String, List<JsonNode>> byEventId = egress.stream().filter(e -> e.get("aggregateType").asText().equals(type))
-                    .collect(Collectors.groupingBy(e -> e.get("eventId").asText(), LinkedHashMap::new, Collectors.toList()));
-            byEventId.values().forEach(copies -> assertThat(copies).extracting(c -> c.get("payload").toString() + c.get("sequence"))
-                    .containsOnly(copies.get(0).get("payload").toString() + copies.get(0).get("sequence")));
+            Map<String, List<JsonNode>> byEventId = egress.stream()
+                    .filter(e -> e.get("aggregateType").asText().equals(type))
+                    .collect(Collectors.groupingBy(
+                            e -> e.get("eventId").asText(), LinkedHashMap::new, Collectors.toList()));
+            byEventId
+                    .values()
+                    .forEach(copies -> assertThat(copies)
+                            .extracting(c -> c.get("payload").toString() + c.get("sequence"))
+                            .containsOnly(copies.get(0).get("payload").toString()
+                                    + copies.get(0).get("sequence")));
             for (int a = 0; a < ADDRESSES; a++) {
                 String aggregateId = "c" + a;
-                List<JsonNode> records = new ArrayList<>(byEventId.values().stream().map(copies -> copies.get(0))
-                        .filter(e -> e.get("aggregateId").asText().equals(aggregateId)).toList());
+                List<JsonNode> records = new ArrayList<>(byEventId.values().stream()
+                        .map(copies -> copies.get(0))
+                        .filter(e -> e.get("aggregateId").asText().equals(aggregateId))
+                        .toList());
                 records.sort(Comparator.comparingLong(e -> e.get("sequence").asLong()));
                 // every message applied exactly once, in order: n = 0..29 and the count never skips or repeats
-                assertThat(records).as(type + "/" + aggregateId).extracting(e -> e.at("/payload/n").asInt())
-                        .containsExactlyElementsOf(IntStream.range(0, PER_ADDRESS).boxed().toList());
-                assertThat(records).extracting(e -> e.at("/payload/count").asInt())
-                        .containsExactlyElementsOf(IntStream.rangeClosed(1, PER_ADDRESS).boxed().toList());
-                assertThat(records).extracting(e -> e.get("sequence").asInt())
-                        .containsExactlyElementsOf(IntStream.rangeClosed(1, PER_ADDRESS).boxed().toList());
+                assertThat(records)
+                        .as(type + "/" + aggregateId)
+                        .extracting(e -> e.at("/payload/n").asInt())
+                        .containsExactlyElementsOf(
+                                IntStream.range(0, PER_ADDRESS).boxed().toList());
+                assertThat(records)
+                        .extracting(e -> e.at("/payload/count").asInt())
+                        .containsExactlyElementsOf(
+                                IntStream.rangeClosed(1, PER_ADDRESS).boxed().toList());
+                assertThat(records)
+                        .extracting(e -> e.get("sequence").asInt())
+                        .containsExactlyElementsOf(
+                                IntStream.rangeClosed(1, PER_ADDRESS).boxed().toList());
                 // message ids count what the sender emitted, so they survive re-batching after the restore
-                assertThat(records).extracting(e -> e.at("/payload/messageId").asText()).containsExactlyElementsOf(
-                        IntStream.range(0, PER_ADDRESS).mapToObj(n -> type.equals("counter")
-                                ? "ev-" + (n * ADDRESSES + Integer.parseInt(aggregateId.substring(1)))
-                                : "counter/" + aggregateId + "/" + (n + 1)).toList());
+                assertThat(records)
+                        .extracting(e -> e.at("/payload/messageId").asText())
+                        .containsExactlyElementsOf(IntStream.range(0, PER_ADDRESS)
+                                .mapToObj(n -> type.equals("counter")
+                                        ? "ev-" + (n * ADDRESSES + Integer.parseInt(aggregateId.substring(1)))
+                                        : "counter/" + aggregateId + "/" + (n + 1))
+                                .toList());
             }
         }
         // The functions' own view agrees: the last applied call for each address saw state count 30 - batch size.
         for (int a = 0; a < ADDRESSES; a++) {
             for (String type : List.of("counter", "audit")) {
                 List<FunctionServer.Call> calls = server.calls(type + "/c" + a);
-                FunctionServer.Call last = calls.stream().max(Comparator.comparingLong(FunctionServer.Call::stateVersion)).orElseThrow();
-                int before = last.state() == null ? 0 : last.state().get("count").asInt();
+                FunctionServer.Call last = calls.stream()
+                        .max(Comparator.comparingLong(FunctionServer.Call::stateVersion))
+                        .orElseThrow();
+                int before =
+                        last.state() == null ? 0 : last.state().get("count").asInt();
                 assertThat(before + last.messages().size()).isEqualTo(PER_ADDRESS);
-                assertThat(last.state() == null || last.state().get("inOrder").asBoolean()).isTrue();
+                assertThat(last.state() == null || last.state().get("inOrder").asBoolean())
+                        .isTrue();
             }
         }
     }
@@ -213,6 +259,7 @@ class RecoveryTest {
     static byte[] envelope(Long index) {
         long i = index;
         String aggregateId = "c" + (i % ADDRESSES);
-        return TestJobs.envelope("ev-" + i, "Count", aggregateId, object().put("n", i / ADDRESSES)).getBytes(StandardCharsets.UTF_8);
+        return TestJobs.envelope("ev-" + i, "Count", aggregateId, object().put("n", i / ADDRESSES))
+                .getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -53,7 +53,8 @@ class RemoteFunctionClientTest {
         ModuleDefinition.FunctionSpec spec = new ModuleDefinition.FunctionSpec("stall", endpoint, 300, 1);
         try (RemoteFunctionClient client = new RemoteFunctionClient(2, null)) {
             // The bound only keeps a broken build from hanging; the client must give up after ~300 ms.
-            InvocationOutcome outcome = client.invoke(spec, "{}".getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS);
+            InvocationOutcome outcome =
+                    client.invoke(spec, "{}".getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS);
 
             assertThat(outcome.succeeded()).isFalse();
             assertThat(outcome.failureReason).isEqualTo(DeadLetters.TIMEOUT);

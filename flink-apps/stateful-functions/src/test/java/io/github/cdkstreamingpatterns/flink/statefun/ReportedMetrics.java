@@ -12,13 +12,15 @@ import org.apache.flink.runtime.testutils.InMemoryReporter;
 /** The runtime's metrics of one job as the reporter saw them, by name relative to kinesisanalytics.Pipeline.stateful-functions. */
 final class ReportedMetrics {
     // The kinesisanalytics group is what Managed Flink forwards to CloudWatch.
-    private static final String MARKER = "." + StatefunMetrics.CLOUDWATCH_GROUP + "." + StatefunMetrics.PIPELINE_KEY + "." + StatefunMetrics.PIPELINE + ".";
+    private static final String MARKER = "." + StatefunMetrics.CLOUDWATCH_GROUP + "." + StatefunMetrics.PIPELINE_KEY
+            + "." + StatefunMetrics.PIPELINE + ".";
 
     private final Map<String, Long> counters = new HashMap<>();
     private final Map<String, Map<String, Object>> gauges = new HashMap<>();
 
     ReportedMetrics(InMemoryReporter reporter, JobID job) {
-        for (Map.Entry<MetricGroup, Map<String, Metric>> group : reporter.getMetricsByGroup().entrySet()) {
+        for (Map.Entry<MetricGroup, Map<String, Metric>> group :
+                reporter.getMetricsByGroup().entrySet()) {
             if (!job.toString().equals(group.getKey().getAllVariables().get("<job_id>"))) {
                 continue;
             }

@@ -49,14 +49,17 @@ class ResponseApplierTest {
         assertThat(t.feedback).singleElement().satisfies(m -> {
             assertThat(m.addressKey()).isEqualTo("inventory/sku-1");
             assertThat(m.messageId).isEqualTo("order/o-1/8");
-            assertThat(m.messageJson).isEqualTo(
-                    "{\"id\":\"order/o-1/8\",\"type\":\"Reserve\",\"from\":{\"type\":\"order\",\"id\":\"o-1\"},\"payload\":{\"q\":2}}");
+            assertThat(m.messageJson)
+                    .isEqualTo(
+                            "{\"id\":\"order/o-1/8\",\"type\":\"Reserve\",\"from\":{\"type\":\"order\",\"id\":\"o-1\"},\"payload\":{\"q\":2}}");
         });
-        assertThat(t.egress).extracting(e -> e.json).containsExactly(
-                "{\"eventId\":\"order/o-1/11\",\"type\":\"OrderPlaced\",\"aggregateType\":\"order\",\"aggregateId\":\"o-1\","
-                        + "\"sequence\":11,\"occurredAt\":1234,\"payload\":{\"total\":3}}",
-                "{\"eventId\":\"order/o-1/12\",\"type\":\"OrderPriced\",\"aggregateType\":\"order\",\"aggregateId\":\"o-1\","
-                        + "\"sequence\":12,\"occurredAt\":1234,\"payload\":{}}");
+        assertThat(t.egress)
+                .extracting(e -> e.json)
+                .containsExactly(
+                        "{\"eventId\":\"order/o-1/11\",\"type\":\"OrderPlaced\",\"aggregateType\":\"order\",\"aggregateId\":\"o-1\","
+                                + "\"sequence\":11,\"occurredAt\":1234,\"payload\":{\"total\":3}}",
+                        "{\"eventId\":\"order/o-1/12\",\"type\":\"OrderPriced\",\"aggregateType\":\"order\",\"aggregateId\":\"o-1\","
+                                + "\"sequence\":12,\"occurredAt\":1234,\"payload\":{}}");
         assertThat(t.egress).allSatisfy(e -> assertThat(e.partitionKey).isEqualTo("o-1"));
         assertThat(t.deadLetters).isEmpty();
         assertThat(t.messagesSent).isEqualTo(1);
@@ -67,7 +70,8 @@ class ResponseApplierTest {
 
     @Test
     void aNullStateDeletesItAndTheVersionKeepsCounting() {
-        ResponseApplier.StateTransition t = APPLIER.apply("order/o-1", 0, BATCH, response("{\"state\":null}"), 0, 0, 1L);
+        ResponseApplier.StateTransition t =
+                APPLIER.apply("order/o-1", 0, BATCH, response("{\"state\":null}"), 0, 0, 1L);
         assertThat(t.state).isNull();
         assertThat(t.stateVersion).isEqualTo(1);
         assertThat(t.egressSequence).isZero();
@@ -85,11 +89,14 @@ class ResponseApplierTest {
                  "rejected":[{"messageId":"e-1","reason":"out of stock"},{"messageId":"not-in-batch","reason":"?"}]}
                 """), 0, 0, 99L);
 
-        assertThat(t.deadLetters).extracting(d -> d.record().reason, ResponseApplier.DeadLetter::message).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(DeadLetters.UNKNOWN_FUNCTION, true),
-                org.assertj.core.groups.Tuple.tuple(DeadLetters.UNKNOWN_EGRESS, false),
-                org.assertj.core.groups.Tuple.tuple(DeadLetters.REJECTED, true));
-        JsonNode lost = Json.read(json(t.deadLetters.get(0).record()).get("payload").asText());
+        assertThat(t.deadLetters)
+                .extracting(d -> d.record().reason, ResponseApplier.DeadLetter::message)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(DeadLetters.UNKNOWN_FUNCTION, true),
+                        org.assertj.core.groups.Tuple.tuple(DeadLetters.UNKNOWN_EGRESS, false),
+                        org.assertj.core.groups.Tuple.tuple(DeadLetters.REJECTED, true));
+        JsonNode lost =
+                Json.read(json(t.deadLetters.get(0).record()).get("payload").asText());
         assertThat(lost.at("/address/type").asText()).isEqualTo("nope");
         assertThat(lost.at("/message/id").asText()).isEqualTo("order/o-1/1");
         assertThat(t.deadLetters.get(0).record().partitionKey).isEqualTo("nope/x");
@@ -97,7 +104,8 @@ class ResponseApplierTest {
                 .isEqualTo("{\"egress\":\"missing\",\"partitionKey\":\"k\",\"type\":\"T\",\"payload\":{\"b\":2}}");
         JsonNode rejected = json(t.deadLetters.get(2).record());
         assertThat(rejected.get("detail").asText()).isEqualTo("out of stock");
-        assertThat(Json.read(rejected.get("payload").asText()).at("/message/id").asText()).isEqualTo("e-1");
+        assertThat(Json.read(rejected.get("payload").asText()).at("/message/id").asText())
+                .isEqualTo("e-1");
         assertThat(rejected.get("at").asLong()).isEqualTo(99L);
 
         // the message to the unknown type still took a number; the unknown egress did not take a sequence
@@ -112,13 +120,22 @@ class ResponseApplierTest {
     @Test
     void anEgressRecordTooLargeForKinesisMakesTheResponseInvalidAndChangesNothing() {
         String big = "x".repeat((int) FunctionResponse.MAX_RECORD_BYTES);
-        ResponseApplier.StateTransition t = APPLIER.apply("order/o-1", 1, BATCH, response(
-                "{\"state\":{\"changed\":true},\"egress\":[{\"egress\":\"order-events\",\"partitionKey\":\"o-1\",\"type\":\"Small\"},"
-                        + "{\"egress\":\"order-events\",\"partitionKey\":\"o-1\",\"type\":\"Big\",\"payload\":{\"b\":\"" + big + "\"}}]}"),
-                5, 5, 1L);
+        ResponseApplier.StateTransition t = APPLIER.apply(
+                "order/o-1",
+                1,
+                BATCH,
+                response(
+                        "{\"state\":{\"changed\":true},\"egress\":[{\"egress\":\"order-events\",\"partitionKey\":\"o-1\",\"type\":\"Small\"},"
+                                + "{\"egress\":\"order-events\",\"partitionKey\":\"o-1\",\"type\":\"Big\",\"payload\":{\"b\":\""
+                                + big + "\"}}]}"),
+                5,
+                5,
+                1L);
         assertThat(t.failure).isNotNull();
         assertThat(t.failure.failureReason).isEqualTo(DeadLetters.INVALID_RESPONSE);
-        assertThat(t.failure.failureDetail).startsWith("egress[1] record for egress 'order-events' is ").contains("over the Kinesis record limit");
+        assertThat(t.failure.failureDetail)
+                .startsWith("egress[1] record for egress 'order-events' is ")
+                .contains("over the Kinesis record limit");
         assertThat(t.state).isNull();
         assertThat(t.feedback).isEmpty();
         assertThat(t.egress).isEmpty();
@@ -127,33 +144,41 @@ class ResponseApplierTest {
 
     @Test
     void aFailedBatchDeadLettersEveryMessageWithItsAddress() {
-        List<DeadLetterRecord> letters = ResponseApplier.failedBatch("order/o-1", Json.read(BATCH), DeadLetters.TIMEOUT, "after 3 attempt(s): slow", 5L);
+        List<DeadLetterRecord> letters = ResponseApplier.failedBatch(
+                "order/o-1", Json.read(BATCH), DeadLetters.TIMEOUT, "after 3 attempt(s): slow", 5L);
         assertThat(letters).hasSize(2).allSatisfy(d -> {
             assertThat(d.reason).isEqualTo(DeadLetters.TIMEOUT);
             assertThat(d.detail).isEqualTo("after 3 attempt(s): slow");
             assertThat(d.partitionKey).isEqualTo("order/o-1");
         });
-        assertThat(json(letters.get(1)).get("payload").asText()).isEqualTo(
-                "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"message\":{\"id\":\"order/o-0/4\",\"type\":\"Ping\","
-                        + "\"from\":{\"type\":\"order\",\"id\":\"o-0\"},\"payload\":{}}}");
+        assertThat(json(letters.get(1)).get("payload").asText())
+                .isEqualTo(
+                        "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"message\":{\"id\":\"order/o-0/4\",\"type\":\"Ping\","
+                                + "\"from\":{\"type\":\"order\",\"id\":\"o-0\"},\"payload\":{}}}");
         assertThat(ResponseApplier.feedbackCount(Json.read(BATCH))).isEqualTo(1);
     }
 
     @Property(seed = PropertySeed.SEED, tries = 200)
     void sequencesCountEverythingEmittedWhateverTheBatching(
-            @ForAll @IntRange(max = 5) int messages, @ForAll @IntRange(max = 5) int egress,
-            @ForAll @LongRange(max = 1_000_000) long lastEgress, @ForAll @LongRange(max = 1_000_000) long lastMessage,
+            @ForAll @IntRange(max = 5) int messages,
+            @ForAll @IntRange(max = 5) int egress,
+            @ForAll @LongRange(max = 1_000_000) long lastEgress,
+            @ForAll @LongRange(max = 1_000_000) long lastMessage,
             @ForAll @LongRange(max = 1_000_000) long version) {
         StringBuilder r = new StringBuilder("{\"state\":{\"v\":" + version + "},\"messages\":[");
         for (int i = 0; i < messages; i++) {
-            r.append(i == 0 ? "" : ",").append("{\"to\":{\"type\":\"inventory\",\"id\":\"s").append(i).append("\"},\"type\":\"M\"}");
+            r.append(i == 0 ? "" : ",")
+                    .append("{\"to\":{\"type\":\"inventory\",\"id\":\"s")
+                    .append(i)
+                    .append("\"},\"type\":\"M\"}");
         }
         r.append("],\"egress\":[");
         for (int i = 0; i < egress; i++) {
             r.append(i == 0 ? "" : ",").append("{\"egress\":\"order-events\",\"partitionKey\":\"p\",\"type\":\"E\"}");
         }
         r.append("]}");
-        ResponseApplier.StateTransition t = APPLIER.apply("order/o-1", version, BATCH, response(r.toString()), lastEgress, lastMessage, 1L);
+        ResponseApplier.StateTransition t =
+                APPLIER.apply("order/o-1", version, BATCH, response(r.toString()), lastEgress, lastMessage, 1L);
 
         assertThat(t.stateVersion).isEqualTo(version + 1);
         assertThat(t.messageSequence).isEqualTo(lastMessage + messages);

@@ -29,7 +29,9 @@ class S3StateExportWriterTest {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
             try (exchange) {
-                puts.add(new Put(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
+                puts.add(new Put(
+                        exchange.getRequestMethod(),
+                        exchange.getRequestURI().getPath(),
                         new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
                 exchange.getResponseHeaders().set("ETag", "\"0\"");
                 exchange.sendResponseHeaders(200, -1);
@@ -48,17 +50,20 @@ class S3StateExportWriterTest {
         Properties props = new Properties();
         props.setProperty("s3.bucket", "statefun-state");
         props.setProperty("s3.prefix", "/exports/");
-        props.setProperty("s3.endpoint", "http://127.0.0.1:" + server.getAddress().getPort());
+        props.setProperty(
+                "s3.endpoint", "http://127.0.0.1:" + server.getAddress().getPort());
         props.setProperty("s3.path.style", "true");
         StateExportConfig config = StateExportConfig.fromProperties(props);
-        String lines = "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":3,\"state\":{\"status\":\"PENDING\"}}\n";
+        String lines =
+                "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":3,\"state\":{\"status\":\"PENDING\"}}\n";
 
-        try (S3StateExportWriter writer = S3StateExportWriter.create(config,
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("S3RVER", "S3RVER")))) {
+        try (S3StateExportWriter writer = S3StateExportWriter.create(
+                config, StaticCredentialsProvider.create(AwsBasicCredentials.create("S3RVER", "S3RVER")))) {
             writer.write(config.objectKey(1764403200000L, 2), lines.getBytes(StandardCharsets.UTF_8));
         }
 
-        assertThat(puts).containsExactly(new Put("PUT", "/statefun-state/exports/1764403200000/subtask-2.jsonl", lines));
+        assertThat(puts)
+                .containsExactly(new Put("PUT", "/statefun-state/exports/1764403200000/subtask-2.jsonl", lines));
         assertThat(config.intervalMs()).isEqualTo(300_000);
     }
 

@@ -38,7 +38,8 @@ class StateExporterTest {
     @Test
     void aLineHoldsTheAddressTheVersionAndTheStateAsStored() {
         assertThat(StateExporter.line(new Address("order", "o-1"), 3, "{\"total\":12.5,\"items\":[\"a\"]}"))
-                .isEqualTo("{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":3,\"state\":{\"total\":12.5,\"items\":[\"a\"]}}");
+                .isEqualTo(
+                        "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":3,\"state\":{\"total\":12.5,\"items\":[\"a\"]}}");
         assertThat(StateExporter.line(new Address("order", "o\"2"), 4, null))
                 .isEqualTo("{\"address\":{\"type\":\"order\",\"id\":\"o\\\"2\"},\"stateVersion\":4,\"state\":null}");
     }
@@ -54,8 +55,8 @@ class StateExporterTest {
         exporter.upload(snapshot, 1_700_000_000_000L, 3).get(10, TimeUnit.SECONDS);
 
         assertThat(writer.keys).containsExactly("exports/1700000000000/subtask-3.jsonl");
-        assertThat(writer.bodies.get(0)).isEqualTo(
-                "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":2,\"state\":{\"n\":1}}\n"
+        assertThat(writer.bodies.get(0))
+                .isEqualTo("{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"stateVersion\":2,\"state\":{\"n\":1}}\n"
                         + "{\"address\":{\"type\":\"order\",\"id\":\"o/2\"},\"stateVersion\":1,\"state\":null}\n");
         for (String line : writer.bodies.get(0).split("\n")) {
             assertThat(Json.read(line).has("stateVersion")).isTrue();

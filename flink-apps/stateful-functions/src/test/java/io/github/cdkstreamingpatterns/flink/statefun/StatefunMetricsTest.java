@@ -33,11 +33,12 @@ class StatefunMetricsTest {
     private static final InMemoryReporter REPORTER = InMemoryReporter.createWithRetainedMetrics();
 
     @RegisterExtension
-    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(4)
-            .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
-            .build());
+    static final MiniClusterExtension MINI_CLUSTER =
+            new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(4)
+                    .setConfiguration(REPORTER.addToConfiguration(new Configuration()))
+                    .build());
 
     private FunctionServer server;
 
@@ -57,13 +58,22 @@ class StatefunMetricsTest {
         for (JsonNode message : call.messages()) {
             switch (message.get("type").asText()) {
                 case "PlaceOrder" -> {
-                    send(reply, "inventory", message.at("/payload/sku").asText(), "ReserveStock", object().put("orderId", call.id()));
+                    send(
+                            reply,
+                            "inventory",
+                            message.at("/payload/sku").asText(),
+                            "ReserveStock",
+                            object().put("orderId", call.id()));
                     send(reply, "ghost", "g-" + call.id(), "Haunt", object());
                     egress(reply, "order-events", call.id(), "OrderPlaced", object());
                     egress(reply, "nowhere", call.id(), "Lost", object());
                 }
                 case "StockReserved" -> egress(reply, "order-events", call.id(), "OrderConfirmed", object());
-                default -> reject(reply, message.get("id").asText(), "unsupported " + message.get("type").asText());
+                default ->
+                    reject(
+                            reply,
+                            message.get("id").asText(),
+                            "unsupported " + message.get("type").asText());
             }
         }
         return FunctionServer.Reply.ok(reply);
@@ -86,7 +96,10 @@ class StatefunMetricsTest {
         server.route("order", StatefunMetricsTest::order)
                 .route("inventory", StatefunMetricsTest::inventory)
                 .route("flaky", call -> {
-                    if (flakyCalls.computeIfAbsent(call.id(), k -> new AtomicInteger()).incrementAndGet() == 1) {
+                    if (flakyCalls
+                                    .computeIfAbsent(call.id(), k -> new AtomicInteger())
+                                    .incrementAndGet()
+                            == 1) {
                         return new FunctionServer.Reply(503, "{}");
                     }
                     ObjectNode reply = response(null);
@@ -94,8 +107,15 @@ class StatefunMetricsTest {
                     return FunctionServer.Reply.ok(reply);
                 })
                 .route("broken", call -> new FunctionServer.Reply(500, "{}"));
-        ModuleDefinition module = TestJobs.module(server, 2, 5000, List.of("order", "inventory", "flaky", "broken"),
-                List.of(new String[] {"PlaceOrder", "order"}, new String[] {"CancelOrder", "order"}, new String[] {"Flaky", "flaky"},
+        ModuleDefinition module = TestJobs.module(
+                server,
+                2,
+                5000,
+                List.of("order", "inventory", "flaky", "broken"),
+                List.of(
+                        new String[] {"PlaceOrder", "order"},
+                        new String[] {"CancelOrder", "order"},
+                        new String[] {"Flaky", "flaky"},
                         new String[] {"Break", "broken"}),
                 List.of("order-events"));
         List<String> envelopes = List.of(
@@ -110,7 +130,8 @@ class StatefunMetricsTest {
                 "{\"eventId\":\"s1\",\"type\":\"PlaceOrder\",\"occurredAt\":\"2026-11-29T08:00:00Z\",\"payload\":{}}");
 
         // WHEN
-        TestJobs.Result result = TestJobs.runBounded(envelopes, DispatcherConfig.builder(module).backoff(5, 20).build(), 2);
+        TestJobs.Result result = TestJobs.runBounded(
+                envelopes, DispatcherConfig.builder(module).backoff(5, 20).build(), 2);
         ReportedMetrics metrics = new ReportedMetrics(REPORTER, result.jobId());
 
         // THEN the counters match the outputs and the function server's view
@@ -123,27 +144,47 @@ class StatefunMetricsTest {
         assertThat(feedback).isEqualTo(6);
         // p1, p2, f1, f2, two ReserveStock, two StockReserved
         assertThat(applied).isEqualTo(8);
-        assertThat(received + feedback).as("received + feedback = applied + dead-lettered").isEqualTo(applied + deadLettered);
+        assertThat(received + feedback)
+                .as("received + feedback = applied + dead-lettered")
+                .isEqualTo(applied + deadLettered);
 
         Map<String, Long> reasonsWritten = result.deadLetters().stream()
                 .collect(Collectors.groupingBy(d -> d.get("reason").asText(), Collectors.counting()));
-        assertThat(reasonsWritten).containsOnly(Map.entry("MALFORMED_JSON", 1L), Map.entry("SCHEMA", 1L), Map.entry("UNKNOWN_EVENT_TYPE", 1L),
-                Map.entry("REJECTED", 1L), Map.entry("HTTP_STATUS", 1L), Map.entry("UNKNOWN_FUNCTION", 2L), Map.entry("UNKNOWN_EGRESS", 2L));
-        reasonsWritten.forEach((reason, count) ->
-                assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + "." + reason)).as(reason).isEqualTo(count));
+        assertThat(reasonsWritten)
+                .containsOnly(
+                        Map.entry("MALFORMED_JSON", 1L),
+                        Map.entry("SCHEMA", 1L),
+                        Map.entry("UNKNOWN_EVENT_TYPE", 1L),
+                        Map.entry("REJECTED", 1L),
+                        Map.entry("HTTP_STATUS", 1L),
+                        Map.entry("UNKNOWN_FUNCTION", 2L),
+                        Map.entry("UNKNOWN_EGRESS", 2L));
+        reasonsWritten.forEach(
+                (reason, count) -> assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + "." + reason))
+                        .as(reason)
+                        .isEqualTo(count));
         // Reasons that did not occur are registered at 0, so alarms on them have data.
-        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + ".TIMEOUT")).isZero();
-        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + ".UNREACHABLE")).isZero();
+        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + ".TIMEOUT"))
+                .isZero();
+        assertThat(metrics.counter(StatefunMetrics.DEAD_LETTER_REASON + ".UNREACHABLE"))
+                .isZero();
         // Every dead letter but the unknown-egress entries is a message that was not applied.
         assertThat(deadLettered).isEqualTo(result.deadLetters().size() - reasonsWritten.get("UNKNOWN_EGRESS"));
 
-        assertThat(metrics.counter(StatefunMetrics.FUNCTION_CALLS)).isEqualTo(server.calls().size());
+        assertThat(metrics.counter(StatefunMetrics.FUNCTION_CALLS))
+                .isEqualTo(server.calls().size());
         // flaky/a and flaky/b failed once each, broken/k1 failed its first of two attempts
         assertThat(metrics.counter(StatefunMetrics.FUNCTION_CALL_RETRIES)).isEqualTo(3);
-        assertThat(metrics.counter(StatefunMetrics.EGRESS_RECORDS)).isEqualTo(result.egressRecords().size()).isEqualTo(8);
+        assertThat(metrics.counter(StatefunMetrics.EGRESS_RECORDS))
+                .isEqualTo(result.egressRecords().size())
+                .isEqualTo(8);
 
         // The gauges are registered per dispatcher subtask and read 0 once the work is done.
-        assertThat(metrics.gauge(StatefunMetrics.IN_FLIGHT_CALLS)).hasSize(2).allSatisfy((scope, v) -> assertThat(v).isEqualTo(0));
-        assertThat(metrics.gauge(StatefunMetrics.BUFFERED_ADDRESSES)).hasSize(2).allSatisfy((scope, v) -> assertThat(v).isEqualTo(0));
+        assertThat(metrics.gauge(StatefunMetrics.IN_FLIGHT_CALLS))
+                .hasSize(2)
+                .allSatisfy((scope, v) -> assertThat(v).isEqualTo(0));
+        assertThat(metrics.gauge(StatefunMetrics.BUFFERED_ADDRESSES))
+                .hasSize(2)
+                .allSatisfy((scope, v) -> assertThat(v).isEqualTo(0));
     }
 }

@@ -19,7 +19,10 @@ final class TestJobs {
     /** Outputs of a finished job. */
     record Result(List<EgressRecord> egressRecords, List<DeadLetterRecord> deadLetterRecords, JobID jobId) {
         List<JsonNode> egress(String name) {
-            return egressRecords.stream().filter(e -> e.egress.equals(name)).map(e -> read(e.json)).toList();
+            return egressRecords.stream()
+                    .filter(e -> e.egress.equals(name))
+                    .map(e -> read(e.json))
+                    .toList();
         }
 
         List<JsonNode> deadLetters() {
@@ -41,17 +44,28 @@ final class TestJobs {
     }
 
     static Result runBounded(List<String> envelopes, DispatcherConfig config, int parallelism) throws Exception {
-        return run(config, parallelism, env -> env.fromData(
-                envelopes.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toList(),
-                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        return run(
+                config,
+                parallelism,
+                env -> env.fromData(
+                        envelopes.stream()
+                                .map(s -> s.getBytes(StandardCharsets.UTF_8))
+                                .toList(),
+                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     }
 
-    static Result run(DispatcherConfig config, int parallelism, Function<StreamExecutionEnvironment, DataStream<byte[]>> source) throws Exception {
+    static Result run(
+            DispatcherConfig config, int parallelism, Function<StreamExecutionEnvironment, DataStream<byte[]>> source)
+            throws Exception {
         return run(StreamExecutionEnvironment.getExecutionEnvironment(), config, parallelism, source);
     }
 
-    static Result run(StreamExecutionEnvironment env, DispatcherConfig config, int parallelism,
-            Function<StreamExecutionEnvironment, DataStream<byte[]>> source) throws Exception {
+    static Result run(
+            StreamExecutionEnvironment env,
+            DispatcherConfig config,
+            int parallelism,
+            Function<StreamExecutionEnvironment, DataStream<byte[]>> source)
+            throws Exception {
         String id = UUID.randomUUID().toString();
         env.setParallelism(parallelism);
         StatefulFunctionsTopology.Outputs outputs = StatefulFunctionsTopology.build(source.apply(env), config);
@@ -72,12 +86,21 @@ final class TestJobs {
     }
 
     /** module.json with the given function types served by the server, ingress routes and egress names. */
-    static ModuleDefinition module(FunctionServer server, int maxAttempts, long timeoutMs, List<String> functionTypes,
-            List<String[]> ingress, List<String> egress) {
+    static ModuleDefinition module(
+            FunctionServer server,
+            int maxAttempts,
+            long timeoutMs,
+            List<String> functionTypes,
+            List<String[]> ingress,
+            List<String> egress) {
         ObjectNode root = FunctionServer.object();
         ObjectNode functions = root.putObject("functions");
         for (String type : functionTypes) {
-            functions.putObject(type).put("endpoint", server.endpoint(type)).put("timeoutMs", timeoutMs).put("maxAttempts", maxAttempts);
+            functions
+                    .putObject(type)
+                    .put("endpoint", server.endpoint(type))
+                    .put("timeoutMs", timeoutMs)
+                    .put("maxAttempts", maxAttempts);
         }
         var routes = root.putArray("ingress");
         for (String[] route : ingress) {

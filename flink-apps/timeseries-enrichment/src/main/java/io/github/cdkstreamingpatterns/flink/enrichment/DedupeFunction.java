@@ -32,51 +32,50 @@ import org.apache.flink.util.Collector;
  * Kinesis sink is at-least-once anyway).
  */
 public class DedupeFunction extends KeyedProcessFunction<String, TelemetryRecord, TelemetryRecord> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final Duration ttl;
+    private final Duration ttl;
 
-  private transient ValueState<Long> seenContentHash;
-  private transient Counter duplicate;
-  private transient Counter duplicateConflict;
+    private transient ValueState<Long> seenContentHash;
+    private transient Counter duplicate;
+    private transient Counter duplicateConflict;
 
-  public DedupeFunction(Duration ttl) {
-    this.ttl = ttl;
-  }
-
-  @Override
-  public void open(OpenContext openContext) {
-    ValueStateDescriptor<Long> descriptor = new ValueStateDescriptor<>("seen-content-hash", Types.LONG);
-    descriptor.enableTimeToLive(
-        StateTtlConfig.newBuilder(ttl)
-            .updateTtlOnCreateAndWrite()
-            .neverReturnExpired()
-            .build());
-    seenContentHash = getRuntimeContext().getState(descriptor);
-    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
-    duplicate = group.counter("duplicate");
-    duplicateConflict = group.counter("duplicateConflict");
-  }
-
-  @Override
-  public void processElement(TelemetryRecord record, Context ctx, Collector<TelemetryRecord> out) throws Exception {
-    Long seen = seenContentHash.value();
-    if (seen == null) {
-      seenContentHash.update(record.contentHash());
-      out.collect(record);
-      return;
+    public DedupeFunction(Duration ttl) {
+        this.ttl = ttl;
     }
-    duplicate.inc();
-    if (seen != record.contentHash()) {
-      duplicateConflict.inc();
+
+    @Override
+    public void open(OpenContext openContext) {
+        ValueStateDescriptor<Long> descriptor = new ValueStateDescriptor<>("seen-content-hash", Types.LONG);
+        descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ttl)
+                .updateTtlOnCreateAndWrite()
+                .neverReturnExpired()
+                .build());
+        seenContentHash = getRuntimeContext().getState(descriptor);
+        MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
+        duplicate = group.counter("duplicate");
+        duplicateConflict = group.counter("duplicateConflict");
     }
-  }
 
-  long duplicateCount() {
-    return duplicate.getCount();
-  }
+    @Override
+    public void processElement(TelemetryRecord record, Context ctx, Collector<TelemetryRecord> out) throws Exception {
+        Long seen = seenContentHash.value();
+        if (seen == null) {
+            seenContentHash.update(record.contentHash());
+            out.collect(record);
+            return;
+        }
+        duplicate.inc();
+        if (seen != record.contentHash()) {
+            duplicateConflict.inc();
+        }
+    }
 
-  long duplicateConflictCount() {
-    return duplicateConflict.getCount();
-  }
+    long duplicateCount() {
+        return duplicate.getCount();
+    }
+
+    long duplicateConflictCount() {
+        return duplicateConflict.getCount();
+    }
 }

@@ -42,137 +42,136 @@ import org.apache.flink.util.Collector;
  * unknownDevice} equals the records written to the enriched stream.
  */
 public class EnrichFunction extends ProcessFunction<TelemetryRecord, EnrichedRecord> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final ReferenceDataLoader loader;
-  private final Duration refreshInterval;
+    private final ReferenceDataLoader loader;
+    private final Duration refreshInterval;
 
-  private transient ReferenceDataCache cache;
-  private transient ScheduledExecutorService refresher;
-  private transient Counter enriched;
-  private transient Counter unknownDevice;
-  private transient Counter invalid;
-  private transient Counter tooLarge;
-  private transient Counter late;
-  private transient EnrichedRecordSerializationSchema serializer;
-  private transient Counter referenceLoadFailures;
+    private transient ReferenceDataCache cache;
+    private transient ScheduledExecutorService refresher;
+    private transient Counter enriched;
+    private transient Counter unknownDevice;
+    private transient Counter invalid;
+    private transient Counter tooLarge;
+    private transient Counter late;
+    private transient EnrichedRecordSerializationSchema serializer;
+    private transient Counter referenceLoadFailures;
 
-  public EnrichFunction(ReferenceDataLoader loader, Duration refreshInterval) {
-    this.loader = loader;
-    this.refreshInterval = refreshInterval;
-  }
-
-  @Override
-  public void open(OpenContext openContext) {
-    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
-    enriched = group.counter("enriched");
-    unknownDevice = group.counter("unknownDevice");
-    invalid = group.counter("invalid");
-    tooLarge = group.addGroup("invalidReason").counter(DeadLetterReason.RECORD_TOO_LARGE.name());
-    late = group.counter("late");
-    serializer = new EnrichedRecordSerializationSchema();
-    // Incremented on the refresher thread.
-    referenceLoadFailures = group.counter("referenceLoadFailures", new ThreadSafeSimpleCounter());
-    cache = new ReferenceDataCache(loader, referenceLoadFailures);
-    group.gauge("referenceDevices", (Gauge<Integer>) () -> cache.current().size());
-    group.gauge("referenceInvalidLines", (Gauge<Integer>) () -> cache.current().invalidLines());
-
-    cache.refresh();
-    String threadName =
-        "reference-refresh-" + getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks();
-    refresher =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, threadName);
-              t.setDaemon(true);
-              return t;
-            });
-    long periodMillis = refreshInterval.toMillis();
-    refresher.scheduleWithFixedDelay(cache::refresh, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
-  }
-
-  @Override
-  public void processElement(TelemetryRecord record, Context ctx, Collector<EnrichedRecord> out) {
-    Long timestamp = ctx.timestamp();
-    if (timestamp != null && timestamp <= ctx.timerService().currentWatermark()) {
-      late.inc();
+    public EnrichFunction(ReferenceDataLoader loader, Duration refreshInterval) {
+        this.loader = loader;
+        this.refreshInterval = refreshInterval;
     }
-    Map<String, String> metadata = cache.lookup(record.deviceId);
-    long now = ctx.timerService().currentProcessingTime();
-    EnrichedRecord result = EnrichedRecord.of(record, metadata, now);
-    long limit = EnrichmentJob.MAX_RECORD_BYTES - result.deviceId.getBytes(StandardCharsets.UTF_8).length;
-    if (EnrichedRecordSerializationSchema.maxSerializedSize(result) > limit) {
-      long size = serializer.serialize(result).length;
-      if (size > limit) {
-        invalid.inc();
-        tooLarge.inc();
-        byte[] payload = record.original != null ? record.original : validatedJson(record);
-        ctx.output(
-            EnrichmentJob.DEAD_LETTERS,
-            DeadLetters.of(
-                DeadLetterReason.RECORD_TOO_LARGE,
-                "enriched record is "
-                    + size
-                    + " bytes, over the "
-                    + limit
-                    + " bytes a Kinesis record can hold with partition key '"
-                    + result.deviceId
-                    + "'"
-                    + (record.original != null ? "" : "; payload is the record as validated"),
-                payload,
-                now));
-        return;
-      }
+
+    @Override
+    public void open(OpenContext openContext) {
+        MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
+        enriched = group.counter("enriched");
+        unknownDevice = group.counter("unknownDevice");
+        invalid = group.counter("invalid");
+        tooLarge = group.addGroup("invalidReason").counter(DeadLetterReason.RECORD_TOO_LARGE.name());
+        late = group.counter("late");
+        serializer = new EnrichedRecordSerializationSchema();
+        // Incremented on the refresher thread.
+        referenceLoadFailures = group.counter("referenceLoadFailures", new ThreadSafeSimpleCounter());
+        cache = new ReferenceDataCache(loader, referenceLoadFailures);
+        group.gauge("referenceDevices", (Gauge<Integer>) () -> cache.current().size());
+        group.gauge(
+                "referenceInvalidLines", (Gauge<Integer>) () -> cache.current().invalidLines());
+
+        cache.refresh();
+        String threadName =
+                "reference-refresh-" + getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks();
+        refresher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+        long periodMillis = refreshInterval.toMillis();
+        refresher.scheduleWithFixedDelay(cache::refresh, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
-    if (metadata == null) {
-      unknownDevice.inc();
-    } else {
-      enriched.inc();
+
+    @Override
+    public void processElement(TelemetryRecord record, Context ctx, Collector<EnrichedRecord> out) {
+        Long timestamp = ctx.timestamp();
+        if (timestamp != null && timestamp <= ctx.timerService().currentWatermark()) {
+            late.inc();
+        }
+        Map<String, String> metadata = cache.lookup(record.deviceId);
+        long now = ctx.timerService().currentProcessingTime();
+        EnrichedRecord result = EnrichedRecord.of(record, metadata, now);
+        long limit = EnrichmentJob.MAX_RECORD_BYTES - result.deviceId.getBytes(StandardCharsets.UTF_8).length;
+        if (EnrichedRecordSerializationSchema.maxSerializedSize(result) > limit) {
+            long size = serializer.serialize(result).length;
+            if (size > limit) {
+                invalid.inc();
+                tooLarge.inc();
+                byte[] payload = record.original != null ? record.original : validatedJson(record);
+                ctx.output(
+                        EnrichmentJob.DEAD_LETTERS,
+                        DeadLetters.of(
+                                DeadLetterReason.RECORD_TOO_LARGE,
+                                "enriched record is "
+                                        + size
+                                        + " bytes, over the "
+                                        + limit
+                                        + " bytes a Kinesis record can hold with partition key '"
+                                        + result.deviceId
+                                        + "'"
+                                        + (record.original != null ? "" : "; payload is the record as validated"),
+                                payload,
+                                now));
+                return;
+            }
+        }
+        if (metadata == null) {
+            unknownDevice.inc();
+        } else {
+            enriched.inc();
+        }
+        out.collect(result);
     }
-    out.collect(result);
-  }
 
-  /** The contract's fields of a validated record, for a dead letter when its raw bytes were not kept. */
-  static byte[] validatedJson(TelemetryRecord r) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-    try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
-      g.writeStartObject();
-      EnrichedRecordSerializationSchema.writeTelemetryFields(
-          g, r.eventId, r.deviceId, r.timestamp, r.metrics, r.attributes);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    /** The contract's fields of a validated record, for a dead letter when its raw bytes were not kept. */
+    static byte[] validatedJson(TelemetryRecord r) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
+            g.writeStartObject();
+            EnrichedRecordSerializationSchema.writeTelemetryFields(
+                    g, r.eventId, r.deviceId, r.timestamp, r.metrics, r.attributes);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
-    return out.toByteArray();
-  }
 
-  @Override
-  public void close() throws Exception {
-    if (refresher != null) {
-      refresher.shutdownNow();
-      // Wait for an in-flight load so the loader is not closed under it.
-      refresher.awaitTermination(30, TimeUnit.SECONDS);
+    @Override
+    public void close() throws Exception {
+        if (refresher != null) {
+            refresher.shutdownNow();
+            // Wait for an in-flight load so the loader is not closed under it.
+            refresher.awaitTermination(30, TimeUnit.SECONDS);
+        }
+        loader.close();
     }
-    loader.close();
-  }
 
-  long tooLargeCount() {
-    return tooLarge.getCount();
-  }
+    long tooLargeCount() {
+        return tooLarge.getCount();
+    }
 
-  long lateCount() {
-    return late.getCount();
-  }
+    long lateCount() {
+        return late.getCount();
+    }
 
-  long enrichedCount() {
-    return enriched.getCount();
-  }
+    long enrichedCount() {
+        return enriched.getCount();
+    }
 
-  long unknownDeviceCount() {
-    return unknownDevice.getCount();
-  }
+    long unknownDeviceCount() {
+        return unknownDevice.getCount();
+    }
 
-  long referenceLoadFailureCount() {
-    return referenceLoadFailures.getCount();
-  }
+    long referenceLoadFailureCount() {
+        return referenceLoadFailures.getCount();
+    }
 }

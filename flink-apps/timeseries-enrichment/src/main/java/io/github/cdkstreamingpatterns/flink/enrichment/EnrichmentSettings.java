@@ -16,101 +16,102 @@ import java.util.Properties;
  * region chain).
  */
 public final class EnrichmentSettings implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public static final String REFERENCE_S3_URI = "reference.s3.uri";
-  public static final String REFERENCE_REFRESH_SECONDS = "reference.refresh.seconds";
-  public static final String S3_ENDPOINT = "s3.endpoint";
-  public static final String S3_PATH_STYLE = "s3.path.style";
-  public static final String AWS_REGION = "aws.region";
+    public static final String REFERENCE_S3_URI = "reference.s3.uri";
+    public static final String REFERENCE_REFRESH_SECONDS = "reference.refresh.seconds";
+    public static final String S3_ENDPOINT = "s3.endpoint";
+    public static final String S3_PATH_STYLE = "s3.path.style";
+    public static final String AWS_REGION = "aws.region";
 
-  private final String bucket;
-  private final String key;
-  private final Duration refreshInterval;
-  private final String endpoint;
-  private final boolean pathStyle;
-  private final String region;
+    private final String bucket;
+    private final String key;
+    private final Duration refreshInterval;
+    private final String endpoint;
+    private final boolean pathStyle;
+    private final String region;
 
-  public EnrichmentSettings(
-      String bucket, String key, Duration refreshInterval, String endpoint, boolean pathStyle, String region) {
-    if (bucket == null || bucket.isBlank() || key == null || key.isBlank()) {
-      throw new IllegalArgumentException("reference bucket and key are required, got bucket=" + bucket + " key=" + key);
+    public EnrichmentSettings(
+            String bucket, String key, Duration refreshInterval, String endpoint, boolean pathStyle, String region) {
+        if (bucket == null || bucket.isBlank() || key == null || key.isBlank()) {
+            throw new IllegalArgumentException(
+                    "reference bucket and key are required, got bucket=" + bucket + " key=" + key);
+        }
+        if (refreshInterval == null || refreshInterval.isZero() || refreshInterval.isNegative()) {
+            throw new IllegalArgumentException(REFERENCE_REFRESH_SECONDS + " must be positive, got " + refreshInterval);
+        }
+        this.bucket = bucket;
+        this.key = key;
+        this.refreshInterval = refreshInterval;
+        this.endpoint = blankToNull(endpoint);
+        this.pathStyle = pathStyle;
+        this.region = blankToNull(region);
     }
-    if (refreshInterval == null || refreshInterval.isZero() || refreshInterval.isNegative()) {
-      throw new IllegalArgumentException(REFERENCE_REFRESH_SECONDS + " must be positive, got " + refreshInterval);
+
+    /**
+     * @param p the Enrichment group
+     * @param fallbackRegion region used when the group has no {@code aws.region} (e.g. the KinesisSource region); may
+     *     be null
+     */
+    public static EnrichmentSettings fromProperties(Properties p, String fallbackRegion) {
+        String uri = p.getProperty(REFERENCE_S3_URI);
+        if (uri == null || uri.isBlank()) {
+            throw new IllegalArgumentException(REFERENCE_S3_URI + " is required (s3://bucket/key)");
+        }
+        URI parsed;
+        try {
+            parsed = new URI(uri.trim());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(REFERENCE_S3_URI + " is not a URI: '" + uri + "'", e);
+        }
+        String path = parsed.getPath() == null ? "" : parsed.getPath().replaceFirst("^/", "");
+        if (!"s3".equals(parsed.getScheme()) || parsed.getHost() == null || path.isEmpty()) {
+            throw new IllegalArgumentException(REFERENCE_S3_URI + " must look like s3://bucket/key, got '" + uri + "'");
+        }
+        String pathStyle = p.getProperty(S3_PATH_STYLE, "false").trim();
+        if (!pathStyle.equalsIgnoreCase("true") && !pathStyle.equalsIgnoreCase("false")) {
+            throw new IllegalArgumentException(S3_PATH_STYLE + " must be true or false, got '" + pathStyle + "'");
+        }
+        String region = p.getProperty(AWS_REGION);
+        return new EnrichmentSettings(
+                parsed.getHost(),
+                path,
+                Duration.ofSeconds(ProcessingSettings.longValue(p, REFERENCE_REFRESH_SECONDS, 300)),
+                p.getProperty(S3_ENDPOINT),
+                Boolean.parseBoolean(pathStyle),
+                region == null || region.isBlank() ? fallbackRegion : region);
     }
-    this.bucket = bucket;
-    this.key = key;
-    this.refreshInterval = refreshInterval;
-    this.endpoint = blankToNull(endpoint);
-    this.pathStyle = pathStyle;
-    this.region = blankToNull(region);
-  }
 
-  /**
-   * @param p the Enrichment group
-   * @param fallbackRegion region used when the group has no {@code aws.region} (e.g. the KinesisSource region); may
-   *     be null
-   */
-  public static EnrichmentSettings fromProperties(Properties p, String fallbackRegion) {
-    String uri = p.getProperty(REFERENCE_S3_URI);
-    if (uri == null || uri.isBlank()) {
-      throw new IllegalArgumentException(REFERENCE_S3_URI + " is required (s3://bucket/key)");
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
     }
-    URI parsed;
-    try {
-      parsed = new URI(uri.trim());
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(REFERENCE_S3_URI + " is not a URI: '" + uri + "'", e);
+
+    public String bucket() {
+        return bucket;
     }
-    String path = parsed.getPath() == null ? "" : parsed.getPath().replaceFirst("^/", "");
-    if (!"s3".equals(parsed.getScheme()) || parsed.getHost() == null || path.isEmpty()) {
-      throw new IllegalArgumentException(REFERENCE_S3_URI + " must look like s3://bucket/key, got '" + uri + "'");
+
+    public String key() {
+        return key;
     }
-    String pathStyle = p.getProperty(S3_PATH_STYLE, "false").trim();
-    if (!pathStyle.equalsIgnoreCase("true") && !pathStyle.equalsIgnoreCase("false")) {
-      throw new IllegalArgumentException(S3_PATH_STYLE + " must be true or false, got '" + pathStyle + "'");
+
+    public Duration refreshInterval() {
+        return refreshInterval;
     }
-    String region = p.getProperty(AWS_REGION);
-    return new EnrichmentSettings(
-        parsed.getHost(),
-        path,
-        Duration.ofSeconds(ProcessingSettings.longValue(p, REFERENCE_REFRESH_SECONDS, 300)),
-        p.getProperty(S3_ENDPOINT),
-        Boolean.parseBoolean(pathStyle),
-        region == null || region.isBlank() ? fallbackRegion : region);
-  }
 
-  private static String blankToNull(String s) {
-    return s == null || s.isBlank() ? null : s.trim();
-  }
+    public Optional<String> endpoint() {
+        return Optional.ofNullable(endpoint);
+    }
 
-  public String bucket() {
-    return bucket;
-  }
+    public boolean pathStyle() {
+        return pathStyle;
+    }
 
-  public String key() {
-    return key;
-  }
+    public Optional<String> region() {
+        return Optional.ofNullable(region);
+    }
 
-  public Duration refreshInterval() {
-    return refreshInterval;
-  }
-
-  public Optional<String> endpoint() {
-    return Optional.ofNullable(endpoint);
-  }
-
-  public boolean pathStyle() {
-    return pathStyle;
-  }
-
-  public Optional<String> region() {
-    return Optional.ofNullable(region);
-  }
-
-  /** s3://bucket/key, for messages. */
-  public String uri() {
-    return "s3://" + bucket + "/" + key;
-  }
+    /** s3://bucket/key, for messages. */
+    public String uri() {
+        return "s3://" + bucket + "/" + key;
+    }
 }

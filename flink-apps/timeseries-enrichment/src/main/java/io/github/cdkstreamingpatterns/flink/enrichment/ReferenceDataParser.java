@@ -29,51 +29,53 @@ import java.util.Map;
  * </ul>
  */
 public final class ReferenceDataParser {
-  private ReferenceDataParser() {}
+    private ReferenceDataParser() {}
 
-  public static ReferenceData parse(InputStream in) throws IOException {
-    BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-    Map<String, Map<String, String>> devices = new HashMap<>();
-    int invalid = 0;
-    String line;
-    while ((line = reader.readLine()) != null) {
-      if (line.isBlank()) {
-        continue;
-      }
-      Map.Entry<String, Map<String, String>> entry = parseLine(line);
-      if (entry == null) {
-        invalid++;
-      } else {
-        devices.put(entry.getKey(), entry.getValue());
-      }
+    public static ReferenceData parse(InputStream in) throws IOException {
+        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        Map<String, Map<String, String>> devices = new HashMap<>();
+        int invalid = 0;
+        String line;
+        while ((line = reader.readLine()) != null) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Map.Entry<String, Map<String, String>> entry = parseLine(line);
+            if (entry == null) {
+                invalid++;
+            } else {
+                devices.put(entry.getKey(), entry.getValue());
+            }
+        }
+        if (devices.isEmpty() && invalid > 0) {
+            throw new IOException("reference data has " + invalid + " line(s) and none is a valid device entry");
+        }
+        return new ReferenceData(devices, invalid);
     }
-    if (devices.isEmpty() && invalid > 0) {
-      throw new IOException("reference data has " + invalid + " line(s) and none is a valid device entry");
-    }
-    return new ReferenceData(devices, invalid);
-  }
 
-  private static Map.Entry<String, Map<String, String>> parseLine(String line) {
-    JsonNode node;
-    try {
-      node = Json.MAPPER.readTree(line);
-    } catch (JacksonException e) {
-      return null;
+    private static Map.Entry<String, Map<String, String>> parseLine(String line) {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(line);
+        } catch (JacksonException e) {
+            return null;
+        }
+        if (node == null || !node.isObject()) {
+            return null;
+        }
+        JsonNode deviceId = node.get("deviceId");
+        if (deviceId == null
+                || !deviceId.isTextual()
+                || !TelemetryParser.DEVICE_ID.matcher(deviceId.textValue()).matches()) {
+            return null;
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            if (!"deviceId".equals(f.getKey()) && f.getValue().isTextual()) {
+                metadata.put(f.getKey(), f.getValue().textValue());
+            }
+        }
+        return Map.entry(deviceId.textValue(), Collections.unmodifiableMap(metadata));
     }
-    if (node == null || !node.isObject()) {
-      return null;
-    }
-    JsonNode deviceId = node.get("deviceId");
-    if (deviceId == null || !deviceId.isTextual() || !TelemetryParser.DEVICE_ID.matcher(deviceId.textValue()).matches()) {
-      return null;
-    }
-    Map<String, String> metadata = new LinkedHashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> f = it.next();
-      if (!"deviceId".equals(f.getKey()) && f.getValue().isTextual()) {
-        metadata.put(f.getKey(), f.getValue().textValue());
-      }
-    }
-    return Map.entry(deviceId.textValue(), Collections.unmodifiableMap(metadata));
-  }
 }

@@ -20,63 +20,64 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * snapshot is returned without downloading it again, so a short refresh interval stays cheap.
  */
 public final class S3ReferenceDataLoader implements ReferenceDataLoader {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final EnrichmentSettings settings;
+    private final EnrichmentSettings settings;
 
-  private transient S3Client client;
-  private transient String lastEtag;
-  private transient ReferenceData lastData;
+    private transient S3Client client;
+    private transient String lastEtag;
+    private transient ReferenceData lastData;
 
-  public S3ReferenceDataLoader(EnrichmentSettings settings) {
-    this.settings = settings;
-  }
-
-  @Override
-  public ReferenceData load() throws IOException {
-    GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(settings.bucket()).key(settings.key());
-    if (lastEtag != null && lastData != null) {
-      request.ifNoneMatch(lastEtag);
+    public S3ReferenceDataLoader(EnrichmentSettings settings) {
+        this.settings = settings;
     }
-    try (ResponseInputStream<GetObjectResponse> in = client().getObject(request.build())) {
-      ReferenceData data = ReferenceDataParser.parse(in);
-      lastEtag = in.response().eTag();
-      lastData = data;
-      return data;
-    } catch (S3Exception e) {
-      if (e.statusCode() == 304 && lastData != null) {
-        return lastData;
-      }
-      String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-      throw new IOException(
-          "cannot read " + settings.uri() + ": HTTP " + e.statusCode() + (code == null ? "" : " " + code), e);
-    } catch (SdkException e) {
-      throw new IOException("cannot read " + settings.uri() + ": " + e.getMessage(), e);
-    }
-  }
 
-  private S3Client client() {
-    if (client == null) {
-      S3ClientBuilder builder =
-          S3Client.builder()
-              .httpClientBuilder(UrlConnectionHttpClient.builder())
-              .forcePathStyle(settings.pathStyle());
-      settings.region().ifPresent(r -> builder.region(Region.of(r)));
-      settings.endpoint().ifPresent(e -> builder.endpointOverride(URI.create(e)));
-      client = builder.build();
+    @Override
+    public ReferenceData load() throws IOException {
+        GetObjectRequest.Builder request =
+                GetObjectRequest.builder().bucket(settings.bucket()).key(settings.key());
+        if (lastEtag != null && lastData != null) {
+            request.ifNoneMatch(lastEtag);
+        }
+        try (ResponseInputStream<GetObjectResponse> in = client().getObject(request.build())) {
+            ReferenceData data = ReferenceDataParser.parse(in);
+            lastEtag = in.response().eTag();
+            lastData = data;
+            return data;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 304 && lastData != null) {
+                return lastData;
+            }
+            String code =
+                    e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+            throw new IOException(
+                    "cannot read " + settings.uri() + ": HTTP " + e.statusCode() + (code == null ? "" : " " + code), e);
+        } catch (SdkException e) {
+            throw new IOException("cannot read " + settings.uri() + ": " + e.getMessage(), e);
+        }
     }
-    return client;
-  }
 
-  @Override
-  public void close() {
-    if (client != null) {
-      client.close();
-      client = null;
+    private S3Client client() {
+        if (client == null) {
+            S3ClientBuilder builder = S3Client.builder()
+                    .httpClientBuilder(UrlConnectionHttpClient.builder())
+                    .forcePathStyle(settings.pathStyle());
+            settings.region().ifPresent(r -> builder.region(Region.of(r)));
+            settings.endpoint().ifPresent(e -> builder.endpointOverride(URI.create(e)));
+            client = builder.build();
+        }
+        return client;
     }
-  }
 
-  EnrichmentSettings settings() {
-    return settings;
-  }
+    @Override
+    public void close() {
+        if (client != null) {
+            client.close();
+            client = null;
+        }
+    }
+
+    EnrichmentSettings settings() {
+        return settings;
+    }
 }

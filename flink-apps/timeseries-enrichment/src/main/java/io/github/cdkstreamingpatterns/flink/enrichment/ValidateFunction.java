@@ -16,48 +16,48 @@ import org.apache.flink.util.Collector;
  * {@code RECORD_TOO_LARGE} is counted by {@link EnrichFunction}, for records that were valid here.
  */
 public class ValidateFunction extends ProcessFunction<byte[], TelemetryRecord> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final TelemetryParser parser;
+    private final TelemetryParser parser;
 
-  private transient Counter valid;
-  private transient Counter invalid;
-  private transient Map<DeadLetterReason, Counter> invalidByReason;
+    private transient Counter valid;
+    private transient Counter invalid;
+    private transient Map<DeadLetterReason, Counter> invalidByReason;
 
-  public ValidateFunction(ProcessingSettings settings) {
-    this.parser = new TelemetryParser(settings);
-  }
-
-  @Override
-  public void open(OpenContext openContext) {
-    MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
-    valid = group.counter("valid");
-    invalid = group.counter("invalid");
-    MetricGroup byReason = group.addGroup("invalidReason");
-    invalidByReason = new EnumMap<>(DeadLetterReason.class);
-    for (DeadLetterReason reason : DeadLetterReason.values()) {
-      if (reason != DeadLetterReason.RECORD_TOO_LARGE) {
-        invalidByReason.put(reason, byReason.counter(reason.name()));
-      }
+    public ValidateFunction(ProcessingSettings settings) {
+        this.parser = new TelemetryParser(settings);
     }
-  }
 
-  @Override
-  public void processElement(byte[] payload, Context ctx, Collector<TelemetryRecord> out) {
-    long now = ctx.timerService().currentProcessingTime();
-    ParseResult result = parser.parse(payload, now);
-    if (result.isValid()) {
-      valid.inc();
-      TelemetryRecord record = result.record();
-      if (payload.length > TelemetryRecord.KEEP_ORIGINAL_ABOVE_BYTES) {
-        record.original = payload;
-      }
-      out.collect(record);
-    } else {
-      invalid.inc();
-      invalidByReason.get(result.reason()).inc();
-      byte[] original = payload == null ? new byte[0] : payload;
-      ctx.output(EnrichmentJob.DEAD_LETTERS, DeadLetters.of(result.reason(), result.detail(), original, now));
+    @Override
+    public void open(OpenContext openContext) {
+        MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
+        valid = group.counter("valid");
+        invalid = group.counter("invalid");
+        MetricGroup byReason = group.addGroup("invalidReason");
+        invalidByReason = new EnumMap<>(DeadLetterReason.class);
+        for (DeadLetterReason reason : DeadLetterReason.values()) {
+            if (reason != DeadLetterReason.RECORD_TOO_LARGE) {
+                invalidByReason.put(reason, byReason.counter(reason.name()));
+            }
+        }
     }
-  }
+
+    @Override
+    public void processElement(byte[] payload, Context ctx, Collector<TelemetryRecord> out) {
+        long now = ctx.timerService().currentProcessingTime();
+        ParseResult result = parser.parse(payload, now);
+        if (result.isValid()) {
+            valid.inc();
+            TelemetryRecord record = result.record();
+            if (payload.length > TelemetryRecord.KEEP_ORIGINAL_ABOVE_BYTES) {
+                record.original = payload;
+            }
+            out.collect(record);
+        } else {
+            invalid.inc();
+            invalidByReason.get(result.reason()).inc();
+            byte[] original = payload == null ? new byte[0] : payload;
+            ctx.output(EnrichmentJob.DEAD_LETTERS, DeadLetters.of(result.reason(), result.detail(), original, now));
+        }
+    }
 }

@@ -12,42 +12,42 @@ import org.apache.flink.api.connector.sink2.WriterInitContext;
 
 /** In-memory sink for mini-cluster tests: every parallel writer appends to one queue shared in the test JVM. */
 final class CollectingSink<T> implements Sink<T> {
-  private static final long serialVersionUID = 1L;
-  private static final Map<String, ConcurrentLinkedQueue<Object>> RESULTS = new ConcurrentHashMap<>();
+    private static final long serialVersionUID = 1L;
+    private static final Map<String, ConcurrentLinkedQueue<Object>> RESULTS = new ConcurrentHashMap<>();
 
-  private final String id = UUID.randomUUID().toString();
+    private final String id = UUID.randomUUID().toString();
 
-  CollectingSink() {
-    RESULTS.put(id, new ConcurrentLinkedQueue<>());
-  }
-
-  @SuppressWarnings("unchecked")
-  List<T> results() {
-    List<T> out = new ArrayList<>();
-    for (Object o : RESULTS.get(id)) {
-      out.add((T) o);
+    CollectingSink() {
+        RESULTS.put(id, new ConcurrentLinkedQueue<>());
     }
-    return out;
-  }
 
-  void clear() {
-    RESULTS.remove(id);
-  }
+    @SuppressWarnings("unchecked")
+    List<T> results() {
+        List<T> out = new ArrayList<>();
+        for (Object o : RESULTS.get(id)) {
+            out.add((T) o);
+        }
+        return out;
+    }
 
-  @Override
-  public SinkWriter<T> createWriter(WriterInitContext context) {
-    ConcurrentLinkedQueue<Object> queue = RESULTS.get(id);
-    return new SinkWriter<>() {
-      @Override
-      public void write(T element, Context ctx) {
-        queue.add(element);
-      }
+    void clear() {
+        RESULTS.remove(id);
+    }
 
-      @Override
-      public void flush(boolean endOfInput) {}
+    @Override
+    public SinkWriter<T> createWriter(WriterInitContext context) {
+        ConcurrentLinkedQueue<Object> queue = RESULTS.get(id);
+        return new SinkWriter<>() {
+            @Override
+            public void write(T element, Context ctx) {
+                queue.add(element);
+            }
 
-      @Override
-      public void close() {}
-    };
-  }
+            @Override
+            public void flush(boolean endOfInput) {}
+
+            @Override
+            public void close() {}
+        };
+    }
 }

@@ -6,15 +6,15 @@ import java.nio.charset.StandardCharsets;
 
 /** Serializable in-process loader for pipeline tests: parses a fixed JSON Lines text with the production parser. */
 final class JsonLinesLoader implements ReferenceDataLoader {
-  private static final long serialVersionUID = 1L;
-  private final String jsonLines;
+    private static final long serialVersionUID = 1L;
+    private final String jsonLines;
 
-  JsonLinesLoader(String jsonLines) {
-    this.jsonLines = jsonLines;
-  }
+    JsonLinesLoader(String jsonLines) {
+        this.jsonLines = jsonLines;
+    }
 
-  @Override
-  public ReferenceData load() throws IOException {
-    return ReferenceDataParser.parse(new ByteArrayInputStream(jsonLines.getBytes(StandardCharsets.UTF_8)));
-  }
+    @Override
+    public ReferenceData load() throws IOException {
+        return ReferenceDataParser.parse(new ByteArrayInputStream(jsonLines.getBytes(StandardCharsets.UTF_8)));
+    }
 }

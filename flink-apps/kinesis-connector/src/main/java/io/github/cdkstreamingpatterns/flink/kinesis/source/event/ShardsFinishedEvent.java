@@ -11,30 +11,30 @@ import org.apache.flink.api.connector.source.SourceEvent;
  */
 @Internal
 public final class ShardsFinishedEvent implements SourceEvent {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final List<String> shardIds;
+    private final List<String> shardIds;
 
-  public ShardsFinishedEvent(List<String> shardIds) {
-    this.shardIds = List.copyOf(shardIds);
-  }
+    public ShardsFinishedEvent(List<String> shardIds) {
+        this.shardIds = List.copyOf(shardIds);
+    }
 
-  public List<String> shardIds() {
-    return shardIds;
-  }
+    public List<String> shardIds() {
+        return shardIds;
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof ShardsFinishedEvent && shardIds.equals(((ShardsFinishedEvent) o).shardIds);
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ShardsFinishedEvent && shardIds.equals(((ShardsFinishedEvent) o).shardIds);
+    }
 
-  @Override
-  public int hashCode() {
-    return Objects.hash(shardIds);
-  }
+    @Override
+    public int hashCode() {
+        return Objects.hash(shardIds);
+    }
 
-  @Override
-  public String toString() {
-    return "ShardsFinishedEvent" + shardIds;
-  }
+    @Override
+    public String toString() {
+        return "ShardsFinishedEvent" + shardIds;
+    }
 }

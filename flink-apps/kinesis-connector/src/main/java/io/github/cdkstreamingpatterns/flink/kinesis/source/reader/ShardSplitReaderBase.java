@@ -26,93 +26,93 @@ import software.amazon.awssdk.utils.SdkAutoCloseable;
  */
 @Internal
 public abstract class ShardSplitReaderBase<C extends SdkAutoCloseable, S extends ShardSplitReaderBase.ShardState>
-    implements SplitReader<KinesisRecord, KinesisShardSplit> {
-  protected final C client;
-  // Assigned and not finished, by shard id, in assignment order.
-  protected final Map<String, S> shards = new LinkedHashMap<>();
+        implements SplitReader<KinesisRecord, KinesisShardSplit> {
+    protected final C client;
+    // Assigned and not finished, by shard id, in assignment order.
+    protected final Map<String, S> shards = new LinkedHashMap<>();
 
-  protected ShardSplitReaderBase(C client) {
-    this.client = client;
-  }
-
-  /** State of one assigned shard; subclasses add what their way of fetching needs. */
-  public abstract static class ShardState {
-    private final ShardProgress progress;
-    private int failuresInARow;
-
-    protected ShardState(KinesisShardSplit split) {
-      this.progress = new ShardProgress(split);
+    protected ShardSplitReaderBase(C client) {
+        this.client = client;
     }
 
-    public final ShardProgress progress() {
-      return progress;
+    /** State of one assigned shard; subclasses add what their way of fetching needs. */
+    public abstract static class ShardState {
+        private final ShardProgress progress;
+        private int failuresInARow;
+
+        protected ShardState(KinesisShardSplit split) {
+            this.progress = new ShardProgress(split);
+        }
+
+        public final ShardProgress progress() {
+            return progress;
+        }
+
+        public final String shardId() {
+            return progress.shardId();
+        }
     }
 
-    public final String shardId() {
-      return progress.shardId();
+    /** The state of a split just assigned to this reader. */
+    protected abstract S newShardState(KinesisShardSplit split);
+
+    /** Fetches from the shard(s) due next into {@code out}; returns early (with nothing) when woken up. */
+    protected abstract void fetchInto(RecordsBySplits.Builder<KinesisRecord> out);
+
+    @Override
+    public RecordsWithSplitIds<KinesisRecord> fetch() {
+        RecordsBySplits.Builder<KinesisRecord> out = new RecordsBySplits.Builder<>();
+        fetchInto(out);
+        return out.build();
     }
-  }
 
-  /** The state of a split just assigned to this reader. */
-  protected abstract S newShardState(KinesisShardSplit split);
-
-  /** Fetches from the shard(s) due next into {@code out}; returns early (with nothing) when woken up. */
-  protected abstract void fetchInto(RecordsBySplits.Builder<KinesisRecord> out);
-
-  @Override
-  public RecordsWithSplitIds<KinesisRecord> fetch() {
-    RecordsBySplits.Builder<KinesisRecord> out = new RecordsBySplits.Builder<>();
-    fetchInto(out);
-    return out.build();
-  }
-
-  /**
-   * Turns one batch of records fetched from {@code shard} into the records to emit and adds them to {@code out};
-   * returns them.
-   */
-  protected final List<KinesisRecord> emit(
-      S shard, List<Record> fetched, RecordsBySplits.Builder<KinesisRecord> out) {
-    // De-aggregated here, on the fetcher thread, so the task thread only emits.
-    List<KinesisRecord> records = shard.progress().toRecords(fetched);
-    if (!records.isEmpty()) {
-      out.addAll(shard.shardId(), records);
+    /**
+     * Turns one batch of records fetched from {@code shard} into the records to emit and adds them to {@code out};
+     * returns them.
+     */
+    protected final List<KinesisRecord> emit(
+            S shard, List<Record> fetched, RecordsBySplits.Builder<KinesisRecord> out) {
+        // De-aggregated here, on the fetcher thread, so the task thread only emits.
+        List<KinesisRecord> records = shard.progress().toRecords(fetched);
+        if (!records.isEmpty()) {
+            out.addAll(shard.shardId(), records);
+        }
+        return records;
     }
-    return records;
-  }
 
-  /** Stops reading {@code shard} and reports its split finished (after the records already in {@code out}). */
-  protected final void finish(S shard, RecordsBySplits.Builder<KinesisRecord> out) {
-    shards.remove(shard.shardId());
-    out.addFinishedSplit(shard.shardId());
-  }
-
-  /** A call on {@code shard} succeeded: the next failure backs off from the start again. */
-  protected final void resetFailures(ShardState shard) {
-    shard.failuresInARow = 0;
-  }
-
-  /** A call on {@code shard} failed; returns how many failed in a row, this one included. */
-  protected final int countFailure(ShardState shard) {
-    return ++shard.failuresInARow;
-  }
-
-  @Override
-  public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
-    if (!(splitsChanges instanceof SplitsAddition)) {
-      throw new UnsupportedOperationException(
-          "Unsupported splits change " + splitsChanges.getClass().getSimpleName());
+    /** Stops reading {@code shard} and reports its split finished (after the records already in {@code out}). */
+    protected final void finish(S shard, RecordsBySplits.Builder<KinesisRecord> out) {
+        shards.remove(shard.shardId());
+        out.addFinishedSplit(shard.shardId());
     }
-    for (KinesisShardSplit split : splitsChanges.splits()) {
-      shards.put(split.shardId(), newShardState(split));
+
+    /** A call on {@code shard} succeeded: the next failure backs off from the start again. */
+    protected final void resetFailures(ShardState shard) {
+        shard.failuresInARow = 0;
     }
-  }
 
-  @Override
-  public void close() {
-    client.close();
-  }
+    /** A call on {@code shard} failed; returns how many failed in a row, this one included. */
+    protected final int countFailure(ShardState shard) {
+        return ++shard.failuresInARow;
+    }
 
-  int assignedShardCount() {
-    return shards.size();
-  }
+    @Override
+    public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
+        if (!(splitsChanges instanceof SplitsAddition)) {
+            throw new UnsupportedOperationException(
+                    "Unsupported splits change " + splitsChanges.getClass().getSimpleName());
+        }
+        for (KinesisShardSplit split : splitsChanges.splits()) {
+            shards.put(split.shardId(), newShardState(split));
+        }
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+
+    int assignedShardCount() {
+        return shards.size();
+    }
 }
