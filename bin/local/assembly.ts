@@ -142,8 +142,15 @@ function explicitName(resource: TemplateResource): string | undefined {
     'AWS::Lambda::Function': 'FunctionName',
     'AWS::KinesisAnalyticsV2::Application': 'ApplicationName',
   };
-  const key = candidates[resource.Type];
-  const value = key ? p[key] : undefined;
+  const nested: Record<string, [string, string]> = {
+    'AWS::Glue::Table': ['TableInput', 'Name'],
+    'AWS::Glue::Database': ['DatabaseInput', 'Name'],
+  };
+  const key =
+    candidates[resource.Type] ??
+    (resource.Type === 'AWS::KinesisFirehose::DeliveryStream' ? 'DeliveryStreamName' : undefined);
+  const path = nested[resource.Type];
+  const value = key ? p[key] : path ? (p[path[0]] as Record<string, unknown> | undefined)?.[path[1]] : undefined;
   return typeof value === 'string' ? value : undefined;
 }
 
