@@ -4,28 +4,49 @@ import com.amazonaws.services.kinesisanalytics.runtime.KinesisAnalyticsRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
 /**
- * Runtime property groups: from Managed Service for Apache Flink when deployed, from the classpath file
- * {@value #DEV_FILE} when running locally.
+ * Runtime property groups: from Managed Service for Apache Flink when deployed; when running locally, from the file
+ * named by the system property {@value #FILE_PROPERTY} if it is set (the local runner sets it), else from the
+ * classpath file {@value #DEV_FILE}.
  */
 public final class ApplicationProperties {
     /** Classpath resource read for local runs, in the same format Managed Flink writes. */
     public static final String DEV_FILE = "flink-application-properties-dev.json";
+
+    /**
+     * System property naming a file (same format as {@value #DEV_FILE}) that a local run reads instead of the classpath
+     * dev file. Ignored when deployed.
+     */
+    public static final String FILE_PROPERTY = "flink.application.properties";
 
     private ApplicationProperties() {}
 
     /**
      * @param local true when running in a local environment (IDE, mini cluster); only then is the dev file used, so a
      *     deployed application without property groups fails fast instead of silently pointing at localhost
-     * @throws IOException when deployed and Managed Flink has no property groups, or the dev file is missing or invalid
+     * @throws IOException when deployed and Managed Flink has no property groups, or the local file is missing or invalid
      */
     public static Map<String, Properties> load(boolean local) throws IOException {
         if (local) {
+            String file = System.getProperty(FILE_PROPERTY);
+            if (file != null && !file.isBlank()) {
+                Path path = Path.of(file.trim());
+                if (!Files.isRegularFile(path)) {
+                    throw new IOException(FILE_PROPERTY + " names " + path + ", which is not a file");
+                }
+                try (InputStream in = Files.newInputStream(path)) {
+                    return parse(in);
+                } catch (IOException e) {
+                    throw new IOException(path + " (" + FILE_PROPERTY + "): " + e.getMessage(), e);
+                }
+            }
             try (InputStream in = ApplicationProperties.class.getClassLoader().getResourceAsStream(DEV_FILE)) {
                 if (in == null) {
                     throw new IOException("local run but " + DEV_FILE + " is not on the classpath");

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ApplicationPropertiesTest {
     @Test
@@ -48,6 +51,43 @@ class ApplicationPropertiesTest {
     void aLocalRunReadsTheDevFile() throws Exception {
         assertThat(ApplicationProperties.load(true).get("Local").getProperty("aws.endpoint"))
                 .isEqualTo("http://localhost:4567");
+    }
+
+    @Test
+    void aLocalRunReadsTheFileTheSystemPropertyNames(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("props.json");
+        Files.writeString(
+                file, "[{\"PropertyGroupId\":\"KinesisSource\",\"PropertyMap\":{\"stream.arn\":\"arn:local\"}}]");
+        String previous = System.getProperty(ApplicationProperties.FILE_PROPERTY);
+        try {
+            System.setProperty(ApplicationProperties.FILE_PROPERTY, file.toString());
+            Map<String, Properties> groups = ApplicationProperties.load(true);
+            // The file replaces the dev file: its groups only.
+            assertThat(groups).containsOnlyKeys("KinesisSource");
+            assertThat(groups.get("KinesisSource").getProperty("stream.arn")).isEqualTo("arn:local");
+            // Deployed, the system property is ignored: still Managed Flink's properties, still an error off it.
+            assertThatThrownBy(() -> ApplicationProperties.load(false))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("Managed Service for Apache Flink");
+
+            Files.writeString(file, "{}");
+            assertThatThrownBy(() -> ApplicationProperties.load(true))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining(file.toString())
+                    .hasMessageContaining("JSON array");
+            System.setProperty(
+                    ApplicationProperties.FILE_PROPERTY,
+                    dir.resolve("missing.json").toString());
+            assertThatThrownBy(() -> ApplicationProperties.load(true))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("missing.json, which is not a file");
+        } finally {
+            if (previous == null) {
+                System.clearProperty(ApplicationProperties.FILE_PROPERTY);
+            } else {
+                System.setProperty(ApplicationProperties.FILE_PROPERTY, previous);
+            }
+        }
     }
 
     @Test
