@@ -23,6 +23,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The end-to-end runs (test/e2e: both architectures on local servers, Flink jobs included) take the machine's two
+  // cores for minutes: npm test runs them in their own step, one at a time (E2E=1 npx jest --runInBand test/e2e).
+  testPathIgnorePatterns: process.env.E2E === '1' ? ['/node_modules/'] : ['/node_modules/', '<rootDir>/test/e2e/'],
   transform: {
     // Type-checking happens once in `npm run typecheck`; transpile-only keeps jest fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],

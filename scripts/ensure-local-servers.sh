@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
-[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+# --servers-only (npm run local): no browser, only the report test needs one.
+if [ "${1:-}" != "--servers-only" ]; then
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian's ${missing[*]} (influxd for the local InfluxDB, chromium for the report test)" >&2
   SUDO=""

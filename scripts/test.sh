@@ -66,6 +66,8 @@ servers_pid=""
 cat "$servers_log"
 step "jest"
 npx jest --ci
+step "end to end: both architectures on local servers (npm run local's pipelines, fault tests)"
+E2E=1 npx jest --ci --runInBand test/e2e
 step "synth (cdk-nag gate)"
 rm -rf cdk.out
 npx cdk synth --quiet

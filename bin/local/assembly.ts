@@ -246,6 +246,9 @@ export class LocalResolver {
       case 'AWS::SNS::Topic':
       case 'AWS::SecretsManager::Secret':
         return this.arn(resource.Type, name);
+      case 'AWS::ApiGateway::Stage':
+        // A stage's Ref is its name, which the template sets.
+        return this.resolve(resource.Properties?.StageName) ?? name;
       default:
         return name;
     }

@@ -149,7 +149,7 @@ export async function startDynalite(): Promise<LocalServer> {
   });
 }
 
-/** s3rver (npm): S3 API. Clients need `forcePathStyle: true` and credentials S3RVER/S3RVER. */
+/** s3rver (npm): S3 API. Clients need `forcePathStyle: true` and credentials `LOCAL_AWS` (or S3RVER/S3RVER). */
 export async function startS3rver(): Promise<LocalServer & { directory: string }> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
   const server = await start('s3rver', async () => {
@@ -157,7 +157,8 @@ export async function startS3rver(): Promise<LocalServer & { directory: string }
     return {
       cmd: process.execPath,
       args: [
-        path.join(pkg('s3rver'), 'bin', 's3rver.js'),
+        // s3rver's CLI, also accepting the local account's credentials (LOCAL_AWS).
+        path.join(__dirname, 's3rver-main.js'),
         '-d',
         directory,
         '-a',
