@@ -2,6 +2,7 @@ package io.github.cdkstreamingpatterns.flink.statefun;
 
 import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.Objects;
 
 /** Settings of the function dispatcher, taken from the StatefulFunctions (and StateExport) property groups. */
@@ -11,6 +12,9 @@ public final class DispatcherConfig implements Serializable {
     public static final int DEFAULT_MAX_CONCURRENT_CALLS = 100;
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 5000;
     public static final int DEFAULT_MAX_PENDING_FEEDBACK = 10_000;
+    /** How long the runtime remembers an accepted ingress eventId: the enrichment job's dedupe horizon. */
+    public static final Duration DEFAULT_INGRESS_DEDUPE_TTL = Duration.ofMinutes(60);
+
     static final long DEFAULT_BACKOFF_BASE_MS = 100;
     static final long DEFAULT_BACKOFF_MAX_MS = 30_000;
 
@@ -22,6 +26,7 @@ public final class DispatcherConfig implements Serializable {
     private final long backoffMaxMs;
     private final StateExportConfig stateExport;
     private final String pipelineName;
+    private final Duration ingressDedupeTtl;
 
     private DispatcherConfig(Builder b) {
         this.module = Objects.requireNonNull(b.module, "module");
@@ -35,6 +40,10 @@ public final class DispatcherConfig implements Serializable {
         if (b.maxPendingFeedback < 1) {
             throw new IllegalArgumentException("max.pending.feedback must be >= 1, got " + b.maxPendingFeedback);
         }
+        if (b.ingressDedupeTtl == null || b.ingressDedupeTtl.toMillis() < 1) {
+            throw new IllegalArgumentException(
+                    JobSettings.INGRESS_DEDUPE_TTL_MINUTES + " must be positive, got " + b.ingressDedupeTtl);
+        }
         this.maxConcurrentCalls = b.maxConcurrentCalls;
         this.maxPendingFeedback = b.maxPendingFeedback;
         this.signingRegion = b.signingRegion == null || b.signingRegion.isBlank() ? null : b.signingRegion.trim();
@@ -42,6 +51,7 @@ public final class DispatcherConfig implements Serializable {
         this.backoffMaxMs = b.backoffMaxMs;
         this.stateExport = b.stateExport;
         this.pipelineName = b.pipelineName;
+        this.ingressDedupeTtl = b.ingressDedupeTtl;
     }
 
     public static Builder builder(ModuleDefinition module) {
@@ -88,6 +98,14 @@ public final class DispatcherConfig implements Serializable {
         return pipelineName;
     }
 
+    /**
+     * How long an accepted ingress eventId is remembered per target address (processing time, from its first
+     * sighting): a later envelope with that eventId for that address within it is dropped as a duplicate.
+     */
+    public Duration ingressDedupeTtl() {
+        return ingressDedupeTtl;
+    }
+
     /** Builder. */
     public static final class Builder {
         private final ModuleDefinition module;
@@ -98,6 +116,7 @@ public final class DispatcherConfig implements Serializable {
         private long backoffMaxMs = DEFAULT_BACKOFF_MAX_MS;
         private StateExportConfig stateExport;
         private String pipelineName = "statefun";
+        private Duration ingressDedupeTtl = DEFAULT_INGRESS_DEDUPE_TTL;
 
         private Builder(ModuleDefinition module) {
             this.module = module;
@@ -132,6 +151,11 @@ public final class DispatcherConfig implements Serializable {
         /** Distinguishes several runtimes in one job (names the in-JVM feedback channels). */
         public Builder pipelineName(String value) {
             this.pipelineName = value;
+            return this;
+        }
+
+        public Builder ingressDedupeTtl(Duration value) {
+            this.ingressDedupeTtl = value;
             return this;
         }
 

@@ -1,12 +1,14 @@
 package io.github.cdkstreamingpatterns.flink.statefun;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
 /**
  * Everything main() needs, read and validated from the property groups: KinesisSource, DeadLetterSink,
- * StatefulFunctions (module.json, max.concurrent.calls, max.pending.feedback, request.timeout.ms, signing.region), Egress.&lt;name&gt; for
+ * StatefulFunctions (module.json, max.concurrent.calls, max.pending.feedback, request.timeout.ms, signing.region,
+ * ingress.dedupe.ttl.minutes), Egress.&lt;name&gt; for
  * every egress in module.json, and the optional StateExport group.
  */
 public final class JobSettings {
@@ -15,6 +17,8 @@ public final class JobSettings {
     public static final String FUNCTIONS_GROUP = "StatefulFunctions";
     public static final String EGRESS_GROUP_PREFIX = "Egress.";
     public static final String EXPORT_GROUP = "StateExport";
+    /** StatefulFunctions key: minutes an accepted ingress eventId is remembered per address (default 60). */
+    public static final String INGRESS_DEDUPE_TTL_MINUTES = "ingress.dedupe.ttl.minutes";
 
     private final Properties source;
     private final Properties deadLetters;
@@ -43,6 +47,10 @@ public final class JobSettings {
                 .maxPendingFeedback((int)
                         positiveLong(functions, "max.pending.feedback", DispatcherConfig.DEFAULT_MAX_PENDING_FEEDBACK))
                 .signingRegion(functions.getProperty("signing.region"))
+                .ingressDedupeTtl(Duration.ofMinutes(positiveLong(
+                        functions,
+                        INGRESS_DEDUPE_TTL_MINUTES,
+                        DispatcherConfig.DEFAULT_INGRESS_DEDUPE_TTL.toMinutes())))
                 .stateExport(StateExportConfig.fromProperties(groups.get(EXPORT_GROUP)))
                 .build();
 

@@ -5,11 +5,13 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /**
- * Wires the runtime: envelopes → ingress router → keyBy(address) → function dispatcher, with the
+ * Wires the runtime: envelopes → ingress router → keyBy(address) → ingress dedupe (drops an eventId already accepted
+ * for the address) → function dispatcher, with the
  * function-to-function feedback loop (side output → keyBy(target) → co-located feedback tail → dispatcher).
  * Sources and sinks are left to the caller so the same topology runs against Kinesis and in tests.
  */
@@ -48,7 +50,15 @@ public final class StatefulFunctionsTopology {
                 .name("statefun-ingress-router")
                 .uid(pipeline + "-ingress-router");
 
-        SingleOutputStreamOperator<EgressRecord> dispatched = routed.keyBy(new AddressKey(), Types.STRING)
+        // Duplicates of an accepted eventId are dropped per address, on the dispatcher's key, so per-address order
+        // holds; the deduplicated stream is partitioned as keyBy(address) already and goes on without a shuffle.
+        SingleOutputStreamOperator<RoutedMessage> deduplicated = routed.keyBy(new AddressKey(), Types.STRING)
+                .process(new IngressDedupe(config.ingressDedupeTtl()), TypeInformation.of(RoutedMessage.class))
+                .name("statefun-ingress-dedupe")
+                .uid(pipeline + "-ingress-dedupe");
+
+        SingleOutputStreamOperator<EgressRecord> dispatched = DataStreamUtils.reinterpretAsKeyedStream(
+                        deduplicated, new AddressKey(), Types.STRING)
                 .transform(
                         "statefun-dispatcher",
                         TypeInformation.of(EgressRecord.class),

@@ -12,8 +12,9 @@ import org.apache.flink.metrics.MetricGroup;
  * operator registers the counters it updates; CloudWatch sums them per name. The names are listed in the README.
  *
  * <p>Accounting, for a run without restarts: every message (an ingress envelope or a message a function sent) ends
- * applied or dead-lettered, so {@code messagesReceived + feedbackMessages = messagesApplied + messagesDeadLettered}
- * once the runtime is idle. Dead-lettered egress entries (reason {@code UNKNOWN_EGRESS}) are not messages: they count
+ * applied, dead-lettered or, for an envelope, dropped as a duplicate of an eventId already accepted for its address, so
+ * {@code messagesReceived + feedbackMessages = messagesApplied + messagesDeadLettered + ingressDuplicates} once the
+ * runtime is idle ({@code ingressDuplicateConflicts} counts the duplicates whose content differed from the first). Dead-lettered egress entries (reason {@code UNKNOWN_EGRESS}) are not messages: they count
  * only under {@code deadLetterReason.UNKNOWN_EGRESS}. Counters start at 0 after a restart, and work re-done after a
  * restore is counted again.
  */
@@ -35,6 +36,8 @@ final class StatefunMetrics {
     static final String PENDING_FEEDBACK = "pendingFeedback";
     static final String PENDING_FEEDBACK_PEAK = "pendingFeedbackPeak";
     static final String INGRESS_PAUSES = "ingressPauses";
+    static final String INGRESS_DUPLICATES = "ingressDuplicates";
+    static final String INGRESS_DUPLICATE_CONFLICTS = "ingressDuplicateConflicts";
 
     /** Reasons the ingress router dead-letters with. */
     static final List<String> INGRESS_REASONS =

@@ -61,6 +61,29 @@ class JobSettingsTest {
     }
 
     @Test
+    void theIngressDedupeTtlDefaultsTo60MinutesAndMustBeAPositiveNumberOfMinutes() throws Exception {
+        assertThat(JobSettings.from(devProperties()).dispatcher().ingressDedupeTtl())
+                .isEqualTo(java.time.Duration.ofMinutes(60));
+
+        Map<String, Properties> set = new LinkedHashMap<>(devProperties());
+        set.get("StatefulFunctions").setProperty("ingress.dedupe.ttl.minutes", " 15 ");
+        assertThat(JobSettings.from(set).dispatcher().ingressDedupeTtl()).isEqualTo(java.time.Duration.ofMinutes(15));
+
+        for (String bad : new String[] {"0", "-1", "1.5", "an hour"}) {
+            Map<String, Properties> groups = new LinkedHashMap<>(devProperties());
+            groups.get("StatefulFunctions").setProperty("ingress.dedupe.ttl.minutes", bad);
+            assertThatThrownBy(() -> JobSettings.from(groups))
+                    .hasMessageContaining(
+                            "property 'ingress.dedupe.ttl.minutes' must be a positive integer, got '" + bad + "'");
+        }
+        assertThatThrownBy(() -> DispatcherConfig.builder(
+                                JobSettings.from(devProperties()).dispatcher().module())
+                        .ingressDedupeTtl(java.time.Duration.ZERO)
+                        .build())
+                .hasMessageContaining("ingress.dedupe.ttl.minutes must be positive, got PT0S");
+    }
+
+    @Test
     void signingRegionTurnsSigningOnAndModuleStreamArnFillsAnEmptyGroup() throws Exception {
         Map<String, Properties> groups = new LinkedHashMap<>(devProperties());
         groups.get("StatefulFunctions").setProperty("signing.region", "eu-west-1");
@@ -85,6 +108,13 @@ class JobSettingsTest {
         assertThat(byName.keySet()).anyMatch(n -> n.startsWith("egress-sink-order-events"));
         assertThat(byName.keySet()).anyMatch(n -> n.startsWith("dead-letter-sink"));
         StreamNode dispatcher = byName.get("statefun-dispatcher");
+        // ingress router -> keyBy(address) -> ingress dedupe -> (same partitioning) dispatcher
+        StreamNode dedupe = byName.get("statefun-ingress-dedupe");
+        assertThat(graph.getSourceVertex(dedupe.getInEdges().get(0)).getOperatorName())
+                .isEqualTo("statefun-ingress-router");
+        assertThat(dispatcher.getInEdges())
+                .singleElement()
+                .satisfies(e -> assertThat(graph.getSourceVertex(e)).isSameAs(dedupe));
         StreamNode tail = byName.get("statefun-feedback-tail");
         assertThat(dispatcher.getCoLocationGroup()).isNotNull().isEqualTo(tail.getCoLocationGroup());
         assertThat(tail.getParallelism()).isEqualTo(dispatcher.getParallelism());

@@ -375,6 +375,74 @@ class StatefulFunctionsRuntimeTest {
     }
 
     @Test
+    void aDuplicatedCommandIsAppliedOnceAndNotDeadLettered() throws Exception {
+        // GIVEN a PlaceOrder delivered three times with one eventId (the third with another quantity: a conflict, the
+        // first wins), a second order for the same stock, and an additive command (Append) delivered twice
+        server.route("order", StatefulFunctionsRuntimeTest::orderFunction)
+                .route("inventory", StatefulFunctionsRuntimeTest::inventoryFunction)
+                .route("seq", StatefulFunctionsRuntimeTest::appendFunction);
+        ModuleDefinition module = TestJobs.module(
+                server,
+                3,
+                5000,
+                List.of("order", "inventory", "seq"),
+                List.of(new String[] {"PlaceOrder", "order"}, new String[] {"Append", "seq"}),
+                List.of("order-events", "inventory-events", "seq-events"));
+        String placeOrder1 = envelope(
+                "p1", "PlaceOrder", "order-1", object().put("sku", "sku-1").put("qty", 2));
+        List<String> envelopes = List.of(
+                placeOrder1,
+                envelope("a1", "Append", "s1", object().put("v", 1)),
+                placeOrder1,
+                envelope("a1", "Append", "s1", object().put("v", 1)),
+                envelope(
+                        "p1",
+                        "PlaceOrder",
+                        "order-1",
+                        object().put("sku", "sku-1").put("qty", 4)),
+                envelope("a2", "Append", "s1", object().put("v", 2)),
+                envelope(
+                        "p2",
+                        "PlaceOrder",
+                        "order-2",
+                        object().put("sku", "sku-1").put("qty", 2)));
+
+        // WHEN
+        TestJobs.Result result =
+                TestJobs.runBounded(envelopes, DispatcherConfig.builder(module).build(), 2);
+
+        // THEN nothing was dead-lettered, p1 reached order-1 once, with the first envelope's quantity
+        assertThat(result.deadLetters()).isEmpty();
+        List<JsonNode> p1 = server.calls("order/order-1").stream()
+                .flatMap(c -> c.messages().stream())
+                .filter(m -> m.get("id").asText().equals("p1"))
+                .toList();
+        assertThat(p1)
+                .singleElement()
+                .satisfies(m -> assertThat(m.at("/payload/qty").asInt()).isEqualTo(2));
+        // the stock was reserved once per order: 5 - 2 - 2, both orders confirmed
+        assertThat(result.egress("inventory-events").stream()
+                        .sorted(Comparator.comparingLong(e -> e.get("sequence").asLong()))
+                        .map(e -> e.at("/payload/available").asInt()))
+                .containsExactly(3, 1);
+        for (String order : List.of("order-1", "order-2")) {
+            assertThat(result.egress("order-events").stream()
+                            .filter(e -> e.get("aggregateId").asText().equals(order))
+                            .sorted(Comparator.comparingLong(
+                                    e -> e.get("sequence").asLong()))
+                            .map(e -> e.get("type").asText()))
+                    .as(order)
+                    .containsExactly("OrderPlaced", "OrderConfirmed");
+        }
+        // and the additive command was added once
+        assertThat(result.egress("seq-events").stream()
+                        .sorted(Comparator.comparingLong(e -> e.get("sequence").asLong()))
+                        .map(e -> e.at("/payload/v").asInt() + "@"
+                                + e.at("/payload/size").asInt()))
+                .containsExactly("1@1", "2@2");
+    }
+
+    @Test
     void retriesFailedCallsWithBackoffUntilTheySucceed() throws Exception {
         // GIVEN a function that answers 503 to the first two calls per address
         Map<String, AtomicInteger> callsPerAddress = new ConcurrentHashMap<>();

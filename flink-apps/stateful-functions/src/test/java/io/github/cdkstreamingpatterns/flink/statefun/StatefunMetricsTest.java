@@ -91,7 +91,7 @@ class StatefunMetricsTest {
     @Test
     void countersMatchWhatHappenedAndReceivedEqualsAppliedPlusDeadLettered() throws Exception {
         // GIVEN orders that message inventory (and an unknown function type), a rejected message, a function that
-        // fails once per address and one that always fails, and three bad envelopes
+        // fails once per address and one that always fails, two duplicates and three bad envelopes
         Map<String, AtomicInteger> flakyCalls = new ConcurrentHashMap<>();
         server.route("order", StatefunMetricsTest::order)
                 .route("inventory", StatefunMetricsTest::inventory)
@@ -126,6 +126,9 @@ class StatefunMetricsTest {
                 envelope("f2", "Flaky", "b", object()),
                 envelope("b1", "Break", "k1", object()),
                 envelope("u1", "ShipOrder", "order-1", object()),
+                // a redelivered envelope, and one reusing an eventId with other content: duplicates, not applied
+                envelope("p1", "PlaceOrder", "order-1", object().put("sku", "sku-1")),
+                envelope("f1", "Flaky", "a", object().put("again", true)),
                 "{not json",
                 "{\"eventId\":\"s1\",\"type\":\"PlaceOrder\",\"occurredAt\":\"2026-11-29T08:00:00Z\",\"payload\":{}}");
 
@@ -144,9 +147,12 @@ class StatefunMetricsTest {
         assertThat(feedback).isEqualTo(6);
         // p1, p2, f1, f2, two ReserveStock, two StockReserved
         assertThat(applied).isEqualTo(8);
+        long duplicates = metrics.counter(StatefunMetrics.INGRESS_DUPLICATES);
+        assertThat(duplicates).isEqualTo(2);
+        assertThat(metrics.counter(StatefunMetrics.INGRESS_DUPLICATE_CONFLICTS)).isEqualTo(1);
         assertThat(received + feedback)
-                .as("received + feedback = applied + dead-lettered")
-                .isEqualTo(applied + deadLettered);
+                .as("received + feedback = applied + dead-lettered + duplicates")
+                .isEqualTo(applied + deadLettered + duplicates);
 
         Map<String, Long> reasonsWritten = result.deadLetters().stream()
                 .collect(Collectors.groupingBy(d -> d.get("reason").asText(), Collectors.counting()));
