@@ -26,6 +26,8 @@ export interface EventSourcedRunOptions {
   readonly checkpointIntervalMs: number;
   readonly workDir: string;
   readonly log: (line: string) => void;
+  /** Fault injection: answer the n-th call to the functions API with a 500 or let it time out (504). */
+  readonly functionFault?: (call: number) => 'error' | 'timeout' | undefined;
 }
 
 interface Projection {
@@ -61,6 +63,7 @@ export class LocalEventSourced {
   private summary?: CommandRunSummary;
   private timer?: NodeJS.Timeout;
   private flinkCheckpointsSeen = 0;
+  private functionCalls = 0;
 
   constructor(
     private readonly env: LocalEnvironment,
@@ -318,6 +321,11 @@ export class LocalEventSourced {
     return this.provisioned;
   }
 
+  /** The eventIds of the commands a function accepted (ingress messages answered 200 and not rejected). */
+  public acceptedCommandIds(): ReadonlySet<string> {
+    return this.acceptedIngress;
+  }
+
   public readModelCount(): number {
     return this.readModelItems;
   }
@@ -328,6 +336,13 @@ export class LocalEventSourced {
   }
 
   private async invokeFunction(functionId: string, event: APIGatewayProxyEvent): Promise<unknown> {
+    const fault = this.options.functionFault?.(this.functionCalls++);
+    if (fault === 'error') return { statusCode: 500, body: '{"error":"injected fault"}' };
+    if (fault === 'timeout') {
+      // Run the function, then answer after the integration timeout: the effect happened, the answer is lost.
+      await this.functions.get(functionId)!.invoke(event);
+      return new Promise(() => undefined);
+    }
     const result = (await this.functions.get(functionId)!.invoke(event)) as { statusCode?: number; body?: string };
     if (result?.statusCode === 200 && event.body) {
       try {

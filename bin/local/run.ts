@@ -8,6 +8,9 @@ import { LiveView } from './report/live-view';
 import { Recorder, RunReport, StackName } from './report/model';
 import { LocalTimeSeries, TRACKED_METRIC } from './timeseries';
 
+/** How long nothing may move before a drained run counts as settled. */
+const QUIET_MS = 4000;
+
 /** The devices whose raw metric, windows and anomalies the report draws. */
 const TRACKED_DEVICES = ['device-00001', 'device-00002', 'device-00003'];
 
@@ -36,6 +39,12 @@ export interface LocalRunOptions {
   /** Diagnostic lines (function logs, Flink output); default: a log file in the run's work directory. */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Fault injection for tests: the calculator fails every invocation holding a record this accepts. */
+  readonly poison?: (eventId: string) => boolean;
+  /** Fault injection for tests: the functions API answers these calls with a fault instead of the function. */
+  readonly functionFault?: (call: number) => 'error' | 'timeout' | undefined;
+  /** Runs while the load is produced (fault tests kill and restart parts here). */
+  readonly during?: (pipelines: LocalRunResult['pipelines']) => Promise<void>;
 }
 
 export interface LocalRunResult {
@@ -109,6 +118,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           checkpointIntervalMs: options.checkpointIntervalMs,
           workDir: path.join(workDir, 'timeseries'),
           log,
+          poison: options.poison,
         },
         runPrefix,
       );
@@ -127,6 +137,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           checkpointIntervalMs: options.checkpointIntervalMs,
           workDir: path.join(workDir, 'eventsourced'),
           log,
+          functionFault: options.functionFault,
         },
         runPrefix,
       );
@@ -134,10 +145,23 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const all = [pipelines.timeseries, pipelines.eventsourced].filter((p) => p !== undefined);
     for (const p of all) await p.start();
     view.start();
-    await Promise.all(all.map((p) => p.produce(options.signal)));
+    await Promise.all([...all.map((p) => p.produce(options.signal)), options.during?.(pipelines)]);
+    // Settled means every record is accounted for and nothing moved for a few seconds: a command's effects keep
+    // flowing (function to function, then egress and projections) after its own record is accounted for.
     const deadline = Date.now() + options.drainTimeoutSeconds * 1000;
-    while (!options.signal?.aborted && Date.now() < deadline && !all.every((p) => p.settled())) {
+    let quietSince = Date.now();
+    let last = '';
+    while (!options.signal?.aborted && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
+      const now = recorder
+        .snapshot()
+        .stacks.map((s) => s.stages.map((st) => `${st.in}/${st.out}/${st.deadLettered}`).join(','))
+        .join(';');
+      if (now !== last) {
+        last = now;
+        quietSince = Date.now();
+      }
+      if (all.every((p) => p.settled()) && Date.now() - quietSince >= QUIET_MS) break;
     }
     for (const p of all) await p.refresh();
     await pipelines.timeseries?.recordWindows(TRACKED_DEVICES);

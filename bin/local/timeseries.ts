@@ -20,6 +20,16 @@ import { Recorder } from './report/model';
 import { StageCounters, Tally } from './stage-counters';
 import { StreamTap } from './stream-tap';
 
+/** The detail of an anomaly event on the bus (what the calculator publishes). */
+export interface AnomalyEventDetail {
+  readonly deviceId: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly eventId: string;
+  readonly timestamp: number;
+  readonly windowEnd: number;
+}
+
 /** What a local run of the time-series stack is asked to do. */
 export interface TimeSeriesRunOptions {
   readonly devices: number;
@@ -40,6 +50,17 @@ export interface TimeSeriesRunOptions {
   /** A directory of this run for Flink checkpoints and properties. */
   readonly workDir: string;
   readonly log: (line: string) => void;
+  /** Fault injection: the calculator's invocations fail while they hold a record whose eventId this accepts. */
+  readonly poison?: (eventId: string) => boolean;
+}
+
+function eventIdOf(data: Buffer): string | undefined {
+  try {
+    const id = (JSON.parse(data.toString('utf8')) as { eventId?: unknown }).eventId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const INFLUX_DATABASE_TYPE = 'AWS::Timestream::InfluxDBInstance';
@@ -76,12 +97,19 @@ export class LocalTimeSeries {
   private readonly calculatorDeadLetters = new Tally();
   private readonly handlerDeadLetters = new Tally();
   private readonly calculatorProcessed = new Set<string>();
+  /** Distinct eventIds on the enriched stream, and those the calculator processed: replays count once. */
+  private readonly enrichedEventIds = new Set<string>();
+  private readonly calculatorEventIds = new Set<string>();
+  /** Records the enrichment job wrote twice (after a restore from a checkpoint), which the calculator drops. */
+  public replayedRecords = 0;
   /** Arrival in the raw stream by eventId, where end-to-end latency starts. */
   private readonly rawArrivals = new Map<string, number>();
   /** Every record the calculator processed, with the tumbling window the mapping put it in (first success only). */
   public readonly calculatorInputs: Array<{ windowStart: number; windowEnd: number; data: Buffer }> = [];
   private anomalyQueueUrl?: string;
   private anomalyEvents = 0;
+  /** The anomaly events the bus delivered (their detail), in arrival order. */
+  public readonly anomalies: AnomalyEventDetail[] = [];
   private influxPoints = 0;
   private latestStateItems = 0;
   private summary?: SimulationSummary;
@@ -258,8 +286,7 @@ export class LocalTimeSeries {
     const archiveMetrics = this.firehose?.metrics();
     const archived = (archiveMetrics?.recordsDelivered ?? 0) + (archiveMetrics?.conversionFailures ?? 0);
     const duplicates = this.summary?.byKind.duplicate ?? 0;
-    const calculated = this.calculatorProcessed.size + this.calculatorDeadLetters.total;
-    void calculated;
+    const calculated = this.calculatorEventIds.size + this.calculatorDeadLetters.total;
     return this.rawRecords >= sent && archived >= sent && calculated + this.deadLetters.total + duplicates >= sent;
   }
 
@@ -270,7 +297,7 @@ export class LocalTimeSeries {
     c.in('raw-stream', Math.max(this.rawRecords, 0));
     c.out('raw-stream', this.rawRecords);
     c.in('enrichment', this.rawRecords);
-    const enrichedRead = this.poller?.metrics().recordsRead ?? 0;
+    const enrichedRead = this.enrichedEventIds.size;
     c.out('enrichment', enrichedRead);
     c.deadLetters('enrichment', this.deadLetters.counts);
     // The enrichment job drops duplicates by eventId; the generator knows how many it wrote.
@@ -279,7 +306,7 @@ export class LocalTimeSeries {
     c.out('enriched-stream', enrichedRead);
     c.in('calculator', enrichedRead);
     // A record the handler dead-letters is a success to the mapping: it is counted once, as a dead letter.
-    c.out('calculator', this.calculatorProcessed.size - this.handlerDeadLetters.total);
+    c.out('calculator', this.calculatorEventIds.size - this.handlerDeadLetters.total);
     c.deadLetters('calculator', this.calculatorDeadLetters.counts);
     c.deadLetters('calculator', this.handlerDeadLetters.counts);
     const archive = this.firehose?.metrics();
@@ -334,6 +361,12 @@ export class LocalTimeSeries {
 
   private async invokeCalculator(event: unknown): Promise<unknown> {
     const records = (event as { Records?: KinesisStreamRecord[] }).Records ?? [];
+    const eventIds = records.map((r) => eventIdOf(Buffer.from(r.kinesis.data, 'base64')));
+    for (const id of eventIds) if (id !== undefined) this.enrichedEventIds.add(id);
+    // Fault injection: the function fails every invocation that holds a poison record, as a handler bug would.
+    if (this.options.poison && eventIds.some((id) => id !== undefined && this.options.poison!(id))) {
+      throw new Error('injected fault: a poison record in the batch');
+    }
     const result = (await this.calculator!.invoke(event)) as { batchItemFailures?: Array<{ itemIdentifier: string }> };
     const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     // Records up to the first reported failure are done, as the mapping checkpoints them.
@@ -344,6 +377,13 @@ export class LocalTimeSeries {
       if (stopped) continue;
       if (this.calculatorProcessed.has(record.kinesis.sequenceNumber)) continue;
       this.calculatorProcessed.add(record.kinesis.sequenceNumber);
+      const eventId = eventIdOf(Buffer.from(record.kinesis.data, 'base64'));
+      // A record the enrichment job wrote again after a restore (its sink is at least once): same eventId.
+      if (eventId !== undefined && this.calculatorEventIds.has(eventId)) {
+        this.replayedRecords += 1;
+        continue;
+      }
+      if (eventId !== undefined) this.calculatorEventIds.add(eventId);
       const window = (event as { window?: { start: string; end: string } }).window;
       if (window) {
         this.calculatorInputs.push({
@@ -403,9 +443,10 @@ export class LocalTimeSeries {
       await this.drainQueue(this.anomalyQueueUrl, (body) => {
         this.anomalyEvents += 1;
         const event = JSON.parse(body) as {
-          detail?: { deviceId?: string; metric?: string; value?: number; timestamp?: number };
+          detail?: { deviceId?: string; metric?: string; value?: number; timestamp?: number; eventId?: string };
         };
         const d = event.detail;
+        if (d) this.anomalies.push(d as AnomalyEventDetail);
         if (d?.deviceId && this.recorder.tracks(d.deviceId) && typeof d.value === 'number') {
           this.recorder.device(d.deviceId).anomaly(d.timestamp ?? Date.now(), d.value, d.metric ?? 'anomaly');
         }

@@ -7,6 +7,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LocalRunResult, runLocal } from '../../bin/local/run';
 import { createProjectionHandler, itemFor, parseEgressEvent, ReadModelProjector } from '../../lambda/projection';
 import { asLambdaEvents, readAll } from '../integration/event-sourcing-support';
+import { MemoryDeadLetters } from '../lambda/projection/support';
 import { shortRun, synthesizeApp } from './support';
 
 /**
@@ -87,11 +88,16 @@ test('wiping the read model and replaying the egress streams gives an identical 
     );
   }
   expect((await scanReadModel(table)).size).toBe(0);
-  const handler = createProjectionHandler(new ReadModelProjector(DynamoDBDocumentClient.from(client), table));
+  const deadLetters = new MemoryDeadLetters();
+  const handler = createProjectionHandler(
+    new ReadModelProjector(DynamoDBDocumentClient.from(client), table),
+    deadLetters,
+  );
   for (const { records } of await egressEvents()) {
     for (const event of asLambdaEvents(records, 100)) {
       expect((await handler(event)).batchItemFailures).toEqual([]);
     }
   }
+  expect(deadLetters.entries).toEqual([]);
   expect(Object.fromEntries(await scanReadModel(table))).toEqual(Object.fromEntries(before));
 });

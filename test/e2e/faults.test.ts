@@ -1,0 +1,161 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LocalRunResult, runLocal } from '../../bin/local/run';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { CommandGenerator } from '../../bin/local/commands';
+import { queryInflux } from '../support/local-servers';
+import { shortRun, synthesizeApp } from './support';
+
+/**
+ * Faults during end-to-end runs, each of which must end with nothing lost and nothing applied twice: the enrichment
+ * job killed mid-stream and restarted from its last checkpoint, a poison record that makes the calculator throw, and
+ * remote functions answering 500 or timing out.
+ */
+let dir: string;
+let assembly: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-faults-'));
+  assembly = synthesizeApp(path.join(dir, 'cdk.out'));
+}, 300000);
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function stop(result: LocalRunResult | undefined): Promise<void> {
+  await Promise.allSettled([result?.pipelines.timeseries?.stop(), result?.pipelines.eventsourced?.stop()]);
+  await result?.environment?.stop();
+}
+
+describe('time-series: the Flink job killed mid-stream, and a poison record', () => {
+  let result: LocalRunResult;
+  let poisoned: string | undefined;
+  let restoredFrom: string | undefined;
+
+  beforeAll(async () => {
+    result = await runLocal(
+      shortRun(assembly, {
+        stacks: ['timeseries'],
+        devices: 5,
+        durationSeconds: 20,
+        // The first eventId ending in 7 is the poison: every invocation holding it fails.
+        poison: (id) => {
+          if (poisoned === undefined && id.endsWith('7')) poisoned = id;
+          return id === poisoned;
+        },
+        during: async (pipelines) => {
+          const job = pipelines.timeseries!.flinkJob()!;
+          await new Promise((r) => setTimeout(r, 9000));
+          await job.waitForCheckpoint();
+          restoredFrom = await job.restartFromLatestCheckpoint();
+        },
+      }),
+    );
+  }, 600000);
+
+  afterAll(() => stop(result), 60000);
+
+  test('the job restarted from a checkpoint and every record is still accounted for', () => {
+    expect(restoredFrom).toMatch(/chk-\d+/);
+    expect(result.pipelines.timeseries!.flinkJob()!.metrics().runs).toBe(2);
+    const stack = result.report.stacks.find((s) => s.name === 'timeseries')!;
+    for (const p of stack.conservation.paths) {
+      expect({ path: p.name, missing: p.missing }).toEqual({ path: p.name, missing: 0 });
+    }
+  });
+
+  test('the poison record went to the on-failure destination alone, and the shard went on', () => {
+    expect(poisoned).toBeDefined();
+    const calculator = result.report.stacks[0].stages.find((s) => s.name === 'calculator')!;
+    expect(calculator.deadLetters).toMatchObject({ 'on-failure:RetryAttemptsExhausted': 1 });
+    expect(calculator.out).toBeGreaterThan(100);
+  });
+
+  test('records the job wrote again after the restore were not counted twice in any window', async () => {
+    const pipeline = result.pipelines.timeseries!;
+    const expected = new Map<string, number>();
+    for (const input of pipeline.calculatorInputs) {
+      const r = JSON.parse(input.data.toString('utf8')) as { deviceId: string; metrics: Record<string, number> };
+      for (const metric of Object.keys(r.metrics)) {
+        const key = `${r.deviceId}|${metric}|${input.windowEnd}`;
+        expected.set(key, (expected.get(key) ?? 0) + 1);
+      }
+    }
+    const rows = await queryInflux(result.environment!.endpoint('influxdb'), 'telemetry', 'SELECT * FROM "telemetry"');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const key = `${row.deviceId}|${row.metric}|${row.time}`;
+      expect({ key, count: row.count }).toEqual({ key, count: expected.get(key) });
+    }
+  });
+});
+
+describe('event-sourced: remote functions answering 500 and timing out', () => {
+  let result: LocalRunResult;
+
+  beforeAll(async () => {
+    result = await runLocal(
+      shortRun(assembly, {
+        stacks: ['eventsourced'],
+        rate: 10,
+        durationSeconds: 15,
+        functionFault: (call) => (call % 7 === 3 ? 'error' : call % 23 === 11 ? 'timeout' : undefined),
+      }),
+    );
+  }, 600000);
+
+  afterAll(() => stop(result), 60000);
+
+  test('the faults happened, the runtime retried, and every command is accounted for', () => {
+    const statuses = result.pipelines.eventsourced!.apiStatusCounts();
+    expect(statuses.get(500)).toBeGreaterThan(0);
+    expect(statuses.get(504)).toBeGreaterThan(0);
+    const stack = result.report.stacks.find((s) => s.name === 'eventsourced')!;
+    for (const p of stack.conservation.paths) {
+      expect({ path: p.name, missing: p.missing }).toEqual({ path: p.name, missing: 0 });
+    }
+    const functions = stack.stages.find((s) => s.name === 'functions')!;
+    // Retries are bounded (maxAttempts 5) and the faults are sparse: no batch exhausts them.
+    expect(functions.deadLetters.HTTP_STATUS ?? 0).toBe(0);
+  });
+
+  test('nothing was applied twice: every SKU’s stock adds up to the restocks the functions accepted', async () => {
+    const pipeline = result.pipelines.eventsourced!;
+    const produced = pipeline.produced()!;
+    // The same seed and rates give the same commands: the quantity of every restock by its eventId.
+    const commands = new CommandGenerator({
+      seed: 7,
+      duplicateRate: 0.02,
+      malformedRate: 0.02,
+      unknownTypeRate: 0.02,
+      invalidPayloadRate: 0.02,
+    }).batch(produced.generated);
+    const restocked = new Map<string, number>();
+    const accepted = pipeline.acceptedCommandIds();
+    for (const c of commands) {
+      const e = c.envelope;
+      if (c.kind !== 'command' || e?.type !== 'RestockItem' || !accepted.has(e.eventId)) continue;
+      restocked.set(e.aggregateId, (restocked.get(e.aggregateId) ?? 0) + (e.payload.quantity as number));
+    }
+    const table = pipeline.resources()!.tables[0].name;
+    const scan = await result.environment!.dynamodb().send(new ScanCommand({ TableName: table }));
+    const items = (scan.Items ?? []).map((i) => unmarshall(i));
+    const shipped = new Map<string, number>();
+    for (const order of items.filter((i) => i.pk === 'order' && i.view.status === 'shipped')) {
+      for (const line of order.view.lines as Array<{ sku: string; quantity: number }>) {
+        shipped.set(line.sku, (shipped.get(line.sku) ?? 0) + line.quantity);
+      }
+    }
+    const inventory = items.filter((i) => i.pk === 'inventory');
+    expect(inventory.length).toBeGreaterThan(0);
+    for (const item of inventory) {
+      const sku = String(item.sk);
+      // Restocks in = available + reserved + shipped out: a command applied twice would break the sum.
+      expect({ sku, stock: item.view.available + item.view.reserved + (shipped.get(sku) ?? 0) }).toEqual({
+        sku,
+        stock: restocked.get(sku),
+      });
+    }
+  });
+});
