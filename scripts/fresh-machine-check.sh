@@ -52,6 +52,6 @@ run() {
   echo "=== fresh machine: '$*' passed in $((SECONDS - start)) s"
 }
 total=$SECONDS
-run 'npm ci --no-audit --no-fund && npm run main'
+run 'npm ci --no-audit --no-fund && npm run local -- --duration 60'
 run 'npm ci --no-audit --no-fund && npm test'
 echo "fresh machine check passed in $((SECONDS - total)) s (Maven downloaded $(du -sh "$work/m2" | cut -f1), npm $(du -sh "$work/npm-cache" | cut -f1))"

@@ -1,6 +1,5 @@
 import * as path from 'path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, KinesisStreamRecord } from 'aws-lambda';
 import { KinesisProducer } from '../../lambda/shared/producer';
 import { proxyRoutes, serveRestApis, LocalRestApi } from './api-gateway';
@@ -13,6 +12,7 @@ import { LocalFlinkApplication } from './flink-runner';
 import { LambdaRunner } from './lambda-runner';
 import { provisionStack, ProvisionedStack } from './provision';
 import { Recorder } from './report/model';
+import { drainQueue, flinkPropertyGroups } from './stack-parts';
 import { StageCounters, Tally } from './stage-counters';
 import { StreamTap } from './stream-tap';
 
@@ -117,7 +117,7 @@ export class LocalEventSourced {
       onLine: (line) => options.log(`[stateful-functions] ${line}`),
     });
 
-    const groups = this.flinkGroups(flinkId);
+    const groups = flinkPropertyGroups(this.stack, flinkId);
     const streamOfGroup = (id: string) =>
       streamNameFromArn(resolver.string(groups[id]['stream.arn'], `${id} stream.arn`));
     this.taps.push(
@@ -203,7 +203,7 @@ export class LocalEventSourced {
   /** Writes commands into the event store for the run's duration. */
   public async produce(signal?: AbortSignal): Promise<CommandRunSummary> {
     const flinkId = resourcesOfType(this.stack, 'AWS::KinesisAnalyticsV2::Application')[0][0];
-    const source = this.flinkGroups(flinkId).KinesisSource;
+    const source = flinkPropertyGroups(this.stack, flinkId).KinesisSource;
     const producer = new KinesisProducer({
       client: this.env.kinesis(),
       streamName: streamNameFromArn(this.resolver.string(source['stream.arn'], 'event store')),
@@ -254,7 +254,7 @@ export class LocalEventSourced {
     if (this.summary) c.deduplicated('functions', this.summary.byKind.duplicate);
     for (const p of this.projections) {
       if (!p.deadLetterQueueUrl) continue;
-      await this.drainQueue(p.deadLetterQueueUrl, (body) => {
+      await drainQueue(this.env.sqs(), p.deadLetterQueueUrl, (body) => {
         this.projectionDeadLetters.add((JSON.parse(body) as { reason?: string }).reason ?? 'no-reason');
       });
     }
@@ -382,41 +382,6 @@ export class LocalEventSourced {
       }
     }
     return result;
-  }
-
-  private async drainQueue(queueUrl: string, onBody: (body: string) => void): Promise<void> {
-    const sqs = this.env.sqs();
-    for (;;) {
-      const got = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      const messages = got.Messages ?? [];
-      if (messages.length === 0) return;
-      for (const m of messages) {
-        try {
-          onBody(m.Body ?? '');
-        } catch {
-          // not JSON
-        }
-      }
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-        }),
-      );
-    }
-  }
-
-  private flinkGroups(flinkId: string): Record<string, Record<string, unknown>> {
-    const config = this.stack.template.Resources[flinkId].Properties!.ApplicationConfiguration as {
-      EnvironmentProperties: {
-        PropertyGroups: Array<{ PropertyGroupId: string; PropertyMap: Record<string, unknown> }>;
-      };
-    };
-    return Object.fromEntries(
-      config.EnvironmentProperties.PropertyGroups.map((g) => [g.PropertyGroupId, g.PropertyMap]),
-    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
@@ -17,6 +17,7 @@ import { LocalFlinkApplication } from './flink-runner';
 import { LambdaRunner } from './lambda-runner';
 import { provisionStack, ProvisionedStack } from './provision';
 import { Recorder } from './report/model';
+import { drainQueue, flinkPropertyGroup } from './stack-parts';
 import { StageCounters, Tally } from './stage-counters';
 import { StreamTap } from './stream-tap';
 
@@ -162,7 +163,9 @@ export class LocalTimeSeries {
     });
 
     // The dead-letter stream the enrichment job writes: reasons by the record's `reason` field.
-    const [sourceGroup, deadLetterGroup] = ['KinesisSource', 'DeadLetterSink'].map((g) => this.flinkGroup(flinkId, g));
+    const [sourceGroup, deadLetterGroup] = ['KinesisSource', 'DeadLetterSink'].map((g) =>
+      flinkPropertyGroup(this.stack, flinkId, g),
+    );
     const rawStream = streamNameFromArn(resolver.string(sourceGroup['stream.arn'], 'KinesisSource stream.arn'));
     const deadLetterStream = streamNameFromArn(
       resolver.string(deadLetterGroup['stream.arn'], 'DeadLetterSink stream.arn'),
@@ -248,7 +251,10 @@ export class LocalTimeSeries {
   public async produce(signal?: AbortSignal): Promise<SimulationSummary> {
     const { options } = this;
     const flinkId = single(this.stack, 'AWS::KinesisAnalyticsV2::Application');
-    const rawArn = this.resolver.string(this.flinkGroup(flinkId, 'KinesisSource')['stream.arn'], 'raw stream');
+    const rawArn = this.resolver.string(
+      flinkPropertyGroup(this.stack, flinkId, 'KinesisSource')['stream.arn'],
+      'raw stream',
+    );
     const producer = new KinesisProducer({
       client: this.env.kinesis(),
       streamName: streamNameFromArn(rawArn),
@@ -440,7 +446,7 @@ export class LocalTimeSeries {
   private async refreshDestinations(): Promise<void> {
     const c = this.counters;
     if (this.anomalyQueueUrl) {
-      await this.drainQueue(this.anomalyQueueUrl, (body) => {
+      await drainQueue(this.env.sqs(), this.anomalyQueueUrl, (body) => {
         this.anomalyEvents += 1;
         const event = JSON.parse(body) as {
           detail?: { deviceId?: string; metric?: string; value?: number; timestamp?: number; eventId?: string };
@@ -458,7 +464,7 @@ export class LocalTimeSeries {
       (q) => /DeadLetter/.test(q.logicalId) && !/Anomal/.test(q.logicalId),
     );
     if (deadLetterQueue) {
-      await this.drainQueue(deadLetterQueue.url, (body) => {
+      await drainQueue(this.env.sqs(), deadLetterQueue.url, (body) => {
         const entry = JSON.parse(body) as { reason?: string };
         this.handlerDeadLetters.add(entry.reason ?? 'no-reason');
       });
@@ -538,48 +544,11 @@ export class LocalTimeSeries {
     }
   }
 
-  /** Receives and deletes every message of a queue, handing each body over; a body that fails to parse is skipped. */
-  private async drainQueue(queueUrl: string, onBody: (body: string) => void): Promise<void> {
-    const sqs = this.env.sqs();
-    for (;;) {
-      const got = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      const messages = got.Messages ?? [];
-      if (messages.length === 0) return;
-      for (const m of messages) {
-        try {
-          onBody(m.Body ?? '');
-        } catch {
-          // not JSON: left uncounted by reason
-        }
-      }
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-        }),
-      );
-    }
-  }
-
   /** Local values for a function's environment variable. */
   private functionEnvironment(variable: string, value: unknown): string | undefined {
     if (variable === 'INFLUX_URL') return this.influxEndpoint;
     if (variable === 'INFLUX_SECRET_ARN') return '';
     return this.resolver.string(value, variable);
-  }
-
-  /** The template's property group of the Flink application, unresolved. */
-  private flinkGroup(flinkId: string, groupId: string): Record<string, unknown> {
-    const config = this.stack.template.Resources[flinkId].Properties!.ApplicationConfiguration as {
-      EnvironmentProperties: {
-        PropertyGroups: Array<{ PropertyGroupId: string; PropertyMap: Record<string, unknown> }>;
-      };
-    };
-    const group = config.EnvironmentProperties.PropertyGroups.find((g) => g.PropertyGroupId === groupId);
-    if (!group) throw new Error(`${flinkId} has no property group ${groupId}`);
-    return group.PropertyMap;
   }
 
   /** The local endpoints in the enrichment job's property groups: Kinesis for streams, s3rver for reference data. */
