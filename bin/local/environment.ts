@@ -128,7 +128,8 @@ export class LocalEnvironment {
   /** Lines a person can paste to reach the servers with the AWS CLI. */
   public cliHints(): string[] {
     const lines = [
-      `export AWS_ACCESS_KEY_ID=${LOCAL_AWS.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_AWS.credentials.secretAccessKey} AWS_REGION=${LOCAL_AWS.region}`,
+      // AWS CLI v1 reads AWS_DEFAULT_REGION only, v2 both.
+      `export AWS_ACCESS_KEY_ID=${LOCAL_AWS.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_AWS.credentials.secretAccessKey} AWS_REGION=${LOCAL_AWS.region} AWS_DEFAULT_REGION=${LOCAL_AWS.region}`,
     ];
     if (this.servers.kinesis) lines.push(`aws --endpoint-url ${this.servers.kinesis.endpoint} kinesis list-streams`);
     if (this.servers.dynamodb) lines.push(`aws --endpoint-url ${this.servers.dynamodb.endpoint} dynamodb list-tables`);
