@@ -492,7 +492,8 @@ export class DeviceRecorder {
       deviceId: this.spec.id,
       metric: this.spec.metric,
       unit: this.spec.unit,
-      raw: this.rawPoints.map(([t, v]) => [t, v] as const),
+      // In time order: late records arrive after newer ones, and a line drawn in arrival order would double back.
+      raw: this.rawPoints.map(([t, v]) => [t, v] as const).sort((a, b) => a[0] - b[0]),
       rawDropped: this.dropped,
       windows: [...this.windows].sort((a, b) => a.start - b.start),
       anomalies: [...this.anomalies].sort((a, b) => a.t - b.t),

@@ -73,6 +73,8 @@ describe('LiveView', () => {
   });
 
   test('TTY: refreshes are throttled to one frame per refreshMs', async () => {
+    // Fake timers: on a loaded machine a real 160 ms sleep can span a second interval tick and a third frame.
+    jest.useFakeTimers({ now: Date.parse('2026-12-02T00:00:00Z') });
     const rec = new Recorder({ startedAt: Date.now() });
     const { out, text } = capture();
     const view = new LiveView({ out, isTTY: true, source: () => rec.snapshot(), refreshMs: 100 });
@@ -83,9 +85,10 @@ describe('LiveView', () => {
       view.refresh();
     }
     expect(frames()).toBe(1); // the refreshes within 100 ms wait for one pending frame
-    await new Promise((r) => setTimeout(r, 160));
+    jest.advanceTimersByTime(100);
     expect(frames()).toBe(2);
     view.stop();
+    jest.useRealTimers();
   });
 
   test('non-TTY: plain timestamped lines, no escapes, one per stack per tick', async () => {
