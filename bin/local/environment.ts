@@ -38,8 +38,10 @@ export class LocalEnvironment {
         }),
       );
     };
-    if (needs.kinesis) track('kinesis', startKinesisLocal);
-    if (needs.dynamodb) track('dynamodb', startDynalite);
+    // Persistent too (written every second), so a fault test can restart it with its streams.
+    if (needs.kinesis) track('kinesis', () => startKinesisLocal({ persistent: true }));
+    // Persistent, so a fault test can take DynamoDB away for a while and bring the same tables back.
+    if (needs.dynamodb) track('dynamodb', () => startDynalite({ persistent: true }));
     if (needs.s3) track('s3', startS3rver);
     if (needs.moto) track('moto', startMotoServer);
     if (needs.influxdb) track('influxdb', startInfluxDb);
@@ -141,6 +143,13 @@ export class LocalEnvironment {
       lines.push(`curl -G '${this.servers.influxdb.endpoint}/query' --data-urlencode 'q=SHOW DATABASES'`);
     }
     return lines;
+  }
+
+  /** Takes a server away for `downMs` and brings it back on the same endpoint with the same data. */
+  public async restart(server: keyof LocalEnvironment['servers'], downMs: number): Promise<void> {
+    const s = this.servers[server];
+    if (!s?.restart) throw new Error(`the ${server} server of this environment cannot be restarted`);
+    await s.restart(downMs);
   }
 
   /** Stops every server this environment started (by PID) and closes its clients. */

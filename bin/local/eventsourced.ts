@@ -321,6 +321,17 @@ export class LocalEventSourced {
     return this.provisioned;
   }
 
+  /** Invocation errors and retries of the projections' pollers, summed (fault tests check the faults bit). */
+  public projectionRetries(): { errors: number; retries: number } {
+    return this.projections.reduce(
+      (sum, p) => {
+        const m = p.poller.metrics();
+        return { errors: sum.errors + m.errors, retries: sum.retries + m.retries };
+      },
+      { errors: 0, retries: 0 },
+    );
+  }
+
   /** The eventIds of the commands a function accepted (ingress messages answered 200 and not rejected). */
   public acceptedCommandIds(): ReadonlySet<string> {
     return this.acceptedIngress;

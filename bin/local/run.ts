@@ -44,7 +44,7 @@ export interface LocalRunOptions {
   /** Fault injection for tests: the functions API answers these calls with a fault instead of the function. */
   readonly functionFault?: (call: number) => 'error' | 'timeout' | undefined;
   /** Runs while the load is produced (fault tests kill and restart parts here). */
-  readonly during?: (pipelines: LocalRunResult['pipelines']) => Promise<void>;
+  readonly during?: (run: { pipelines: LocalRunResult['pipelines']; environment: LocalEnvironment }) => Promise<void>;
 }
 
 export interface LocalRunResult {
@@ -145,7 +145,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const all = [pipelines.timeseries, pipelines.eventsourced].filter((p) => p !== undefined);
     for (const p of all) await p.start();
     view.start();
-    await Promise.all([...all.map((p) => p.produce(options.signal)), options.during?.(pipelines)]);
+    await Promise.all([
+      ...all.map((p) => p.produce(options.signal)),
+      options.during?.({ pipelines, environment: env }),
+    ]);
     // Settled means every record is accounted for and nothing moved for a few seconds: a command's effects keep
     // flowing (function to function, then egress and projections) after its own record is accounted for.
     const deadline = Date.now() + options.drainTimeoutSeconds * 1000;

@@ -13,6 +13,11 @@ export interface LocalServer {
   readonly endpoint: string;
   readonly port: number;
   stop(): Promise<void>;
+  /**
+   * Stops the server, waits `downMs`, and starts it again on the same port with the same data (servers started with
+   * persistence only): a fault for tests and the local run, a server that goes away for a while and comes back.
+   */
+  restart?(downMs: number): Promise<void>;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -105,7 +110,22 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${name} exited with code ${child.exitCode} after its port answered`);
       }
-      return { endpoint: `http://127.0.0.1:${port}`, port, stop: stopper(child) };
+      let stop = stopper(child);
+      const server: LocalServer = {
+        endpoint: `http://127.0.0.1:${port}`,
+        port,
+        stop: () => stop(),
+        restart: async (downMs: number) => {
+          await stop();
+          await new Promise((r) => setTimeout(r, downMs));
+          // The same command on the same port: the clients keep their endpoint.
+          const again = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+          again.stderr?.on('data', () => undefined);
+          await waitForPort(port, again, name);
+          stop = stopper(again);
+        },
+      };
+      return server;
     } catch (e) {
       child.kill('SIGKILL');
       lastError = new Error(`${(e as Error).message} (attempt ${attempt} of 3)\n${stderr}`);
@@ -116,10 +136,15 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
   throw lastError;
 }
 
-/** kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. */
-export async function startKinesisLocal(): Promise<LocalServer> {
+/**
+ * kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. With `persistent`
+ * its streams are written to a temporary folder (removed by `stop`) every second and on shutdown, so that `restart`
+ * brings them back.
+ */
+export async function startKinesisLocal(options: { persistent?: boolean } = {}): Promise<LocalServer> {
   const dir = pkg('kinesis-local');
-  return start('kinesis-local', async () => {
+  const data = options.persistent ? fs.mkdtempSync(path.join(os.tmpdir(), 'kinesis-local-')) : undefined;
+  const server = await start('kinesis-local', async () => {
     const port = await freePort();
     const tls = await freePort();
     return {
@@ -132,21 +157,51 @@ export async function startKinesisLocal(): Promise<LocalServer> {
         KINESIS_MOCK_TLS_PORT: String(tls),
         KINESIS_MOCK_HOST: '127.0.0.1',
         LOG_LEVEL: 'WARN',
+        ...(data
+          ? { SHOULD_PERSIST_DATA: 'true', PERSIST_PATH: data, PERSIST_INTERVAL: '1s', LOAD_DATA_IF_EXISTS: 'true' }
+          : {}),
       },
     };
   });
+  return {
+    ...server,
+    restart: data ? server.restart : undefined,
+    stop: async () => {
+      await server.stop();
+      if (data) fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
 }
 
-/** dynalite (npm): DynamoDB API. No UpdateTimeToLive, no TransactWriteItems. */
-export async function startDynalite(): Promise<LocalServer> {
-  return start('dynalite', async () => {
+/**
+ * dynalite (npm): DynamoDB API. No UpdateTimeToLive, no TransactWriteItems. In memory, or with `persistent` in a
+ * temporary LevelDB folder (removed by `stop`), so that `restart` brings the tables back.
+ */
+export async function startDynalite(options: { persistent?: boolean } = {}): Promise<LocalServer> {
+  const directory = options.persistent ? fs.mkdtempSync(path.join(os.tmpdir(), 'dynalite-')) : undefined;
+  const server = await start('dynalite', async () => {
     const port = await freePort();
     return {
       cmd: process.execPath,
-      args: [path.join(pkg('dynalite'), 'cli.js'), '--port', String(port), '--host', '127.0.0.1'],
+      args: [
+        path.join(pkg('dynalite'), 'cli.js'),
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        ...(directory ? ['--path', directory] : []),
+      ],
       port,
     };
   });
+  return {
+    ...server,
+    restart: directory ? server.restart : undefined,
+    stop: async () => {
+      await server.stop();
+      if (directory) fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }
 
 /** s3rver (npm): S3 API. Clients need `forcePathStyle: true` and credentials `LOCAL_AWS` (or S3RVER/S3RVER). */

@@ -44,7 +44,7 @@ describe('time-series: the Flink job killed mid-stream, and a poison record', ()
           if (poisoned === undefined && id.endsWith('7')) poisoned = id;
           return id === poisoned;
         },
-        during: async (pipelines) => {
+        during: async ({ pipelines }) => {
           const job = pipelines.timeseries!.flinkJob()!;
           await new Promise((r) => setTimeout(r, 9000));
           await job.waitForCheckpoint();
@@ -156,6 +156,75 @@ describe('event-sourced: remote functions answering 500 and timing out', () => {
         sku,
         stock: restocked.get(sku),
       });
+    }
+  });
+});
+
+describe('event-sourced: DynamoDB unavailable for a while', () => {
+  let result: LocalRunResult;
+  let outage: { from: number; to: number } | undefined;
+
+  beforeAll(async () => {
+    result = await runLocal(
+      shortRun(assembly, {
+        stacks: ['eventsourced'],
+        rate: 10,
+        durationSeconds: 15,
+        during: async ({ environment }) => {
+          await new Promise((r) => setTimeout(r, 7000));
+          const from = Date.now();
+          await environment.restart('dynamodb', 2000);
+          outage = { from, to: Date.now() };
+        },
+      }),
+    );
+  }, 600000);
+
+  afterAll(() => stop(result), 60000);
+
+  test('the projections retried through the outage and the read model recovered with nothing lost', async () => {
+    expect(outage).toBeDefined();
+    const stack = result.report.stacks.find((s) => s.name === 'eventsourced')!;
+    for (const p of stack.conservation.paths) {
+      expect({ path: p.name, missing: p.missing }).toEqual({ path: p.name, missing: 0 });
+    }
+    const projections = stack.stages.find((s) => s.name === 'projections')!;
+    // The outage was felt (invocations failed and were retried), and nothing went to the on-failure destination.
+    expect(result.pipelines.eventsourced!.projectionRetries().retries).toBeGreaterThan(0);
+    expect(projections.deadLettered).toBe(0);
+    const table = result.pipelines.eventsourced!.resources()!.tables[0].name;
+    const scan = await result.environment!.dynamodb().send(new ScanCommand({ TableName: table }));
+    expect((scan.Items ?? []).length).toBeGreaterThan(0);
+  });
+});
+
+describe('time-series: the local Kinesis server restarted', () => {
+  let result: LocalRunResult;
+  let restarted = false;
+
+  beforeAll(async () => {
+    result = await runLocal(
+      shortRun(assembly, {
+        stacks: ['timeseries'],
+        devices: 5,
+        durationSeconds: 10,
+        during: async ({ environment }) => {
+          // After the load: kinesis-local writes its data every second, and what it holds must survive the restart.
+          await new Promise((r) => setTimeout(r, 13000));
+          await environment.restart('kinesis', 3000);
+          restarted = true;
+        },
+      }),
+    );
+  }, 600000);
+
+  afterAll(() => stop(result), 60000);
+
+  test('every consumer reconnected after the restart and every record is accounted for', () => {
+    expect(restarted).toBe(true);
+    const stack = result.report.stacks.find((s) => s.name === 'timeseries')!;
+    for (const p of stack.conservation.paths) {
+      expect({ path: p.name, missing: p.missing }).toEqual({ path: p.name, missing: 0 });
     }
   });
 });
