@@ -10,8 +10,8 @@ import { queryInflux } from '../support/local-servers';
 import { shortRun, synthesizeApp } from './support';
 
 /**
- * The time-series stack end to end on local servers, as `npm run local` runs it: the simulator's records, with
- * duplicates, late, malformed and anomalous ones, go through the enrichment job (the stack's jar), the calculator
+ * The time-series stack end to end on local servers, as `npm run local` runs it: the simulator's records (KPL
+ * aggregates), with duplicates, late, malformed and anomalous ones, go through the enrichment job (the stack's jar), the calculator
  * (its bundle, behind the template's event-source mapping with tumbling windows) into InfluxDB, DynamoDB and
  * EventBridge, and through the archive delivery stream into S3. Every record must be accounted for, and what the
  * destinations hold must equal what is computed here from the records themselves.
@@ -22,9 +22,17 @@ let result: LocalRunResult;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-timeseries-'));
   const assembly = synthesizeApp(path.join(dir, 'cdk.out'));
-  // Few devices, so each one's baseline passes the 50 values anomaly detection needs within the run.
+  // Few devices, so each one's baseline passes the 50 values anomaly detection needs within the run; KPL-aggregated,
+  // so the enrichment job, the archive and the taps de-aggregate (the fault tests write plain records).
   result = await runLocal(
-    shortRun(assembly, { stacks: ['timeseries'], devices: 3, rate: 20, durationSeconds: 20, anomalyRate: 0.03 }),
+    shortRun(assembly, {
+      stacks: ['timeseries'],
+      devices: 3,
+      rate: 20,
+      durationSeconds: 20,
+      anomalyRate: 0.03,
+      aggregate: true,
+    }),
   );
 }, 600000);
 
