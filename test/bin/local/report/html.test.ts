@@ -49,6 +49,7 @@ describe('renderHtml, static', () => {
 
 describe('renderHtml in headless Chromium', () => {
   let browser: Browser;
+  let browserTmp: string;
 
   beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) {
@@ -56,15 +57,20 @@ describe('renderHtml in headless Chromium', () => {
         `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`,
       );
     }
+    // Chromium puts a Unix socket in TMPDIR, and a socket path is limited to 107 bytes: under a deep temporary
+    // directory (a fresh-machine run's, inside jest's) it aborts with "Socket path too long". A short one under /tmp.
+    browserTmp = fs.mkdtempSync('/tmp/chromium-');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
+      env: { ...process.env, TMPDIR: browserTmp },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--font-render-hinting=none'],
     });
   }, 30000);
 
   afterAll(async () => {
     await browser?.close();
+    if (browserTmp) fs.rmSync(browserTmp, { recursive: true, force: true });
   });
 
   interface Loaded {
