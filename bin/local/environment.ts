@@ -38,8 +38,7 @@ export class LocalEnvironment {
         }),
       );
     };
-    // Persistent too (written every second), so a fault test can restart it with its streams.
-    if (needs.kinesis) track('kinesis', () => startKinesisLocal({ persistent: true }));
+    if (needs.kinesis) track('kinesis', startKinesisLocal);
     // Persistent, so a fault test can take DynamoDB away for a while and bring the same tables back.
     if (needs.dynamodb) track('dynamodb', () => startDynalite({ persistent: true }));
     if (needs.s3) track('s3', startS3rver);

@@ -64,6 +64,8 @@ export class LocalEventSourced {
   private timer?: NodeJS.Timeout;
   private flinkCheckpointsSeen = 0;
   private functionCalls = 0;
+  /** When a projection last wrote to the read model (epoch ms). */
+  public lastProjectionAt = 0;
 
   constructor(
     private readonly env: LocalEnvironment,
@@ -377,6 +379,7 @@ export class LocalEventSourced {
     const result = (await projection.runner.invoke(event)) as { batchItemFailures?: Array<{ itemIdentifier: string }> };
     const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     const done = Date.now();
+    if (failed.size < records.length) this.lastProjectionAt = done;
     let stopped = false;
     for (const record of records) {
       if (failed.has(record.kinesis.sequenceNumber)) stopped = true;

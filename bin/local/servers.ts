@@ -96,7 +96,7 @@ interface Launch {
  * Starts a server and waits until it answers. A free port can be taken by another process between `freePort` and
  * the server binding it; the server then exits, and it is started again on new ports (three attempts).
  */
-async function start(name: string, launch: () => Promise<Launch>): Promise<LocalServer> {
+async function start(name: string, launch: () => Promise<Launch>, restartable = false): Promise<LocalServer> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const { cmd, args, port, env = {} } = await launch();
@@ -115,6 +115,10 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
         endpoint: `http://127.0.0.1:${port}`,
         port,
         stop: () => stop(),
+      };
+      if (!restartable) return server;
+      return {
+        ...server,
         restart: async (downMs: number) => {
           await stop();
           await new Promise((r) => setTimeout(r, downMs));
@@ -125,7 +129,6 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
           stop = stopper(again);
         },
       };
-      return server;
     } catch (e) {
       child.kill('SIGKILL');
       lastError = new Error(`${(e as Error).message} (attempt ${attempt} of 3)\n${stderr}`);
@@ -136,14 +139,9 @@ async function start(name: string, launch: () => Promise<Launch>): Promise<Local
   throw lastError;
 }
 
-/**
- * kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. With `persistent`
- * its streams are written to a temporary folder (removed by `stop`) every second and on shutdown, so that `restart`
- * brings them back.
- */
-export async function startKinesisLocal(options: { persistent?: boolean } = {}): Promise<LocalServer> {
+/** kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. */
+export async function startKinesisLocal(): Promise<LocalServer> {
   const dir = pkg('kinesis-local');
-  const data = options.persistent ? fs.mkdtempSync(path.join(os.tmpdir(), 'kinesis-local-')) : undefined;
   const server = await start('kinesis-local', async () => {
     const port = await freePort();
     const tls = await freePort();
@@ -157,20 +155,10 @@ export async function startKinesisLocal(options: { persistent?: boolean } = {}):
         KINESIS_MOCK_TLS_PORT: String(tls),
         KINESIS_MOCK_HOST: '127.0.0.1',
         LOG_LEVEL: 'WARN',
-        ...(data
-          ? { SHOULD_PERSIST_DATA: 'true', PERSIST_PATH: data, PERSIST_INTERVAL: '1s', LOAD_DATA_IF_EXISTS: 'true' }
-          : {}),
       },
     };
   });
-  return {
-    ...server,
-    restart: data ? server.restart : undefined,
-    stop: async () => {
-      await server.stop();
-      if (data) fs.rmSync(data, { recursive: true, force: true });
-    },
-  };
+  return server;
 }
 
 /**
@@ -179,21 +167,25 @@ export async function startKinesisLocal(options: { persistent?: boolean } = {}):
  */
 export async function startDynalite(options: { persistent?: boolean } = {}): Promise<LocalServer> {
   const directory = options.persistent ? fs.mkdtempSync(path.join(os.tmpdir(), 'dynalite-')) : undefined;
-  const server = await start('dynalite', async () => {
-    const port = await freePort();
-    return {
-      cmd: process.execPath,
-      args: [
-        path.join(pkg('dynalite'), 'cli.js'),
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        ...(directory ? ['--path', directory] : []),
-      ],
-      port,
-    };
-  });
+  const server = await start(
+    'dynalite',
+    async () => {
+      const port = await freePort();
+      return {
+        cmd: process.execPath,
+        args: [
+          path.join(pkg('dynalite'), 'cli.js'),
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          ...(directory ? ['--path', directory] : []),
+        ],
+        port,
+      };
+    },
+    directory !== undefined,
+  );
   return {
     ...server,
     restart: directory ? server.restart : undefined,
