@@ -12,7 +12,7 @@ import { LocalFlinkApplication } from './flink-runner';
 import { LambdaRunner } from './lambda-runner';
 import { provisionStack, ProvisionedStack } from './provision';
 import { Recorder } from './report/model';
-import { drainQueue, flinkPropertyGroups } from './stack-parts';
+import { drainQueue, flinkPropertyGroups, recordCheckpoints, recordsDone } from './stack-parts';
 import { StageCounters, Tally } from './stage-counters';
 import { StreamTap } from './stream-tap';
 
@@ -272,14 +272,11 @@ export class LocalEventSourced {
     c.deadLetters('projections', this.projectionDeadLetters.counts);
     c.in('read-model', processed - handlerDead);
     c.out('read-model', processed - handlerDead);
-    const flink = this.flink?.metrics();
-    if (flink) {
-      const stage = this.recorder.stage('eventsourced', 'functions');
-      for (let i = this.flinkCheckpointsSeen; i < flink.checkpointsCompleted; i++) {
-        stage.checkpoint(flink.lastCheckpointDurationMs ?? 0, true);
-      }
-      this.flinkCheckpointsSeen = flink.checkpointsCompleted;
-    }
+    this.flinkCheckpointsSeen = recordCheckpoints(
+      this.recorder.stage('eventsourced', 'functions'),
+      this.flink?.metrics(),
+      this.flinkCheckpointsSeen,
+    );
     this.recorder.lag('eventsourced', 'functions', Math.max(0, ...this.taps.map((t) => t.lagMs())));
     this.recorder.lag(
       'eventsourced',
@@ -376,14 +373,11 @@ export class LocalEventSourced {
 
   private async invokeProjection(projection: Projection, event: unknown): Promise<unknown> {
     const records = (event as { Records?: KinesisStreamRecord[] }).Records ?? [];
-    const result = (await projection.runner.invoke(event)) as { batchItemFailures?: Array<{ itemIdentifier: string }> };
-    const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    const result = await projection.runner.invoke(event);
     const done = Date.now();
-    if (failed.size < records.length) this.lastProjectionAt = done;
-    let stopped = false;
-    for (const record of records) {
-      if (failed.has(record.kinesis.sequenceNumber)) stopped = true;
-      if (stopped) continue;
+    const applied = recordsDone(records, result);
+    if (applied.length > 0) this.lastProjectionAt = done;
+    for (const record of applied) {
       projection.processed.add(`${record.eventID}`);
       try {
         const payload = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as {

@@ -1,5 +1,8 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import { AssemblyStack } from './assembly';
+import type { LocalFlinkMetrics } from './flink-runner';
+import type { StageRecorder } from './report/model';
 
 /**
  * Receives and deletes every message a queue holds, handing each body over: how a local run reads the dead-letter
@@ -47,4 +50,26 @@ export function flinkPropertyGroup(stack: AssemblyStack, flinkId: string, groupI
   const group = flinkPropertyGroups(stack, flinkId)[groupId];
   if (!group) throw new Error(`${stack.name}/${flinkId} has no property group ${groupId}`);
   return group;
+}
+
+/**
+ * The records of an invocation the event-source mapping counts as done: every record before the first one the
+ * function's response reports in `batchItemFailures` (the mapping retries from that one on).
+ */
+export function recordsDone(records: readonly KinesisStreamRecord[], response: unknown): KinesisStreamRecord[] {
+  const failed = new Set(
+    ((response as { batchItemFailures?: Array<{ itemIdentifier: string }> } | undefined)?.batchItemFailures ?? []).map(
+      (f) => f.itemIdentifier,
+    ),
+  );
+  const first = records.findIndex((r) => failed.has(r.kinesis.sequenceNumber));
+  return first < 0 ? [...records] : records.slice(0, first);
+}
+
+/** Hands a Flink job's checkpoints completed since `seen` to the stage; returns the new count seen. */
+export function recordCheckpoints(stage: StageRecorder, metrics: LocalFlinkMetrics | undefined, seen: number): number {
+  if (!metrics) return seen;
+  for (let i = seen; i < metrics.checkpointsCompleted; i++)
+    stage.checkpoint(metrics.lastCheckpointDurationMs ?? 0, true);
+  return Math.max(seen, metrics.checkpointsCompleted);
 }

@@ -17,7 +17,7 @@ import { LocalFlinkApplication } from './flink-runner';
 import { LambdaRunner } from './lambda-runner';
 import { provisionStack, ProvisionedStack } from './provision';
 import { Recorder } from './report/model';
-import { drainQueue, flinkPropertyGroup } from './stack-parts';
+import { drainQueue, flinkPropertyGroup, recordCheckpoints, recordsDone } from './stack-parts';
 import { StageCounters, Tally } from './stage-counters';
 import { StreamTap } from './stream-tap';
 
@@ -247,8 +247,8 @@ export class LocalTimeSeries {
     void streamOf;
   }
 
-  /** Plays the device fleet into the raw stream for the run's duration. */
-  public async produce(signal?: AbortSignal): Promise<SimulationSummary> {
+  /** Plays the device fleet into the raw stream for the run's duration (the simulator takes no abort signal: Ctrl-C ends the run after it). */
+  public async produce(_signal?: AbortSignal): Promise<SimulationSummary> {
     const { options } = this;
     const flinkId = single(this.stack, 'AWS::KinesisAnalyticsV2::Application');
     const rawArn = this.resolver.string(
@@ -270,7 +270,6 @@ export class LocalTimeSeries {
       lateRate: bad,
       malformedRate: bad,
       seed: options.seed,
-      deadlineMs: signal ? undefined : undefined,
       onProgress: (p) => {
         this.counters.in('ingest', p.generated);
         this.counters.out('ingest', p.sent);
@@ -322,14 +321,11 @@ export class LocalTimeSeries {
       // Records Parquet conversion refused go under the error prefix, as Firehose writes them.
       c.deadLetters('archive', { 'format-conversion-failed': archive.conversionFailures });
     }
-    const flink = this.flink?.metrics();
-    if (flink) {
-      const stage = this.recorder.stage('timeseries', 'enrichment');
-      for (let i = this.flinkCheckpointsSeen; i < flink.checkpointsCompleted; i++) {
-        stage.checkpoint(flink.lastCheckpointDurationMs ?? 0, true);
-      }
-      this.flinkCheckpointsSeen = flink.checkpointsCompleted;
-    }
+    this.flinkCheckpointsSeen = recordCheckpoints(
+      this.recorder.stage('timeseries', 'enrichment'),
+      this.flink?.metrics(),
+      this.flinkCheckpointsSeen,
+    );
     const mapping = this.poller?.metrics();
     if (mapping) {
       this.recorder.lag('timeseries', 'calculator', Math.max(0, ...mapping.shards.map((s) => s.iteratorAgeMs)));
@@ -373,14 +369,9 @@ export class LocalTimeSeries {
     if (this.options.poison && eventIds.some((id) => id !== undefined && this.options.poison!(id))) {
       throw new Error('injected fault: a poison record in the batch');
     }
-    const result = (await this.calculator!.invoke(event)) as { batchItemFailures?: Array<{ itemIdentifier: string }> };
-    const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-    // Records up to the first reported failure are done, as the mapping checkpoints them.
+    const result = await this.calculator!.invoke(event);
     const done = Date.now();
-    let stopped = false;
-    for (const record of records) {
-      if (failed.has(record.kinesis.sequenceNumber)) stopped = true;
-      if (stopped) continue;
+    for (const record of recordsDone(records, result)) {
       if (this.calculatorProcessed.has(record.kinesis.sequenceNumber)) continue;
       this.calculatorProcessed.add(record.kinesis.sequenceNumber);
       const eventId = eventIdOf(Buffer.from(record.kinesis.data, 'base64'));
