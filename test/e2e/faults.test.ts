@@ -170,8 +170,13 @@ describe('event-sourced: DynamoDB unavailable for a while', () => {
         stacks: ['eventsourced'],
         rate: 10,
         durationSeconds: 15,
-        during: async ({ environment }) => {
-          await new Promise((r) => setTimeout(r, 7000));
+        during: async ({ environment, pipelines }) => {
+          // Once the projections are at work (a fixed delay missed them on a loaded machine): the outage must meet
+          // invocations.
+          const deadline = Date.now() + 90000;
+          while (!(pipelines.eventsourced!.lastProjectionAt > 0) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 200));
+          }
           const from = Date.now();
           await environment.restart('dynamodb', 2000);
           outage = { from, to: Date.now() };
