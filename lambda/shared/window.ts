@@ -71,7 +71,10 @@ export interface WindowBatchReport {
   readonly failed: number;
   /** Redelivered records already applied earlier in this window. */
   readonly skipped: number;
-  /** Size of the JSON state returned to Lambda, in bytes (Lambda ends the window early above 1 MB). */
+  /**
+   * Size of the JSON state returned to Lambda, in bytes (Lambda ends the window early above 1 MB): exactly
+   * `Buffer.byteLength(JSON.stringify(response.state))`, computed from the one serialization `toJson` made.
+   */
   readonly stateBytes: number;
   readonly response: KinesisStreamStateResponse;
 }
@@ -79,7 +82,7 @@ export interface WindowBatchReport {
 /** Thrown on a final invoke that must be retried as a whole. */
 export class WindowRetryError extends Error {}
 
-interface Envelope {
+export interface Envelope {
   readonly v: 1;
   /** Per shard: "<sequenceNumber>:<subSequenceNumber>" of the last record applied or dead-lettered. */
   readonly applied: Record<string, string>;
@@ -88,6 +91,7 @@ interface Envelope {
    * written before it existed gets the current mark instead, which is as stable.
    */
   readonly first?: Record<string, string>;
+  /** What `toJson` returned: any JSON value; a string (a compact encoding) is measured without serializing it again. */
   readonly user: unknown;
 }
 
@@ -273,7 +277,7 @@ export async function processKinesisWindow<S>(
   }
 
   const envelope: Envelope = { v: 1, applied, first, user: processor.toJson(state) };
-  const stateBytes = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  const stateBytes = envelopeBytes(envelope);
   const obs = options.observability;
   if (obs) {
     obs.metrics.addMetric('RecordsReceived', MetricUnit.Count, received);
@@ -306,6 +310,23 @@ export async function processKinesisWindow<S>(
     stateBytes,
     response: { state: envelope as unknown as Record<string, unknown>, batchItemFailures: failures },
   };
+}
+
+/** Characters JSON.stringify writes unchanged, one UTF-8 byte each (printable ASCII but `"` and `\\`). */
+const ESCAPED_OR_MULTIBYTE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/**
+ * Bytes of `JSON.stringify(envelope)`, as Lambda counts the state. A string `user` (a processor's own compact
+ * encoding) that JSON writes as it is is counted, not serialized again; anything else is stringified to measure it.
+ */
+export function envelopeBytes(envelope: Envelope): number {
+  const user = envelope.user;
+  if (typeof user !== 'string' || ESCAPED_OR_MULTIBYTE.test(user)) {
+    return Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  }
+  // {"v":1,"applied":{..},"first":{..},"user":"<user>"} is the rest without its "}", then ,"user":"<user>"}.
+  const rest = JSON.stringify({ v: envelope.v, applied: envelope.applied, first: envelope.first });
+  return Buffer.byteLength(rest, 'utf8') + ',"user":""'.length + user.length;
 }
 
 function mark(sequenceNumber: string, sub: number): string {
