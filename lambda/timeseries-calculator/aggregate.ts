@@ -143,7 +143,13 @@ export function applyRecord(state: WindowState, r: EnrichedTelemetryRecord, opti
   state.applied += 1;
   const device = deviceOf(state, r.deviceId);
   if (r.metadata.site) device.site = r.metadata.site;
-  for (const [metric, value] of Object.entries(r.metrics)) {
+  // Keys and an index loop: Object.entries allocates a pair per metric, and parsed metrics are prototype-free
+  // (dictionary-mode) objects where it is slower still.
+  const values = r.metrics;
+  const names = Object.keys(values);
+  for (let i = 0; i < names.length; i++) {
+    const metric = names[i];
+    const value = values[metric];
     let s = device.metrics.get(metric);
     if (!s) {
       s = {

@@ -299,15 +299,9 @@ function readName(r: ByteReader, names: string[]): string {
 }
 
 function writeEventId(w: ByteWriter, id: string): void {
-  if (id.length === 36 && UUID.test(id)) {
-    w.u8(0);
-    w.hex(id.slice(0, 8));
-    w.hex(id.slice(9, 13));
-    w.hex(id.slice(14, 18));
-    w.hex(id.slice(19, 23));
-    w.hex(id.slice(24));
-    return;
-  }
+  w.u8(0);
+  if (w.uuid(id)) return;
+  w.length -= 1;
   w.u8(1);
   w.string(id);
 }
@@ -327,6 +321,5 @@ function readEventId(r: ByteReader): string {
   const tag = r.u8();
   if (tag === 1) return r.string();
   if (tag !== 0) throw new StateFormatError(`window state holds a bad event id tag ${tag}`);
-  const h = r.hex(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return r.uuid();
 }
