@@ -145,7 +145,7 @@ async function measureCalculator(mode: BenchMode): Promise<Measurement[]> {
       notes: [
         `${((perInvoke / ms) * 1000).toFixed(0)} records/s in the handler, ${((perInvoke / summarize(t.baseline).median) * 1000).toFixed(0)} in the floor`,
         `state in and out: ${check.stateBytes} bytes for ${devices} devices`,
-        `final invoke (no records, no sinks: decode, summaries, merge, fit items) = ${finalRatio.median.toFixed(2)}x the floor of one 10k-record event (${finalRatio.min.toFixed(2)}-${finalRatio.max.toFixed(2)})`,
+        `final invoke (no records, no sinks: decode, summaries, merge, fit items) = ${finalRatio.median.toFixed(2)}x the floor of this event (${finalRatio.min.toFixed(2)}-${finalRatio.max.toFixed(2)})`,
       ],
     },
   ];
