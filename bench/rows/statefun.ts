@@ -59,6 +59,7 @@ export function parseStatefunBenchOutput(stdout: string): Measurement {
   };
 }
 
+/** Runs the bench; resolves with its stdout, or rejects with the end of its stderr when it printed no result line. */
 function runJava(mode: BenchMode): Promise<string> {
   const classpath = statefunBenchClasspath();
   return new Promise((resolve, reject) => {
@@ -72,8 +73,9 @@ function runJava(mode: BenchMode): Promise<string> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code) => {
-      // Exit 1 still prints the JSON line with the reason (an ordering violation, a dead letter): parse reports it.
-      if (code === 0 || code === 1) resolve(stdout);
+      // Exit 1 with a result line carries the reason (an ordering violation, a dead letter): the parser reports it.
+      const printed = stdout.split('\n').some((l) => l.trim().startsWith('{'));
+      if ((code === 0 || code === 1) && printed) resolve(stdout);
       else reject(new Error(`the stateful-functions bench exited with ${code}: ${stderr.slice(-1500)}`));
     });
   });

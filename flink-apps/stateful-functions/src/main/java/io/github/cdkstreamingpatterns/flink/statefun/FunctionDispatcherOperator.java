@@ -174,9 +174,10 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 : new SigV4RequestSigner(
                         config.signingRegion(),
                         DefaultCredentialsProvider.builder().build());
-        // One pooled connection per concurrent call; workers only sign and parse, so a few suffice.
+        // A pooled connection per concurrent call, with slack for connections of timed-out calls still closing;
+        // workers only sign and parse, so a few suffice.
         int workers = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        client = new RemoteFunctionClient(config.maxConcurrentCalls(), workers, signer);
+        client = new RemoteFunctionClient(config.maxConcurrentCalls() + 16, workers, signer);
         applier = new ResponseApplier(config.module());
 
         String jobId = getRuntimeContext().getJobInfo().getJobId().toString();

@@ -62,8 +62,8 @@ final class RemoteFunctionClient implements AutoCloseable {
     private final RequestSigner signer;
 
     /**
-     * @param maxConnections pooled connections (the dispatcher never has more calls in flight than its
-     *     {@code max.concurrent.calls}, so that many never makes a call wait for a connection)
+     * @param maxConnections most pooled connections (the dispatcher has at most {@code max.concurrent.calls} calls
+     *     in flight; a little more lets a new call start while a timed-out call's connection is still closing)
      * @param workerThreads threads that sign requests and parse responses
      */
     RemoteFunctionClient(int maxConnections, int workerThreads, RequestSigner signer) {
@@ -161,6 +161,8 @@ final class RemoteFunctionClient implements AutoCloseable {
         SimpleHttpRequest request = SimpleHttpRequest.create(Method.POST, endpoint);
         request.setConfig(RequestConfig.custom()
                 .setResponseTimeout(Timeout.ofMilliseconds(spec.timeoutMs()))
+                // Not the 3-minute default: a call waiting for a connection is still bounded by timeoutMs.
+                .setConnectionRequestTimeout(Timeout.ofMilliseconds(spec.timeoutMs()))
                 .build());
         String contentType = JSON;
         for (Map.Entry<String, List<String>> header : headers.entrySet()) {

@@ -91,8 +91,23 @@ public final class StatefunConcurrencyBench {
         }
     }
 
-    public static void main(String[] args) throws Exception {
-        Settings s = Settings.parse(args);
+    public static void main(String[] args) {
+        int exit;
+        try {
+            exit = measure(Settings.parse(args));
+        } catch (Throwable e) {
+            e.printStackTrace();
+            ObjectNode error = MAPPER.createObjectNode().put("error", String.valueOf(e));
+            System.out.println(error.toString());
+            exit = 1;
+        }
+        System.out.flush();
+        // Flink's and the HTTP server's non-daemon threads must not keep the bench alive.
+        System.exit(exit);
+    }
+
+    /** Runs the rounds and prints the result line; returns the exit code. */
+    private static int measure(Settings s) throws Exception {
         // The JDK server keeps 200 idle connections by default; the runtime holds one per concurrent call.
         System.setProperty("sun.net.httpserver.maxIdleConnections", "20000");
         // Without TCP_NODELAY the server's separate header and body writes meet the client's delayed ACK: +40 ms.
@@ -170,9 +185,7 @@ public final class StatefunConcurrencyBench {
             cluster.close();
         }
         System.out.println(MAPPER.writeValueAsString(out));
-        System.out.flush();
-        // Flink's and the HTTP client's non-daemon threads must not keep the bench alive.
-        System.exit(exit);
+        return exit;
     }
 
     private static ModuleDefinition module(SlowFunctionServer server) {
