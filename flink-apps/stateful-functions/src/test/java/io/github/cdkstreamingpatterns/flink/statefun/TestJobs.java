@@ -44,14 +44,28 @@ final class TestJobs {
     }
 
     static Result runBounded(List<String> envelopes, DispatcherConfig config, int parallelism) throws Exception {
-        return run(
-                config,
-                parallelism,
-                env -> env.fromData(
-                        envelopes.stream()
-                                .map(s -> s.getBytes(StandardCharsets.UTF_8))
-                                .toList(),
-                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        return run(config, parallelism, env -> {
+            DataStream<byte[]> data = env.fromData(
+                    envelopes.stream()
+                            .map(s -> s.getBytes(StandardCharsets.UTF_8))
+                            .toList(),
+                    PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
+            // As Kinesis shards by partition key (the aggregate id), every event of an aggregate reaches one router
+            // subtask, in order. A rebalance from the one-subtask source would reorder them.
+            return parallelism == 1
+                    ? data
+                    : data.partitionCustom((key, n) -> Math.floorMod(key.hashCode(), n), TestJobs::aggregateIdOf);
+        });
+    }
+
+    /** The envelope's aggregate id; the whole text for input that is not an envelope (the runtime dead-letters it). */
+    private static String aggregateIdOf(byte[] envelope) {
+        String text = new String(envelope, StandardCharsets.UTF_8);
+        try {
+            return FunctionServer.MAPPER.readTree(text).path("aggregateId").asText();
+        } catch (Exception e) {
+            return text;
+        }
     }
 
     static Result run(
