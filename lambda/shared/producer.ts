@@ -497,7 +497,8 @@ function plainEntry(record: ProducerRecord): Entry {
   return {
     data: typeof record.data === 'string' ? Buffer.from(record.data, 'utf8') : record.data,
     partitionKey: record.partitionKey,
-    explicitHashKey: record.explicitHashKey,
+    // Kinesis takes hash keys without leading zeros; validation accepts them.
+    explicitHashKey: record.explicitHashKey === undefined ? undefined : stripLeadingZeros(record.explicitHashKey),
     sources: [record],
   };
 }
