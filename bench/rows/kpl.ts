@@ -135,7 +135,7 @@ const producerAggregate: BenchRow = {
   target: { op: '<=', value: 1.2 },
   async measure(mode: BenchMode): Promise<Measurement[]> {
     const count = mode === 'smoke' ? 500 : 10_000;
-    const rounds = mode === 'smoke' ? 1 : 15;
+    const rounds = mode === 'smoke' ? 1 : 25;
     const warmup = mode === 'smoke' ? 1 : 3;
     const variants: Array<{ name: string; records: ProducerRecord[]; freshProducer: boolean }> = [
       {
@@ -247,7 +247,7 @@ const decodeAggregates: BenchRow = {
       // Our producer's default, 1 MiB: about 4 MiB of them fit in Lambda's 6 MB invocation payload as base64.
       { name: 'records of 100 B in aggregates of up to 1 MiB', users: smoke ? 2_000 : 38_000, maxBytes: 1024 * 1024 },
     ];
-    const rounds = smoke ? 1 : 15;
+    const rounds = smoke ? 1 : 25;
     const out: Measurement[] = [];
     for (const v of variants) {
       const event = await aggregatedEvent(telemetry(v.users, 1000, { seed: 7 }), v.maxBytes);
