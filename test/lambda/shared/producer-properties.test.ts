@@ -139,7 +139,7 @@ describe('KinesisProducer aggregation properties (Kinesis answered in-process)',
           }));
           expect(arrived.map(key).sort()).toEqual(sent.map(key).sort());
           // Records of one partition key (and no explicit hash key) keep their relative order.
-          const perKey = (list: typeof sent) => {
+          const perKey = (list: ReadonlyArray<{ pk: string; ehk?: string; data: Buffer }>) => {
             const m = new Map<string, string[]>();
             for (const r of list) if (r.ehk === undefined) m.set(r.pk, [...(m.get(r.pk) ?? []), key(r)]);
             return m;
