@@ -66,6 +66,10 @@ servers_pid=""
 cat "$servers_log"
 step "jest"
 npx jest --ci
+step "bench smoke (every npm run bench row once, on tiny inputs; figures fail nothing)"
+bench_out=$(mktemp -d)
+npm run --silent bench -- --smoke --out "$bench_out"
+rm -rf "$bench_out"
 step "end to end: both architectures on local servers (npm run local's pipelines, fault tests)"
 E2E=1 npx jest --ci --runInBand test/e2e
 step "synth (cdk-nag gate)"

@@ -38,8 +38,8 @@ export class LocalEnvironment {
         }),
       );
     };
-    if (needs.kinesis) track('kinesis', startKinesisLocal);
-    // Persistent, so a fault test can take DynamoDB away for a while and bring the same tables back.
+    // Restartable, so a fault test can take Kinesis or DynamoDB away for a while and bring the same data back.
+    if (needs.kinesis) track('kinesis', () => startKinesisLocal({ restartable: true }));
     if (needs.dynamodb) track('dynamodb', () => startDynalite({ persistent: true }));
     if (needs.s3) track('s3', startS3rver);
     if (needs.moto) track('moto', startMotoServer);

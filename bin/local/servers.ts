@@ -4,6 +4,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { ConnectionGate } from './connection-gate';
 
 /**
  * Real local servers for `npm run local` and the tests, bound to 127.0.0.1 on free ports and stopped by PID.
@@ -73,14 +74,20 @@ async function waitForPort(port: number, child: ChildProcess, name: string, time
   throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** Stops with SIGTERM, and SIGKILL after `graceMs`; resolves to false when it had to kill. */
+function stopper(child: ChildProcess, graceMs = 3000): () => Promise<boolean> {
   return async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
+    if (child.exitCode !== null || child.pid === undefined) return true;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timer);
+    return !killed;
   };
 }
 
@@ -96,7 +103,11 @@ interface Launch {
  * Starts a server and waits until it answers. A free port can be taken by another process between `freePort` and
  * the server binding it; the server then exits, and it is started again on new ports (three attempts).
  */
-async function start(name: string, launch: () => Promise<Launch>, restartable = false): Promise<LocalServer> {
+async function start(
+  name: string,
+  launch: () => Promise<Launch>,
+  options: { restartable?: boolean; stopGraceMs?: number } = {},
+): Promise<LocalServer> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const { cmd, args, port, env = {} } = await launch();
@@ -110,23 +121,26 @@ async function start(name: string, launch: () => Promise<Launch>, restartable = 
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${name} exited with code ${child.exitCode} after its port answered`);
       }
-      let stop = stopper(child);
+      let stop = stopper(child, options.stopGraceMs);
       const server: LocalServer = {
         endpoint: `http://127.0.0.1:${port}`,
         port,
-        stop: () => stop(),
+        stop: async () => {
+          await stop();
+        },
       };
-      if (!restartable) return server;
+      if (!options.restartable) return server;
       return {
         ...server,
         restart: async (downMs: number) => {
-          await stop();
+          // Killed, it may not have written its data: coming back without it would be a fault of its own.
+          if (!(await stop())) throw new Error(`${name} did not stop within ${options.stopGraceMs ?? 3000} ms`);
           await new Promise((r) => setTimeout(r, downMs));
           // The same command on the same port: the clients keep their endpoint.
           const again = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
           again.stderr?.on('data', () => undefined);
           await waitForPort(port, again, name);
-          stop = stopper(again);
+          stop = stopper(again, options.stopGraceMs);
         },
       };
     } catch (e) {
@@ -139,26 +153,58 @@ async function start(name: string, launch: () => Promise<Launch>, restartable = 
   throw lastError;
 }
 
-/** kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it. */
-export async function startKinesisLocal(): Promise<LocalServer> {
+/**
+ * kinesis-local (npm). SDK v3 Kinesis clients must use `NodeHttpHandler` (HTTP/1.1) against it.
+ *
+ * With `restartable`, `restart` takes it away and brings it back with its streams and records, as a real Kinesis
+ * outage would: clients reach it through a {@link ConnectionGate}, which is shut first (connections refused and cut,
+ * so no write is acknowledged after that), then the server stops, writing its streams to a temporary folder (it does
+ * on SIGTERM, once no connection is open), and starts again from them. Writing them every second instead would cost
+ * a full dump each time and lose up to a second of acknowledged records when killed.
+ */
+export async function startKinesisLocal(options: { restartable?: boolean } = {}): Promise<LocalServer> {
   const dir = pkg('kinesis-local');
-  const server = await start('kinesis-local', async () => {
-    const port = await freePort();
-    const tls = await freePort();
-    return {
-      cmd: process.execPath,
-      args: [path.join(dir, 'main.js')],
-      port,
-      env: {
-        KINESIS_MOCK_CERT_PATH: path.join(dir, 'server.json'),
-        KINESIS_MOCK_PLAIN_PORT: String(port),
-        KINESIS_MOCK_TLS_PORT: String(tls),
-        KINESIS_MOCK_HOST: '127.0.0.1',
-        LOG_LEVEL: 'WARN',
-      },
-    };
-  });
-  return server;
+  const data = options.restartable ? fs.mkdtempSync(path.join(os.tmpdir(), 'kinesis-local-')) : undefined;
+  const server = await start(
+    'kinesis-local',
+    async () => {
+      const port = await freePort();
+      const tls = await freePort();
+      return {
+        cmd: process.execPath,
+        args: [path.join(dir, 'main.js')],
+        port,
+        env: {
+          KINESIS_MOCK_CERT_PATH: path.join(dir, 'server.json'),
+          KINESIS_MOCK_PLAIN_PORT: String(port),
+          KINESIS_MOCK_TLS_PORT: String(tls),
+          KINESIS_MOCK_HOST: '127.0.0.1',
+          LOG_LEVEL: 'WARN',
+          ...(data
+            ? { SHOULD_PERSIST_DATA: 'true', PERSIST_PATH: data, PERSIST_INTERVAL: '24h', LOAD_DATA_IF_EXISTS: 'true' }
+            : {}),
+        },
+      };
+    },
+    // Its shutdown writes the streams; with the gate shut no connection holds it up (they would, for up to 30 s).
+    data ? { restartable: true, stopGraceMs: 60000 } : {},
+  );
+  if (!data) return server;
+  const gate = await ConnectionGate.open(await freePort(), server.port);
+  return {
+    endpoint: `http://127.0.0.1:${gate.frontPort}`,
+    port: gate.frontPort,
+    restart: async (downMs: number) => {
+      await gate.shut();
+      await server.restart!(downMs);
+      await gate.reopen();
+    },
+    stop: async () => {
+      await gate.shut();
+      await server.stop();
+      fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
@@ -184,7 +230,7 @@ export async function startDynalite(options: { persistent?: boolean } = {}): Pro
         port,
       };
     },
-    directory !== undefined,
+    { restartable: directory !== undefined },
   );
   return {
     ...server,

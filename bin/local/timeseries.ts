@@ -95,6 +95,7 @@ export class LocalTimeSeries {
   private firehose?: LocalFirehose;
   private readonly taps: StreamTap[] = [];
   private readonly deadLetters = new Tally();
+  private readonly deadLetterIdentities = new Set<string>();
   private readonly calculatorDeadLetters = new Tally();
   private readonly handlerDeadLetters = new Tally();
   private readonly calculatorProcessed = new Set<string>();
@@ -177,11 +178,22 @@ export class LocalTimeSeries {
       }),
       new StreamTap(kinesis, deadLetterStream, (record) => {
         let reason = 'unreadable';
+        let identity = record.data.toString('base64');
         try {
-          reason = String((JSON.parse(record.data.toString('utf8')) as { reason?: unknown }).reason ?? 'no-reason');
+          const letter = JSON.parse(record.data.toString('utf8')) as {
+            reason?: unknown;
+            stage?: unknown;
+            payload?: unknown;
+          };
+          reason = String(letter.reason ?? 'no-reason');
+          identity = JSON.stringify([letter.reason, letter.stage, letter.payload]);
         } catch {
           // counted as unreadable
         }
+        // The job's sinks are at least once (a restore, a PutRecords retried after a cut connection): a dead letter
+        // written again has the same reason and payload, which no two generated records share.
+        if (this.deadLetterIdentities.has(identity)) return;
+        this.deadLetterIdentities.add(identity);
         this.deadLetters.add(reason);
       }),
     );
@@ -259,6 +271,8 @@ export class LocalTimeSeries {
       client: this.env.kinesis(),
       streamName: streamNameFromArn(rawArn),
       aggregate: options.aggregate,
+      // Rides out a Kinesis outage of some seconds (up to ~20 s of backoff) before a record counts as failed.
+      maxAttempts: 10,
     });
     const bad = options.badRecordRate;
     this.summary = await runSimulation(producer, {
@@ -290,7 +304,7 @@ export class LocalTimeSeries {
     if (sent === undefined) return false;
     const archiveMetrics = this.firehose?.metrics();
     const archived = (archiveMetrics?.recordsDelivered ?? 0) + (archiveMetrics?.conversionFailures ?? 0);
-    const duplicates = this.summary?.byKind.duplicate ?? 0;
+    const duplicates = this.summary?.duplicatesSent ?? 0;
     const calculated = this.calculatorEventIds.size + this.calculatorDeadLetters.total;
     return this.rawRecords >= sent && archived >= sent && calculated + this.deadLetters.total + duplicates >= sent;
   }
@@ -305,8 +319,8 @@ export class LocalTimeSeries {
     const enrichedRead = this.enrichedEventIds.size;
     c.out('enrichment', enrichedRead);
     c.deadLetters('enrichment', this.deadLetters.counts);
-    // The enrichment job drops duplicates by eventId; the generator knows how many it wrote.
-    if (sent !== undefined) c.deduplicated('enrichment', this.summary!.byKind.duplicate);
+    // The enrichment job drops repeated eventIds; the simulator knows how many of those it sent.
+    if (sent !== undefined) c.deduplicated('enrichment', this.summary!.duplicatesSent);
     c.in('enriched-stream', enrichedRead);
     c.out('enriched-stream', enrichedRead);
     c.in('calculator', enrichedRead);

@@ -22,6 +22,11 @@ export interface SimulationSummary {
   readonly sent: number;
   readonly failed: number;
   readonly byKind: Record<RecordKind, number>;
+  /**
+   * Records sent whose eventId a record sent before them has: what a dedupe by eventId drops. Less than
+   * `byKind.duplicate` when a put failed (the copy or its original was never sent).
+   */
+  readonly duplicatesSent: number;
   /** The first few failures with their error, for the log. */
   readonly failures: Array<{ partitionKey: string; errorCode: string; errorMessage: string }>;
   /** Seconds actually produced (fewer than asked when the deadline stopped the run). */
@@ -53,6 +58,8 @@ export async function runSimulation(sender: RecordSender, options: SimulationOpt
   let generated = 0;
   let sent = 0;
   let failed = 0;
+  let duplicatesSent = 0;
+  const sentEventIds = new Set<string>();
   let seconds = 0;
   const start = now();
   for (let second = 0; second < options.durationSeconds; second++) {
@@ -63,14 +70,30 @@ export async function runSimulation(sender: RecordSender, options: SimulationOpt
     const records = generator.batch(options.ratePerSecond, slotStart, slotStart + 1000);
     for (const r of records) byKind[r.kind] += 1;
     generated += records.length;
-    const result = await sender.send(records.map((r) => ({ partitionKey: r.partitionKey, data: r.data })));
+    const entries = records.map((r) => ({ partitionKey: r.partitionKey, data: r.data }));
+    const result = await sender.send(entries);
     sent += result.sent;
     failed += result.failed.length;
+    const failedEntries = new Set(result.failed.map((f) => f.record));
+    records.forEach((r, i) => {
+      if (r.eventId === undefined || failedEntries.has(entries[i])) return;
+      if (sentEventIds.has(r.eventId)) duplicatesSent += 1;
+      else sentEventIds.add(r.eventId);
+    });
     collect(failures, result.failed);
     seconds += 1;
-    options.onProgress?.({ generated, sent, failed, byKind: { ...byKind }, failures, seconds, second: second + 1 });
+    options.onProgress?.({
+      generated,
+      sent,
+      failed,
+      byKind: { ...byKind },
+      duplicatesSent,
+      failures,
+      seconds,
+      second: second + 1,
+    });
   }
-  return { generated, sent, failed, byKind, failures, seconds };
+  return { generated, sent, failed, byKind, duplicatesSent, failures, seconds };
 }
 
 function collect(into: SimulationSummary['failures'], failed: readonly FailedRecord[]): void {

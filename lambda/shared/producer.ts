@@ -547,8 +547,13 @@ function validate(record: ProducerRecord, dataBytes: number): string | undefined
 }
 
 function errorCode(e: unknown): string {
-  const err = e as { name?: string; code?: string; Code?: string };
-  return err?.code && RETRYABLE_CALL_ERRORS.has(err.code) ? err.code : (err?.name ?? err?.Code ?? 'Error');
+  const err = e as { name?: string; code?: string; Code?: string; message?: string };
+  if (err?.code && RETRYABLE_CALL_ERRORS.has(err.code)) return err.code;
+  // The SDK wraps an error from another realm (a vm context, as jest's) in a plain Error that keeps only the
+  // message ("AWS SDK error wrapper for Error: connect ECONNREFUSED ..."): the code is still in it.
+  const inMessage = /\b(E[A-Z]{3,})\b/.exec(err?.message ?? '')?.[1];
+  if (inMessage && RETRYABLE_CALL_ERRORS.has(inMessage)) return inMessage;
+  return err?.name ?? err?.Code ?? 'Error';
 }
 
 function positiveInt(name: string, v: number): number {

@@ -10,7 +10,8 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { deaggregate, isAggregated } from '../../../lambda/shared/kpl';
 import { hashKeyOf, KinesisProducer, ProducerRecord } from '../../../lambda/shared/producer';
-import { createLocalStream, LOCAL_AWS, LocalServer, startKinesisLocal } from '../../support/local-servers';
+import { createLocalStream, freePort, LOCAL_AWS, LocalServer, startKinesisLocal } from '../../support/local-servers';
+import { ConnectionGate } from '../../../bin/local/connection-gate';
 
 function client(endpoint: string): KinesisClient {
   return new KinesisClient({ ...LOCAL_AWS, endpoint, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
@@ -314,6 +315,28 @@ describe('KinesisProducer retries (Kinesis JSON protocol server on 127.0.0.1)', 
       expect(result.failed.map((f) => [f.record, f.errorCode])).toEqual([[input[1], 'KMSAccessDeniedException']]);
       expect(fake.calls).toHaveLength(1);
     } finally {
+      await fake.close();
+    }
+  });
+
+  test('a server refusing connections for a while: the calls are retried until it is back', async () => {
+    const fake = await fakeKinesis((entries) => ({ body: { Records: entries.map((_, i) => ok(i)) } }));
+    const port = Number(new URL(fake.endpoint).port);
+    const gate = await ConnectionGate.open(await freePort(), port);
+    try {
+      await gate.shut();
+      const sending = new KinesisProducer({
+        client: client(`http://127.0.0.1:${gate.frontPort}`),
+        streamName: 's',
+        baseDelayMs: 100,
+        maxAttempts: 8,
+      }).send(records(5, 'refused'));
+      await new Promise((r) => setTimeout(r, 400));
+      await gate.reopen();
+      expect(await sending).toEqual({ sent: 5, failed: [] });
+      expect(fake.calls.map((c) => c.length)).toEqual([5]);
+    } finally {
+      await gate.shut();
       await fake.close();
     }
   });
