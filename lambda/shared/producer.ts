@@ -44,7 +44,8 @@ export interface KinesisProducerOptions {
    * Packs small records into KPL aggregates (consumers de-aggregate them: the KCL, `decodeRecord` in lambda/shared,
    * Lambda event sources with the KPL de-aggregation library). Records are grouped by the shard their hash key maps
    * to (from ListShards, so the role needs kinesis:ListShards) or, when the shard map is unavailable, by hash key;
-   * each aggregate carries an explicit hash key that routes it to the shard every record in it would have reached.
+   * each aggregate carries its first record's partition key and explicit hash key, which route it to the shard every
+   * record in it would have reached.
    * @default false
    */
   readonly aggregate?: boolean;
