@@ -284,6 +284,13 @@ interface Shard {
   /** Hash key range, inclusive, as 16-byte big-endian numbers (compared as bytes: no BigInt per record). */
   readonly start: Buffer;
   readonly end: Buffer;
+  /** Their first 4 bytes as numbers: most comparisons end there without a call into Buffer.compare. */
+  readonly startTop: number;
+  readonly endTop: number;
+}
+
+function compareHash(a: Buffer, aTop: number, b: Buffer, bTop: number): number {
+  return aTop !== bTop ? aTop - bTop : a.compare(b);
 }
 
 /** Distinct partition keys (and explicit hash keys) whose group a router remembers before it starts over. */
@@ -342,14 +349,15 @@ class Router {
       let lo = 0;
       let hi = shards.length - 1;
       let found = -1;
+      const top = hash.readUInt32BE(0);
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        if (shards[mid].start.compare(hash) <= 0) {
+        if (compareHash(shards[mid].start, shards[mid].startTop, hash, top) <= 0) {
           found = mid;
           lo = mid + 1;
         } else hi = mid - 1;
       }
-      if (found >= 0 && hash.compare(shards[found].end) <= 0) return found;
+      if (found >= 0 && compareHash(hash, top, shards[found].end, shards[found].endTop) <= 0) return found;
     }
     const key = hash.toString('latin1');
     let g = this.byHash.get(key);
@@ -374,11 +382,9 @@ async function listOpenShards(
     );
     for (const s of out.Shards ?? []) {
       if (s.SequenceNumberRange?.EndingSequenceNumber) continue;
-      shards.push({
-        id: s.ShardId ?? '',
-        start: decimalToHashKey(s.HashKeyRange?.StartingHashKey ?? '0'),
-        end: decimalToHashKey(s.HashKeyRange?.EndingHashKey ?? '0'),
-      });
+      const start = decimalToHashKey(s.HashKeyRange?.StartingHashKey ?? '0');
+      const end = decimalToHashKey(s.HashKeyRange?.EndingHashKey ?? '0');
+      shards.push({ id: s.ShardId ?? '', start, end, startTop: start.readUInt32BE(0), endTop: end.readUInt32BE(0) });
     }
     token = out.NextToken;
   } while (token);
@@ -465,20 +471,33 @@ export function md5Of(text: string): Buffer {
   return md5Digest;
 }
 
+const hashKeyLimbs = new Uint32Array(8);
+
 /**
  * A decimal hash key (digits only, at most 2^128 - 1, as validated) as a 16-byte big-endian number, by schoolbook
- * multiplication: no BigInt and no hex string.
+ * multiplication on eight 16-bit limbs, four digits at a time: no BigInt and no hex string.
  */
 export function decimalToHashKey(decimal: string): Buffer {
-  const out = Buffer.alloc(16);
-  for (let c = 0; c < decimal.length; c++) {
-    let carry = decimal.charCodeAt(c) - 48;
-    for (let i = 15; i >= 0; i--) {
-      const v = out[i] * 10 + carry;
-      out[i] = v & 0xff;
-      carry = v >>> 8;
+  const limbs = hashKeyLimbs;
+  limbs.fill(0);
+  let c = 0;
+  while (c < decimal.length) {
+    // The next up-to-four digits: limbs = limbs * 10^n + value (each limb * 10^4 + carry stays below 2^31).
+    let value = 0;
+    let scale = 1;
+    for (let n = 0; n < 4 && c < decimal.length; n++, c++) {
+      value = value * 10 + (decimal.charCodeAt(c) - 48);
+      scale *= 10;
+    }
+    let carry = value;
+    for (let i = 7; i >= 0; i--) {
+      const v = limbs[i] * scale + carry;
+      limbs[i] = v & 0xffff;
+      carry = v >>> 16;
     }
   }
+  const out = Buffer.allocUnsafe(16);
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(limbs[i], i * 2);
   return out;
 }
 
