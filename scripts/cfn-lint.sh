@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Lints every synthesized template. Any error or warning fails (cfn-lint's exit code is a bit mask).
+# Lints every synthesized template with cfn-lint, then with aws-cdk-lib's built-in validation, which synth no longer
+# runs (bin/cli-app.ts) and which has rules cfn-lint lacks. Any error or warning fails (cfn-lint's exit code is a bit
+# mask).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(bash scripts/ensure-python-tools.sh)
@@ -11,3 +13,4 @@ if [ ${#templates[@]} -eq 0 ]; then
 fi
 "$bin/cfn-lint" "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} template(s) clean"
+node scripts/cdk-validate.js cdk.out

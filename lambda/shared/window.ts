@@ -19,6 +19,9 @@ import { compareSequenceNumbers, DecodedRecord, decodeRecord, groupByShard, shar
  *   delivered in order, so everything at or below the mark has been applied (or dead-lettered) exactly once.
  * On the final invoke, a transient failure or a failing `finish` makes the invocation throw: Lambda then retries the
  * final invoke with the previous state, so the window's result is never emitted from a partial state.
+ * The returned state is serialized once per invoke, by `toJson`; its size (`stateBytes`, the `WindowStateBytes`
+ * metric) is counted from that serialization when it is a string JSON writes as it is (a compact encoding), instead
+ * of stringifying the envelope again.
  */
 export interface WindowInfo {
   /** Window start and end, epoch millis (Lambda sends ISO strings). */
@@ -71,7 +74,10 @@ export interface WindowBatchReport {
   readonly failed: number;
   /** Redelivered records already applied earlier in this window. */
   readonly skipped: number;
-  /** Size of the JSON state returned to Lambda, in bytes (Lambda ends the window early above 1 MB). */
+  /**
+   * Size of the JSON state returned to Lambda, in bytes (Lambda ends the window early above 1 MB): exactly
+   * `Buffer.byteLength(JSON.stringify(response.state))`, computed from the one serialization `toJson` made.
+   */
   readonly stateBytes: number;
   readonly response: KinesisStreamStateResponse;
 }
@@ -79,7 +85,7 @@ export interface WindowBatchReport {
 /** Thrown on a final invoke that must be retried as a whole. */
 export class WindowRetryError extends Error {}
 
-interface Envelope {
+export interface Envelope {
   readonly v: 1;
   /** Per shard: "<sequenceNumber>:<subSequenceNumber>" of the last record applied or dead-lettered. */
   readonly applied: Record<string, string>;
@@ -88,6 +94,7 @@ interface Envelope {
    * written before it existed gets the current mark instead, which is as stable.
    */
   readonly first?: Record<string, string>;
+  /** What `toJson` returned: any JSON value; a string (a compact encoding) is measured without serializing it again. */
   readonly user: unknown;
 }
 
@@ -121,9 +128,20 @@ export async function processKinesisWindow<S>(
   const hasState = incoming !== undefined && incoming !== null && incoming.v === 1;
   const applied: Record<string, string> = hasState ? { ...(incoming.applied ?? {}) } : {};
   const first: Record<string, string> = hasState ? { ...applied, ...(incoming.first ?? {}) } : {};
+  // The marks as parsed values while the batch runs (no string built and parsed again per record); written back to
+  // `applied` once, for the returned state.
+  const marks = new Map<string, Mark>();
+  for (const shard of Object.keys(applied)) marks.set(shard, parseMark(applied[shard]));
   const advance = (shard: string, sequenceNumber: string, sub: number): void => {
-    applied[shard] = mark(sequenceNumber, sub);
-    first[shard] ??= applied[shard];
+    const m = marks.get(shard);
+    if (m) {
+      if (m.seq !== sequenceNumber) {
+        m.seq = sequenceNumber;
+        m.lastSeq = undefined;
+      }
+      m.sub = sub;
+    } else marks.set(shard, { seq: sequenceNumber, sub, lastSeq: undefined, lastOrder: 0 });
+    first[shard] ??= mark(sequenceNumber, sub);
   };
   const state = hasState ? processor.fromJson(incoming.user, window) : processor.initialState(window);
 
@@ -149,7 +167,7 @@ export async function processKinesisWindow<S>(
   for (const [shard, items] of byShard) {
     for (const item of items) {
       for (const u of item.users ?? [])
-        if (!isApplied(applied[shard], u.sequenceNumber, u.subSequenceNumber)) fresh.push(u);
+        if (!isApplied(marks.get(shard), u.sequenceNumber, u.subSequenceNumber)) fresh.push(u);
     }
   }
 
@@ -181,7 +199,7 @@ export async function processKinesisWindow<S>(
       const users = item.users;
       if (!users) {
         received += 1;
-        if (isApplied(applied[shard], seq, 0)) {
+        if (isApplied(marks.get(shard), seq, 0)) {
           skipped += 1;
           continue;
         }
@@ -212,7 +230,7 @@ export async function processKinesisWindow<S>(
       received += users.length;
       let reported = false;
       for (const u of users) {
-        if (isApplied(applied[shard], u.sequenceNumber, u.subSequenceNumber)) {
+        if (isApplied(marks.get(shard), u.sequenceNumber, u.subSequenceNumber)) {
           skipped += 1;
           continue;
         }
@@ -272,8 +290,9 @@ export async function processKinesisWindow<S>(
     }
   }
 
+  for (const [shard, m] of marks) applied[shard] = mark(m.seq, m.sub);
   const envelope: Envelope = { v: 1, applied, first, user: processor.toJson(state) };
-  const stateBytes = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  const stateBytes = envelopeBytes(envelope);
   const obs = options.observability;
   if (obs) {
     obs.metrics.addMetric('RecordsReceived', MetricUnit.Count, received);
@@ -308,15 +327,49 @@ export async function processKinesisWindow<S>(
   };
 }
 
+/** Characters JSON.stringify writes unchanged, one UTF-8 byte each (printable ASCII but `"` and `\\`). */
+const ESCAPED_OR_MULTIBYTE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/**
+ * Bytes of `JSON.stringify(envelope)`, as Lambda counts the state. A string `user` (a processor's own compact
+ * encoding) that JSON writes as it is is counted, not serialized again; anything else is stringified to measure it.
+ */
+export function envelopeBytes(envelope: Envelope): number {
+  const user = envelope.user;
+  if (typeof user !== 'string' || ESCAPED_OR_MULTIBYTE.test(user)) {
+    return Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+  }
+  // {"v":1,"applied":{..},"first":{..},"user":"<user>"} is the rest without its "}", then ,"user":"<user>"}.
+  const rest = JSON.stringify({ v: envelope.v, applied: envelope.applied, first: envelope.first });
+  return Buffer.byteLength(rest, 'utf8') + ',"user":""'.length + user.length;
+}
+
 function mark(sequenceNumber: string, sub: number): string {
   return `${sequenceNumber}:${sub}`;
 }
 
-function isApplied(markValue: string | undefined, sequenceNumber: string, sub: number): boolean {
-  if (!markValue) return false;
-  const i = markValue.lastIndexOf(':');
-  const order = compareSequenceNumbers(sequenceNumber, markValue.slice(0, i));
-  return order < 0 || (order === 0 && sub <= Number(markValue.slice(i + 1)));
+/** A shard's high-water mark, with the order of the last sequence number compared to it (records of a KPL aggregate
+ * share theirs, and a shard's records come sorted, so most checks compare one string once). */
+interface Mark {
+  seq: string;
+  sub: number;
+  lastSeq: string | undefined;
+  lastOrder: number;
+}
+
+function parseMark(value: string): Mark {
+  const i = value.lastIndexOf(':');
+  return { seq: value.slice(0, i), sub: Number(value.slice(i + 1)), lastSeq: undefined, lastOrder: 0 };
+}
+
+function isApplied(m: Mark | undefined, sequenceNumber: string, sub: number): boolean {
+  if (!m) return false;
+  if (sequenceNumber === m.seq) return sub <= m.sub;
+  if (sequenceNumber !== m.lastSeq) {
+    m.lastSeq = sequenceNumber;
+    m.lastOrder = compareSequenceNumbers(sequenceNumber, m.seq);
+  }
+  return m.lastOrder < 0 || (m.lastOrder === 0 && sub <= m.sub);
 }
 
 /** Builds a Lambda handler for a Kinesis event source mapping with a tumbling window and ReportBatchItemFailures. */

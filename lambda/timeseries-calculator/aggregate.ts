@@ -1,5 +1,6 @@
 import type { EnrichedTelemetryRecord } from '../shared/telemetry';
 import { QuantileSketch, SketchJson } from './sketch';
+import { encodeStateWithin } from './state-codec';
 
 /**
  * Pure core of the time-series calculator: per-window, per-device, per-metric statistics and anomaly detection
@@ -142,7 +143,13 @@ export function applyRecord(state: WindowState, r: EnrichedTelemetryRecord, opti
   state.applied += 1;
   const device = deviceOf(state, r.deviceId);
   if (r.metadata.site) device.site = r.metadata.site;
-  for (const [metric, value] of Object.entries(r.metrics)) {
+  // Keys and an index loop: Object.entries allocates a pair per metric, and parsed metrics are prototype-free
+  // (dictionary-mode) objects where it is slower still.
+  const values = r.metrics;
+  const names = Object.keys(values);
+  for (let i = 0; i < names.length; i++) {
+    const metric = names[i];
+    const value = values[metric];
     let s = device.metrics.get(metric);
     if (!s) {
       s = {
@@ -270,7 +277,8 @@ function isBaseline(b: unknown): b is Baseline {
 }
 
 /**
- * Compact JSON form of the state for Lambda (1 MB per shard): arrays instead of objects, no repeated key names.
+ * The JSON form of the state written before state-codec.ts (about 200 bytes per device-metric); still read, so a
+ * window in flight across a deployment goes on with its state. Arrays instead of objects, no repeated key names.
  * device: [site|null, baselineLoaded(0|1), {metric: [count, mean, m2, min, max, sketch]}, {metric: [mean, variance, samples]}]
  */
 export interface WindowStateJson {
@@ -331,24 +339,10 @@ export function stateFromJson(json: WindowStateJson): WindowState {
 }
 
 /**
- * Keeps the JSON state under `maxBytes` by halving sketch sizes (losing precision on low quantiles first) and then
- * forgetting the oldest remembered event ids. Returns the final size. Counts, means, deviations, min/max and
- * baselines are never dropped.
+ * Keeps the encoded state (state-codec.ts) under `maxBytes` by halving sketch sizes (losing precision on low
+ * quantiles first) and then forgetting the oldest remembered event ids. Returns the final size. Counts, means,
+ * deviations, min/max and baselines are never dropped. `encodeStateWithin` does the same and returns the text.
  */
 export function fitState(state: WindowState, maxBytes: number): number {
-  let size = Buffer.byteLength(JSON.stringify(stateToJson(state)), 'utf8');
-  let bins = Number.MAX_SAFE_INTEGER;
-  for (const dev of state.devices.values())
-    for (const s of dev.metrics.values()) bins = Math.min(bins, s.sketch.maxBins);
-  while (size > maxBytes && bins > 2) {
-    bins = Math.max(2, Math.floor(bins / 2));
-    for (const dev of state.devices.values()) for (const s of dev.metrics.values()) s.sketch.shrink(bins);
-    size = Buffer.byteLength(JSON.stringify(stateToJson(state)), 'utf8');
-  }
-  while (size > maxBytes && state.eventIds.length > 0) {
-    const drop = Math.max(1, Math.ceil(state.eventIds.length / 2));
-    for (const id of state.eventIds.splice(0, drop)) state.eventIdSet.delete(id);
-    size = Buffer.byteLength(JSON.stringify(stateToJson(state)), 'utf8');
-  }
-  return size;
+  return encodeStateWithin(state, maxBytes).bytes;
 }

@@ -14,12 +14,10 @@ import {
   applyRecord,
   DEFAULT_AGGREGATION_OPTIONS,
   emptyWindowState,
-  fitState,
   MetricSummary,
   percentileField,
   seedBaseline,
   stateFromJson,
-  stateToJson,
   summarize,
   WindowState,
   WindowStateJson,
@@ -35,6 +33,7 @@ import {
   LatestStateStore,
   MAX_ITEM_BYTES,
 } from './sinks';
+import { decodeState, encodeStateWithin, isEncodedState } from './state-codec';
 import {
   AggregatePoint,
   InfluxCredentials,
@@ -99,14 +98,13 @@ export function createCalculatorProcessor(
   return {
     initialState: (w: WindowInfo) => emptyWindowState(w.start, w.end),
     fromJson: (json: unknown, w: WindowInfo) => {
-      const state = stateFromJson(json as WindowStateJson);
+      // The compact string (state-codec.ts), or the JSON object a deployment before it wrote (a window in flight).
+      const state = isEncodedState(json) ? decodeState(json) : stateFromJson(json as WindowStateJson);
       // A state from another window would mix windows: start clean instead.
       return state.windowStart === w.start && state.windowEnd === w.end ? state : emptyWindowState(w.start, w.end);
     },
-    toJson: (state: WindowState) => {
-      fitState(state, maxStateBytes);
-      return stateToJson(state);
-    },
+    // One encoding per invoke (two only when the state had to shrink to fit).
+    toJson: (state: WindowState) => encodeStateWithin(state, maxStateBytes).text,
     async prepare(state, records) {
       const newDevices = new Set<string>();
       for (const r of records) {

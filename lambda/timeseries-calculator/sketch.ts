@@ -1,3 +1,5 @@
+import { ByteReader, ByteWriter, StateFormatError, varintBytes } from './bytes';
+
 /**
  * A bounded, mergeable quantile sketch with relative-error guarantees (the DDSketch idea: logarithmic buckets).
  *
@@ -43,6 +45,12 @@ export interface LegacySketchJson {
 }
 
 export type SketchJson = CompactSketchJson | LegacySketchJson;
+
+/** The parameters of the sketch written last in a stream: a sketch with the same ones leaves them out. */
+export interface SketchParams {
+  relativeAccuracy: number;
+  maxBins: number;
+}
 
 /** Buckets of one sign, sorted by index; parallel arrays keep add and fold cheap at thousands of buckets. */
 interface Store {
@@ -169,6 +177,47 @@ export class QuantileSketch {
     return s;
   }
 
+  /**
+   * Binary form (the window state, state-codec.ts): varint flags (1 collapsed, 2 zero bucket, 4 parameters follow),
+   * [relativeAccuracy f64, maxBins varint] when they differ from `params` (which is updated), [zeroCount], then the
+   * positive and the negative store, each varint(entries) and, when not empty, zigzag(first index) and the entries
+   * of the JSON form as varints (count c as 2c, a run of g empty indices as 2g + 1).
+   */
+  writeBinary(w: ByteWriter, params: SketchParams): void {
+    const same = params.relativeAccuracy === this.relativeAccuracy && params.maxBins === this.maxBins;
+    w.varint((this.collapsed ? 1 : 0) | (this.zero > 0 ? 2 : 0) | (same ? 0 : 4));
+    if (!same) {
+      w.f64(this.relativeAccuracy);
+      w.varint(this.maxBins);
+      params.relativeAccuracy = this.relativeAccuracy;
+      params.maxBins = this.maxBins;
+    }
+    if (this.zero > 0) w.varint(this.zero);
+    writeStore(w, this.pos);
+    writeStore(w, this.neg);
+  }
+
+  /** Bytes `writeBinary` writes when `params` are the sketch's own (as they are for all but the first sketch). */
+  binaryBytes(): number {
+    return 1 + (this.zero > 0 ? varintBytes(this.zero) : 0) + storeBytes(this.pos) + storeBytes(this.neg);
+  }
+
+  static readBinary(r: ByteReader, params: SketchParams): QuantileSketch {
+    const flags = r.varint();
+    if (flags > 7) throw new StateFormatError(`window state holds bad sketch flags ${flags}`);
+    if (flags & 4) {
+      params.relativeAccuracy = r.f64();
+      params.maxBins = r.varint();
+    }
+    const s = new QuantileSketch(params.relativeAccuracy, params.maxBins);
+    if (flags & 2) s.addZero(r.varint());
+    readStore(r, (k, c) => s.load(s.pos, k, c));
+    readStore(r, (k, c) => s.load(s.neg, k, c));
+    s.collapsed = (flags & 1) === 1;
+    s.collapse(s.maxBins);
+    return s;
+  }
+
   private insert(value: number, count: number): void {
     const abs = Math.abs(value);
     if (abs < MIN_INDEXABLE) this.zero += count;
@@ -291,4 +340,56 @@ function decode(entries: number[], visit: (index: number, count: number) => void
     if (e < 0) index -= e;
     else visit(index++, e);
   }
+}
+
+function writeStore(w: ByteWriter, { keys, counts }: Store): void {
+  const n = keys.length;
+  if (n === 0) {
+    w.varint(0);
+    return;
+  }
+  let entries = n;
+  for (let j = 1; j < n; j++) if (keys[j] - keys[j - 1] > 1) entries++;
+  w.varint(entries);
+  w.zigzag(keys[0]);
+  w.varint(2 * counts[0]);
+  for (let j = 1; j < n; j++) {
+    const gap = keys[j] - keys[j - 1] - 1;
+    if (gap > 0) w.varint(2 * gap + 1);
+    w.varint(2 * counts[j]);
+  }
+}
+
+function storeBytes({ keys, counts }: Store): number {
+  const n = keys.length;
+  if (n === 0) return 1;
+  let entries = n;
+  let bytes = varintBytes(keys[0] < 0 ? -2 * keys[0] - 1 : 2 * keys[0]) + varintBytes(2 * counts[0]);
+  for (let j = 1; j < n; j++) {
+    const gap = keys[j] - keys[j - 1] - 1;
+    if (gap > 0) {
+      entries++;
+      bytes += varintBytes(2 * gap + 1);
+    }
+    bytes += varintBytes(2 * counts[j]);
+  }
+  return bytes + varintBytes(entries);
+}
+
+function readStore(r: ByteReader, visit: (index: number, count: number) => void): void {
+  const entries = r.varint();
+  if (entries === 0) return;
+  let index = r.zigzag();
+  let counted = false;
+  for (let j = 0; j < entries; j++) {
+    const e = r.varint();
+    if (e % 2 === 1) {
+      if (j === 0) throw new StateFormatError('window state holds a sketch store starting with a gap');
+      index += (e - 1) / 2;
+    } else {
+      visit(index++, e / 2);
+      counted = true;
+    }
+  }
+  if (!counted) throw new StateFormatError('window state holds an empty sketch store');
 }

@@ -5,6 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { markBundled, sharedBundleCode } from './shared-bundle';
+
+/** esbuild's target for the runtime below. */
+const TARGET = 'node24';
 
 /** Settings of a library-owned Lambda function. */
 export interface ObservedFunctionSpec {
@@ -40,7 +44,7 @@ export interface ObservedFunction {
 
 /**
  * Every Lambda function of the library: nodejs24.x on arm64 bundled with the local esbuild (no Docker; minified,
- * no source maps, so asset hashes are stable), its own retained log group, and an explicit role that may write only
+ * no source maps, so asset hashes are stable; once per entry for the whole app, see `sharedBundleCode`), its own retained log group, and an explicit role that may write only
  * to that log group (no managed policy). Callers add what the function does to `role`.
  */
 export function createObservedFunction(
@@ -79,9 +83,13 @@ export function createObservedFunction(
     );
   }
   const tracing = spec.tracing ?? true;
+  const handler = spec.handler ?? 'handler';
+  // One bundle per entry for the whole app (several functions, stacks and stages share entries), built in-process.
+  const code = sharedBundleCode(scope, spec.entry, { target: TARGET });
   const fn = new nodejs.NodejsFunction(scope, ids.function, {
     entry: spec.entry,
-    handler: spec.handler ?? 'handler',
+    code,
+    handler: code && !handler.includes('.') ? `index.${handler}` : handler,
     description: spec.description,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
@@ -103,11 +111,12 @@ export function createObservedFunction(
       forceDockerBundling: false,
       minify: true,
       sourceMap: false,
-      target: 'node24',
+      target: TARGET,
       format: nodejs.OutputFormat.CJS,
       externalModules: [],
     },
   });
+  if (code) markBundled(fn);
   if (tracing || spec.vpc) {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
