@@ -1,5 +1,5 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { AggregationFormatError, deaggregate, isAggregated } from './kpl';
+import { AggregationFormatError, isAggregated, ParsedAggregate, parseAggregate } from './kpl';
 import { DeadLetterError } from './errors';
 
 /** One user record, after base64 decoding and KPL de-aggregation. */
@@ -83,28 +83,48 @@ function stripZeros(s: string): string {
   return i === 0 ? s : s.slice(i);
 }
 
-/** Decodes one Lambda Kinesis record into its user records (several when KPL-aggregated). */
+/**
+ * Decodes one Lambda Kinesis record into its user records (several when KPL-aggregated). Each user record's data is a
+ * view into the one decoded buffer, not a copy.
+ */
 export function decodeRecord(record: KinesisStreamRecord): DecodedRecord[] {
-  const data = Buffer.from(record.kinesis.data, 'base64');
-  const base = {
-    sequenceNumber: record.kinesis.sequenceNumber,
-    shardId: shardIdOf(record),
-    approximateArrivalTimestamp: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
-  };
+  const kinesis = record.kinesis;
+  const data = Buffer.from(kinesis.data, 'base64');
+  const sequenceNumber = kinesis.sequenceNumber;
+  const shardId = shardIdOf(record);
+  const approximateArrivalTimestamp = Math.round(kinesis.approximateArrivalTimestamp * 1000);
   if (!isAggregated(data)) {
-    return [{ ...base, data, partitionKey: record.kinesis.partitionKey, subSequenceNumber: 0 }];
+    return [
+      {
+        data,
+        partitionKey: kinesis.partitionKey,
+        sequenceNumber,
+        subSequenceNumber: 0,
+        shardId,
+        approximateArrivalTimestamp,
+      },
+    ];
   }
+  let parsed: ParsedAggregate;
   try {
-    return deaggregate(data).map((u, i) => ({
-      ...base,
-      data: u.data,
-      partitionKey: u.partitionKey,
-      subSequenceNumber: i,
-    }));
+    parsed = parseAggregate(data);
   } catch (e) {
     if (e instanceof AggregationFormatError) throw new DeadLetterError('MALFORMED_AGGREGATE', e.message);
     throw e;
   }
+  const { count, partitionKeys, pk, start, end } = parsed;
+  const out: DecodedRecord[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    out[i] = {
+      data: data.subarray(start[i], end[i]),
+      partitionKey: partitionKeys[pk[i]],
+      sequenceNumber,
+      subSequenceNumber: i,
+      shardId,
+      approximateArrivalTimestamp,
+    };
+  }
+  return out;
 }
 
 /** Parses a record's payload as JSON; a payload that is not JSON is a dead letter, not a retry. */

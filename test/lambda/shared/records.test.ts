@@ -1,4 +1,6 @@
-import { aggregate } from '../../../lambda/shared/kpl';
+import * as kinesisAgg from 'aws-kinesis-agg';
+import fc from 'fast-check';
+import { aggregate, deaggregate } from '../../../lambda/shared/kpl';
 import { DeadLetterError } from '../../../lambda/shared/errors';
 import { decodeRecord, parseJson, payloadForDeadLetter, shardIdOf } from '../../../lambda/shared/records';
 import { kinesisRecord } from '../../support/kinesis-events';
@@ -38,6 +40,67 @@ describe('decodeRecord', () => {
 
   test('shard id comes from the event id', () => {
     expect(shardIdOf(kinesisRecord('x', { shardId: 'shardId-000000000003' }))).toBe('shardId-000000000003');
+  });
+});
+
+describe('decodeRecord properties', () => {
+  const user = fc.record({
+    partitionKey: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+    explicitHashKey: fc.option(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(String), { nil: undefined }),
+    data: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+  });
+
+  test("an aggregate decodes to its user records, numbered in order, with the Kinesis record's metadata", () => {
+    fc.assert(
+      fc.property(fc.array(user, { minLength: 1, maxLength: 50 }), fc.bigInt({ min: 0n }), (users, seq) => {
+        const blob = aggregate(users);
+        const out = decodeRecord(kinesisRecord(blob, { shardId: 'shardId-000000000004', sequenceNumber: String(seq) }));
+        expect(out.map((r) => [r.partitionKey, r.data])).toEqual(
+          deaggregate(blob).map((u) => [u.partitionKey, u.data]),
+        );
+        expect(out.map((r) => r.subSequenceNumber)).toEqual(users.map((_, i) => i));
+        for (const r of out) {
+          expect(r.sequenceNumber).toBe(String(seq));
+          expect(r.shardId).toBe('shardId-000000000004');
+          expect(r.approximateArrivalTimestamp).toBe(1764403200123);
+        }
+      }),
+    );
+  });
+
+  test('agrees with aws-kinesis-agg de-aggregation (records without explicit hash keys, where it is correct)', () => {
+    const key = fc.string({ unit: 'binary', minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ partitionKey: key, data: fc.uint8Array({ maxLength: 300 }) }), {
+          minLength: 1,
+          maxLength: 50,
+        }),
+        (users) => {
+          const record = kinesisRecord(aggregate(users), { sequenceNumber: '77' });
+          let theirs: kinesisAgg.UserRecord[] = [];
+          kinesisAgg.deaggregateSync(record.kinesis, true, (err, out) => {
+            if (err) throw err;
+            theirs = out!;
+          });
+          expect(
+            decodeRecord(record).map((r) => [r.partitionKey, r.data, r.sequenceNumber, r.subSequenceNumber]),
+          ).toEqual(
+            theirs.map((u) => [u.partitionKey, Buffer.from(u.data, 'base64'), u.sequenceNumber, u.subSequenceNumber]),
+          );
+        },
+      ),
+    );
+  });
+
+  test("a user record's data is a view of the decoded payload (no copy per record)", () => {
+    const blob = aggregate([
+      { partitionKey: 'a', data: Buffer.from('first') },
+      { partitionKey: 'b', data: Buffer.from('second') },
+    ]);
+    const [a, b] = decodeRecord(kinesisRecord(blob));
+    expect(a.data.buffer).toBe(b.data.buffer);
+    expect([a.data.toString(), b.data.toString()]).toEqual(['first', 'second']);
   });
 });
 
