@@ -17,7 +17,8 @@ public class EnrichedRecord {
 
     public EnrichedRecord() {}
 
-    static EnrichedRecord of(TelemetryRecord in, Map<String, String> metadata, long processedAt) {
+    /** The enriched form of {@code in}; {@code metadata} null for a device the reference data does not know. */
+    public static EnrichedRecord of(TelemetryRecord in, Map<String, String> metadata, long processedAt) {
         EnrichedRecord out = new EnrichedRecord();
         out.eventId = in.eventId;
         out.deviceId = in.deviceId;

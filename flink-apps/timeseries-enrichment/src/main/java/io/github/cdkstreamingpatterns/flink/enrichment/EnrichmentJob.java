@@ -13,6 +13,7 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
@@ -93,16 +94,7 @@ public final class EnrichmentJob {
                 .maxRecordSizeInBytes(MAX_RECORD_BYTES)
                 .build();
 
-        // Watermarks are assigned after dedupe, from the record's own timestamp, so the source emits none.
-        DataStream<byte[]> raw = env.fromSource(
-                        KinesisStreamSource.fromProperties(sourceProps),
-                        WatermarkStrategy.noWatermarks(),
-                        "kinesis-raw-source")
-                .uid("kinesis-raw-source")
-                .map(KinesisRecord::data)
-                .returns(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
-                .uid("record-data")
-                .name("record-data");
+        DataStream<byte[]> raw = recordData(env, KinesisStreamSource.fromProperties(sourceProps));
 
         build(
                 raw,
@@ -111,6 +103,20 @@ public final class EnrichmentJob {
                 enrichment.refreshInterval(),
                 enrichedSink,
                 deadLetterSink);
+    }
+
+    /**
+     * The payloads of the records {@code source} reads, as the job reads them from Kinesis (the benchmark reads its
+     * in-memory stand-in of the Kinesis source through this too).
+     */
+    public static DataStream<byte[]> recordData(StreamExecutionEnvironment env, Source<KinesisRecord, ?, ?> source) {
+        // Watermarks are assigned after dedupe, from the record's own timestamp, so the source emits none.
+        return env.fromSource(source, WatermarkStrategy.noWatermarks(), "kinesis-raw-source")
+                .uid("kinesis-raw-source")
+                .map(KinesisRecord::data)
+                .returns(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
+                .uid("record-data")
+                .name("record-data");
     }
 
     /** The two outputs of the pipeline, before sinks are attached. */
