@@ -31,7 +31,7 @@ interface Sizes {
 
 const SIZES: Record<BenchMode, Sizes> = {
   smoke: { records: 3_000, rounds: 2, warmup: 1 },
-  full: { records: 200_000, rounds: 7, warmup: 2 },
+  full: { records: 200_000, rounds: 5, warmup: 2 },
 };
 
 /** Fractions of the simulator's record kinds: above its 0.1 % defaults, so every path of the chain carries load. */

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -67,7 +68,19 @@ public final class EnrichmentBench {
 
     private EnrichmentBench() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        int status = 1;
+        try {
+            run(args);
+            status = 0;
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+        }
+        // Some of the mini cluster's threads are not daemons and can outlive it (or a failed start).
+        System.exit(status);
+    }
+
+    private static void run(String[] args) throws Exception {
         Map<String, String> opts = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--")) {
@@ -83,7 +96,8 @@ public final class EnrichmentBench {
         String[] jobs = opts.getOrDefault("jobs", String.join(",", JOBS)).split(",");
 
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
-                .setConfiguration(new Configuration())
+                // Any free port: 8081 may be taken by another local cluster.
+                .setConfiguration(new Configuration().set(RestOptions.BIND_PORT, "0"))
                 .setNumTaskManagers(1)
                 .setNumSlotsPerTaskManager(1)
                 .build());
@@ -120,8 +134,6 @@ public final class EnrichmentBench {
                 System.err.println("the mini cluster did not shut down within 30 s; exiting anyway");
             }
         }
-        // Some of the mini cluster's threads are not daemons and can outlive its shutdown.
-        System.exit(0);
     }
 
     private static String require(Map<String, String> opts, String name) {
@@ -178,6 +190,8 @@ public final class EnrichmentBench {
 
         BenchMeter.Sample run(String job) throws Exception {
             StreamExecutionEnvironment env = new TestStreamEnvironment(cluster, 1);
+            // The job's own settings (object reuse), for all three jobs alike.
+            EnrichmentJob.configure(env);
             DataStream<byte[]> raw = EnrichmentJob.recordData(env, new BenchKinesisSource("records", records));
             switch (job) {
                 case "source":
