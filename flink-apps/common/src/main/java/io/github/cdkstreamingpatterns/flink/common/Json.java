@@ -68,6 +68,15 @@ public final class Json {
 
     /** Decodes UTF-8 strictly; null when the bytes are not valid UTF-8 (no silent replacement characters). */
     public static String strictUtf8(byte[] bytes) {
+        // ASCII, what nearly every record is: each byte is its character and nothing can be malformed, so the
+        // decoder (one per call, plus its buffers) is not needed.
+        int i = 0;
+        while (i < bytes.length && bytes[i] >= 0) {
+            i++;
+        }
+        if (i == bytes.length) {
+            return new String(bytes, StandardCharsets.ISO_8859_1);
+        }
         try {
             return StandardCharsets.UTF_8
                     .newDecoder()

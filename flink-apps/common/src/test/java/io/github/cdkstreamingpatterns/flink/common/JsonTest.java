@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -57,6 +60,35 @@ class JsonTest {
     @Property(seed = PropertySeed.SEED, tries = 500)
     void utf8LengthIsTheLengthOfGetBytes(@ForAll String s) {
         assertThat(Json.utf8Length(s)).isEqualTo(s.getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    @Property(seed = PropertySeed.SEED, tries = 1000)
+    void strictUtf8AgreesWithAStrictDecoder(@ForAll byte[] bytes, @ForAll boolean ascii) {
+        byte[] input = bytes.clone();
+        if (ascii) {
+            // The ASCII fast path, which arbitrary bytes rarely reach.
+            for (int i = 0; i < input.length; i++) {
+                input[i] &= 0x7f;
+            }
+        }
+        String expected;
+        try {
+            expected = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(input))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            expected = null;
+        }
+        assertThat(Json.strictUtf8(input)).isEqualTo(expected);
+    }
+
+    @Property(seed = PropertySeed.SEED, tries = 500)
+    void strictUtf8DecodesEveryString(@ForAll String s) {
+        String wellFormed = new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+        assertThat(Json.strictUtf8(wellFormed.getBytes(StandardCharsets.UTF_8))).isEqualTo(wellFormed);
     }
 
     @Test

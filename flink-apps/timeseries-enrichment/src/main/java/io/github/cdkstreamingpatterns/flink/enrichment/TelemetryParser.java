@@ -155,7 +155,7 @@ public final class TelemetryParser implements Serializable {
         if (!(deviceId instanceof String)) {
             return schema("deviceId must be a string, got " + describe(deviceId));
         }
-        if (!DEVICE_ID.matcher((String) deviceId).matches()) {
+        if (!isDeviceId((String) deviceId)) {
             return schema(
                     "deviceId must match " + DEVICE_ID.pattern() + ", got '" + abbreviate((String) deviceId) + "'");
         }
@@ -175,7 +175,7 @@ public final class TelemetryParser implements Serializable {
             return schema("metrics must have 1.." + MAX_METRICS + " entries, got " + metrics.size());
         }
         for (Map.Entry<String, Object> e : metrics.entrySet()) {
-            if (!METRIC_NAME.matcher(e.getKey()).matches()) {
+            if (!isMetricName(e.getKey())) {
                 return schema(
                         "metric name must match " + METRIC_NAME.pattern() + ", got '" + abbreviate(e.getKey()) + "'");
             }
@@ -328,6 +328,40 @@ public final class TelemetryParser implements Serializable {
                 }
             }
         }
+    }
+
+    /** {@code DEVICE_ID.matcher(s).matches()}, without a matcher per record. */
+    static boolean isDeviceId(String s) {
+        int n = s.length();
+        if (n < 1 || n > 128) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (!isWordChar(c) && c != '.' && c != ':' && c != '-') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code METRIC_NAME.matcher(s).matches()}, without a matcher per record. */
+    static boolean isMetricName(String s) {
+        int n = s.length();
+        if (n < 1 || n > 64) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!isWordChar(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code [A-Za-z0-9_]}. */
+    private static boolean isWordChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     }
 
     private static boolean isInteger(double d) {

@@ -105,6 +105,26 @@ class TelemetryParserPropertiesTest {
         }
     }
 
+    @Property(seed = PropertySeed.SEED, tries = 1000)
+    void theNameChecksAgreeWithTheContractsPatterns(@ForAll("nameLike") String s) {
+        assertThat(TelemetryParser.isDeviceId(s))
+                .isEqualTo(TelemetryParser.DEVICE_ID.matcher(s).matches());
+        assertThat(TelemetryParser.isMetricName(s))
+                .isEqualTo(TelemetryParser.METRIC_NAME.matcher(s).matches());
+    }
+
+    @Provide
+    Arbitrary<String> nameLike() {
+        return Arbitraries.oneOf(
+                Arbitraries.strings().all().ofMaxLength(130),
+                Arbitraries.strings()
+                        .withCharRange('a', 'z')
+                        .withCharRange('A', 'Z')
+                        .withCharRange('0', '9')
+                        .withChars('_', '.', ':', '-', '/', ' ', '\u00e9', '\u0661', '\u212a')
+                        .ofMaxLength(130));
+    }
+
     @Provide
     Arbitrary<String> anyString() {
         return Arbitraries.strings().all().ofMaxLength(60);
