@@ -266,11 +266,11 @@ function validate(props: EventBridgeDestinationProps): void {
     throw new Error(`logRetention applies to the default log group target, got ${props.logRetention} with ruleTarget`);
   }
   const retention = props.archiveRetention;
-  if (retention !== undefined && !Token.isUnresolved(retention.toSeconds()) && retention.toSeconds() % 86400 !== 0) {
-    throw new Error(`archiveRetention must be a whole number of days, at least 1, got ${retention.toHumanString()}`);
-  }
-  if (retention !== undefined && !Token.isUnresolved(retention.toSeconds()) && retention.toSeconds() < 86400) {
-    throw new Error(`archiveRetention must be a whole number of days, at least 1, got ${retention.toHumanString()}`);
+  if (retention !== undefined && !retention.isUnresolved()) {
+    const ms = retention.toMilliseconds({ integral: false });
+    if (ms % Duration.days(1).toMilliseconds() !== 0 || ms < Duration.days(1).toMilliseconds()) {
+      throw new Error(`archiveRetention must be a whole number of days, at least 1, got ${retention.toHumanString()}`);
+    }
   }
   validateThreshold('failedInvocationsThreshold', props.failedInvocationsThreshold);
   validateThreshold('deadLetterQueueDepthThreshold', props.deadLetterQueueDepthThreshold);

@@ -1,11 +1,15 @@
 import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
-import { validateInteger } from '../internal';
+import { validateInteger, validateRange } from '../internal';
+import { AlarmSpec, createAlarm } from '../internal/alarms';
 import { ITimeSeriesDatabase } from './time-series-database';
 
 /** How a Timestream for InfluxDB instance is deployed. */
@@ -54,9 +58,25 @@ export interface InfluxDbDatabaseProps {
   readonly deploymentType?: InfluxDbDeploymentType;
   /** Bucket for the engine logs. @default - a new encrypted bucket */
   readonly logBucket?: s3.IBucket;
-  /** Applies to the instance, its secret and the log bucket it creates. @default RemovalPolicy.RETAIN */
+  /** Key that encrypts the admin credentials secret. @default - a new KMS key with rotation */
+  readonly secretEncryptionKey?: kms.IKey;
+  /** Applies to the instance, its secret, the secret's key and the log bucket it creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+
+  /** Create the default alarms. @default true */
+  readonly createAlarms?: boolean;
+  /** Alarm when CPUUtilization (Maximum, 5 minutes) reaches this percentage for 3 periods in a row. @default 90 */
+  readonly cpuUtilizationThreshold?: number;
+  /** Alarm when MemoryUtilization (Maximum, 5 minutes) reaches this percentage for 3 periods in a row. @default 90 */
+  readonly memoryUtilizationThreshold?: number;
+  /** Alarm when DiskUtilization (Maximum, 5 minutes) reaches this percentage. @default 80 */
+  readonly diskUtilizationThreshold?: number;
+  /** Topic notified when an alarm fires or recovers. @default - no action */
+  readonly alarmTopic?: sns.ITopic;
 }
+
+/** The CloudWatch namespace of Timestream for InfluxDB instance metrics (dimension `DbInstanceName`). */
+export const INFLUXDB_METRICS_NAMESPACE = 'AWS/Timestream/InfluxDB';
 
 const DEFAULT_ENDPOINTS = [
   ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -80,8 +100,9 @@ const STORAGE_TYPES = ['InfluxIOIncludedT1', 'InfluxIOIncludedT2', 'InfluxIOIncl
 /**
  * Time-series storage in Amazon Timestream for InfluxDB (InfluxDB 2), the default for the telemetry pipeline:
  * private in a VPC without NAT, reachable on 8086 only from the writer security group and peers you allow, admin
- * credentials generated in Secrets Manager, engine logs in an encrypted bucket, and VPC endpoints so a Lambda writer
- * in the VPC reaches the AWS services it calls.
+ * credentials generated in Secrets Manager (encrypted with a customer-managed key), engine logs in an encrypted bucket,
+ * VPC endpoints so a Lambda writer in the VPC reaches the AWS services it calls, and alarms on CPU, memory and disk
+ * (namespace `AWS/Timestream/InfluxDB`, dimension `DbInstanceName`).
  */
 export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, ec2.IConnectable {
   /** The VPC of the instance. */
@@ -106,6 +127,12 @@ export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, 
   public readonly instance: timestream.CfnInfluxDBInstance;
   /** The bucket receiving the engine logs. */
   public readonly logBucket: s3.IBucket;
+  /** The key that encrypts `secret`. */
+  public readonly secretEncryptionKey: kms.IKey;
+  /** Name of the instance: the `DbInstanceName` dimension of its metrics. */
+  public readonly instanceName: string;
+  /** Alarms created by this construct. */
+  public readonly alarms: cloudwatch.Alarm[] = [];
 
   private readonly endpointServices = new Set<string>();
 
@@ -193,8 +220,16 @@ export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, 
     }
 
     const username = props.username ?? 'admin';
+    this.secretEncryptionKey =
+      props.secretEncryptionKey ??
+      new kms.Key(this, 'SecretKey', {
+        description: `Encrypts the InfluxDB admin credentials of ${this.node.path}`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
     const secret = new secretsmanager.Secret(this, 'Secret', {
       description: `Admin credentials of the InfluxDB instance of ${this.node.path}`,
+      encryptionKey: this.secretEncryptionKey,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username }),
         generateStringKey: 'password',
@@ -214,8 +249,9 @@ export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, 
 
     this.organization = props.organization ?? 'telemetry';
     this.bucket = props.bucket ?? 'telemetry';
+    this.instanceName = props.instanceName ?? instanceNameFor(this);
     const instance = new timestream.CfnInfluxDBInstance(this, 'Resource', {
-      name: props.instanceName ?? instanceNameFor(this),
+      name: this.instanceName,
       dbInstanceType: props.instanceType ?? 'db.influx.medium',
       allocatedStorage: props.allocatedStorageGiB ?? 20,
       dbStorageType: props.storageType ?? 'InfluxIOIncludedT1',
@@ -247,6 +283,63 @@ export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, 
     for (const service of props.interfaceEndpoints ?? (newVpc ? DEFAULT_ENDPOINTS : [])) {
       this.addInterfaceEndpoint(service);
     }
+    if (props.createAlarms ?? true) this.createAlarms(props);
+  }
+
+  /** Any Timestream for InfluxDB instance metric, scoped to this instance. @default statistic Average over 5 minutes */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: INFLUXDB_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { DbInstanceName: this.instanceName },
+      ...props,
+    });
+  }
+
+  /** CPUUtilization, percent. @default statistic Maximum over 5 minutes */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('CPUUtilization', { statistic: 'Maximum', ...props });
+  }
+
+  /** MemoryUtilization, percent. @default statistic Maximum over 5 minutes */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('MemoryUtilization', { statistic: 'Maximum', ...props });
+  }
+
+  /** DiskUtilization, percent of the allocated storage. @default statistic Maximum over 5 minutes */
+  public metricDiskUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DiskUtilization', { statistic: 'Maximum', ...props });
+  }
+
+  /** HeapMemoryUsage, bytes. @default statistic Maximum over 5 minutes */
+  public metricHeapMemoryUsage(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('HeapMemoryUsage', { statistic: 'Maximum', ...props });
+  }
+
+  private createAlarms(props: InfluxDbDatabaseProps): void {
+    const add = (id: string, spec: AlarmSpec) => this.alarms.push(createAlarm(this, id, spec, props.alarmTopic));
+    const cpu = props.cpuUtilizationThreshold ?? 90;
+    const memory = props.memoryUtilizationThreshold ?? 90;
+    const disk = props.diskUtilizationThreshold ?? 80;
+    // Sustained load, not a spike: three 5-minute periods in a row.
+    add('CpuUtilizationAlarm', {
+      metric: this.metricCpuUtilization(),
+      threshold: cpu,
+      evaluationPeriods: 3,
+      alarmDescription: `CPU of the InfluxDB instance of ${this.node.path} is at or above ${cpu}%`,
+    });
+    add('MemoryUtilizationAlarm', {
+      metric: this.metricMemoryUtilization(),
+      threshold: memory,
+      evaluationPeriods: 3,
+      alarmDescription: `Memory of the InfluxDB instance of ${this.node.path} is at or above ${memory}%`,
+    });
+    // A full disk stops writes: alarm on the first period.
+    add('DiskUtilizationAlarm', {
+      metric: this.metricDiskUtilization(),
+      threshold: disk,
+      alarmDescription: `Storage of the InfluxDB instance of ${this.node.path} is at or above ${disk}% used`,
+    });
   }
 
   /** Allows `other` (e.g. a Lambda in the VPC, or a Grafana workspace) to reach InfluxDB on port 8086. */
@@ -295,6 +388,19 @@ export class InfluxDbDatabase extends Construct implements ITimeSeriesDatabase, 
 
 function validateProps(props: InfluxDbDatabaseProps): void {
   validateInteger('allocatedStorageGiB', props.allocatedStorageGiB, 20, 16384);
+  validateRange('cpuUtilizationThreshold', props.cpuUtilizationThreshold, 0, 100, 'percent');
+  validateRange('memoryUtilizationThreshold', props.memoryUtilizationThreshold, 0, 100, 'percent');
+  validateRange('diskUtilizationThreshold', props.diskUtilizationThreshold, 0, 100, 'percent');
+  const alarmOnly = {
+    cpuUtilizationThreshold: props.cpuUtilizationThreshold,
+    memoryUtilizationThreshold: props.memoryUtilizationThreshold,
+    diskUtilizationThreshold: props.diskUtilizationThreshold,
+    alarmTopic: props.alarmTopic,
+  };
+  const stray = Object.entries(alarmOnly).filter(([, v]) => v !== undefined);
+  if (props.createAlarms === false && stray.length > 0) {
+    throw new Error(`${stray.map(([k]) => k).join(', ')} need createAlarms, got false`);
+  }
   if (
     props.instanceType !== undefined &&
     !Token.isUnresolved(props.instanceType) &&

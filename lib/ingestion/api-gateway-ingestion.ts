@@ -16,6 +16,7 @@ import {
 import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 import { grantPutRecords } from '../internal/stream-grants';
 import { RestApiOptions } from '../internal/rest-api-options';
+import { requireResolved } from '../internal/validation';
 
 /** A JSON schema (draft-04, the dialect API Gateway models use), as a plain object. */
 export interface JsonSchemaObject {
@@ -305,6 +306,7 @@ function validateProps(
   recordSchema: JsonSchemaObject,
   eventTypes: EventTypeIngestion[],
 ): void {
+  requireResolved('partitionKeyField', field, 'it is a property name in the JSON schema of the request model');
   if (!FIELD.test(field)) {
     throw new Error(`partitionKeyField must match ${FIELD.source}, got '${field}'`);
   }
@@ -315,6 +317,11 @@ function validateProps(
     );
   }
   if (props.idempotencyKeyHeader !== undefined) {
+    requireResolved(
+      'idempotencyKeyHeader',
+      props.idempotencyKeyHeader,
+      "it names a request parameter (a key of the method's RequestParameters)",
+    );
     if (!HEADER.test(props.idempotencyKeyHeader)) {
       throw new Error(`idempotencyKeyHeader must match ${HEADER.source}, got '${props.idempotencyKeyHeader}'`);
     }

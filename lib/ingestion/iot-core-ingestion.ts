@@ -13,6 +13,7 @@ import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { createSecureBucket } from '../internal/secure-bucket';
 import { grantPutRecords } from '../internal/stream-grants';
+import { validateName } from '../internal/validation';
 
 /** Where the topic rule's error action keeps messages whose Kinesis action failed. */
 export enum IotErrorDestination {
@@ -216,15 +217,12 @@ export class IotCoreIngestion extends Construct {
 }
 
 function validate(props: IotCoreIngestionProps, destination: IotErrorDestination): void {
-  const name = props.ruleName;
-  if (name !== undefined && !Token.isUnresolved(name) && !/^[a-zA-Z0-9_]{1,128}$/.test(name)) {
-    throw new Error(`ruleName must match [a-zA-Z0-9_]{1,128}, got '${name}'`);
-  }
+  validateName('ruleName', props.ruleName, /^[a-zA-Z0-9_]+$/, 1, 128, "letters, digits and '_'");
   const sql = props.sql;
   if (sql !== undefined && !Token.isUnresolved(sql) && !/^\s*SELECT\s[\s\S]*\sFROM\s/i.test(sql)) {
     throw new Error(`sql must be a SELECT ... FROM '<topic filter>' statement, got '${sql}'`);
   }
-  if (props.partitionKey !== undefined && props.partitionKey.trim() === '') {
+  if (props.partitionKey !== undefined && !Token.isUnresolved(props.partitionKey) && props.partitionKey.trim() === '') {
     throw new Error(`partitionKey must not be empty, got '${props.partitionKey}'`);
   }
   validateThreshold('failureThreshold', props.failureThreshold);
@@ -248,7 +246,7 @@ function validate(props: IotCoreIngestionProps, destination: IotErrorDestination
     throw new Error('errorBucketAccessLogsBucket configures a new bucket and cannot be combined with errorBucket');
   }
   const prefix = props.errorPrefix;
-  if (prefix !== undefined && !/^[A-Za-z0-9!_.*'()/-]{0,512}$/.test(prefix)) {
+  if (prefix !== undefined && !Token.isUnresolved(prefix) && !/^[A-Za-z0-9!_.*'()/-]{0,512}$/.test(prefix)) {
     throw new Error(`errorPrefix may contain only letters, digits and !_.*'()/-, got '${prefix}'`);
   }
 }

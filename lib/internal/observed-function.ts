@@ -1,11 +1,14 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createEncryptedLogGroup } from './encrypted-log-group';
 import { markBundled, sharedBundleCode } from './shared-bundle';
+import { validateDuration } from './validation';
 
 /** esbuild's target for the runtime below. */
 const TARGET = 'node24';
@@ -23,6 +26,8 @@ export interface ObservedFunctionSpec {
   readonly environment?: { [key: string]: string };
   readonly reservedConcurrentExecutions?: number;
   readonly logRetention?: logs.RetentionDays;
+  /** Key for the log group; its policy must let CloudWatch Logs use it. @default - a new key with rotation */
+  readonly logEncryptionKey?: kms.IKey;
   readonly tracing?: boolean;
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -44,18 +49,24 @@ export interface ObservedFunction {
 
 /**
  * Every Lambda function of the library: nodejs24.x on arm64 bundled with the local esbuild (no Docker; minified,
- * no source maps, so asset hashes are stable; once per entry for the whole app, see `sharedBundleCode`), its own retained log group, and an explicit role that may write only
- * to that log group (no managed policy). Callers add what the function does to `role`.
+ * no source maps, so asset hashes are stable; once per entry for the whole app, see `sharedBundleCode`), its own
+ * retained log group encrypted with a customer-managed key, and an explicit role that may write only to that log
+ * group (no managed policy). Callers add what the function does to `role`.
  */
 export function createObservedFunction(
   scope: Construct,
   ids: ObservedFunctionIds,
   spec: ObservedFunctionSpec,
 ): ObservedFunction {
-  const logGroup = new logs.LogGroup(scope, ids.logGroup, {
-    retention: spec.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
+  // Lambda allows at most 15 minutes.
+  validateDuration('timeout', spec.timeout, Duration.seconds(1), Duration.minutes(15));
+  const logGroup = createEncryptedLogGroup(
+    scope,
+    ids.logGroup,
+    spec.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    'Lambda logs',
+    { encryptionKey: spec.logEncryptionKey },
+  );
   const role = new iam.Role(scope, ids.role, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: spec.roleDescription,

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { validateInteger } from './validation';
+import { describeDuration, requireResolved, validateInteger, validateName } from './validation';
 import { RestApiAuthorization, RestApiOptions } from './rest-api-options';
 import { createAlarm, validateThreshold } from './alarms';
 import { createEncryptedLogGroup } from './encrypted-log-group';
@@ -55,10 +55,9 @@ export function validateRestApiOptions(options: RestApiOptions): void {
       `apiKeyQuotaPerDay requires authorization API_KEY, got ${options.authorization ?? 'IAM (default)'}`,
     );
   }
-  const stage = options.stageName;
-  if (stage !== undefined && !/^[a-zA-Z0-9_]{1,128}$/.test(stage)) {
-    throw new Error(`stageName must match [a-zA-Z0-9_]{1,128}, got '${stage}'`);
-  }
+  // aws-cdk-lib names the stage's construct after it (DeploymentStage.<name>), and ids cannot hold tokens.
+  requireResolved('stageName', options.stageName, 'aws-cdk-lib names the stage construct after it');
+  validateName('stageName', options.stageName, /^[a-zA-Z0-9_]+$/, 1, 128, "letters, digits and '_'");
 }
 
 /**
@@ -191,7 +190,7 @@ export function createSecureRestApi(scope: Construct, options: RestApiOptions, d
           threshold: latency.toMilliseconds(),
           evaluationPeriods: 3,
           datapointsToAlarm: 2,
-          alarmDescription: `p99 latency of ${scope.node.path} is at or above ${latency.toHumanString()}`,
+          alarmDescription: `p99 latency of ${scope.node.path} is at or above ${describeDuration(latency)}`,
         },
         options.alarmTopic,
       ),

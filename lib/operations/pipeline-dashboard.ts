@@ -5,6 +5,7 @@ import { DynamoDbDestination, EventBridgeDestination, S3ArchiveDestination } fro
 import { ApiGatewayIngestion, IotCoreIngestion } from '../ingestion';
 import { FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
+import { requireResolved } from '../internal/validation';
 import { StreamStore } from '../storage';
 
 export interface PipelineDashboardProps {
@@ -59,6 +60,9 @@ export class PipelineDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
     super(scope, id);
+    // aws-cdk-lib checks a metric period and renders the start of a dashboard at synth time: neither can be a token.
+    requireResolved('period', props.period, 'CloudWatch metrics check their period at synth time');
+    requireResolved('defaultInterval', props.defaultInterval, 'the dashboard start is rendered at synth time');
     const period = props.period ?? Duration.minutes(1);
     const periodSeconds = period.toSeconds();
     if (![1, 5, 10, 30].includes(periodSeconds) && (periodSeconds < 60 || periodSeconds % 60 !== 0)) {

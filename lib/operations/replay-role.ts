@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { grantPutRecords } from '../internal/stream-grants';
+import { requireResolved, validateDuration } from '../internal/validation';
 
 /** A Firehose archive the replay CLI may read (`--source archive --archive-bucket --archive-prefix`). */
 export interface ReplayArchive {
@@ -43,10 +44,9 @@ export class ReplayRole extends Construct {
   constructor(scope: Construct, id: string, props: ReplayRoleProps = {}) {
     super(scope, id);
     const session = props.maxSessionDuration ?? Duration.hours(4);
-    const hours = session.toHours({ integral: false });
-    if (!Token.isUnresolved(hours) && (hours < 1 || hours > 12)) {
-      throw new Error(`maxSessionDuration must be between 1 and 12 hours, got ${hours} hours`);
-    }
+    // aws-cdk-lib's Role compares it at synth time, so it cannot be a deploy-time value.
+    requireResolved('maxSessionDuration', session, 'the IAM role checks it at synth time');
+    validateDuration('maxSessionDuration', session, Duration.hours(1), Duration.hours(12));
     this.role = new iam.Role(this, 'Resource', {
       assumedBy: props.assumedBy ?? new iam.AccountRootPrincipal(),
       maxSessionDuration: session,

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { validateInteger, validateRange } from '../internal';
+import { describeDuration, validateDuration, validateInteger } from '../internal';
 import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
 import { acknowledgeWildcardResource } from '../internal/nag';
@@ -135,6 +135,9 @@ export class FlinkStreamProcessor extends Construct {
   public readonly logGroup: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
+  /** Whether the runtime is Flink 2 or later, which publishes restartingTime and failingTime instead of downtime. */
+  private readonly flink2: boolean;
+
   private readonly propertyGroups: { [group: string]: { [key: string]: string } } = {};
   private readonly sourceStream?: kinesis.IStream;
 
@@ -165,9 +168,11 @@ export class FlinkStreamProcessor extends Construct {
     const checkpointingEnabled = props.checkpointingEnabled ?? true;
     const checkpointInterval = props.checkpointInterval ?? Duration.seconds(60);
 
+    const runtime = props.runtime ?? flink.Runtime.of(DEFAULT_FLINK_RUNTIME);
+    this.flink2 = !runtime.value.startsWith('FLINK-1_');
     this.application = new flink.Application(this, 'Application', {
       applicationName: props.applicationName,
-      runtime: props.runtime ?? flink.Runtime.of(DEFAULT_FLINK_RUNTIME),
+      runtime,
       code: flink.ApplicationCode.fromBucket(codeConfig.bucket, codeConfig.key, codeConfig.objectVersion),
       role,
       checkpointingEnabled,
@@ -334,8 +339,30 @@ export class FlinkStreamProcessor extends Construct {
   }
 
   /**
-   * downtime: milliseconds the job has been failing or recovering. Deprecated by Flink 2.2 but still published.
-   * @default statistic Average over 5 minutes
+   * restartingTime: milliseconds the job has spent in the RESTARTING state so far (0 when it is not restarting).
+   * With `failingTime` it replaces `downtime`, which Flink 2.2 deprecates. @default statistic Maximum over 5 minutes
+   */
+  public metricRestartingTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('restartingTime', { statistic: 'Maximum', ...props });
+  }
+
+  /** failingTime: milliseconds the job has spent in the FAILING state so far. @default statistic Maximum over 5 minutes */
+  public metricFailingTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('failingTime', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * cancellingTime: milliseconds the job has spent in the CANCELLING state so far (e.g. while it is being stopped).
+   * @default statistic Maximum over 5 minutes
+   */
+  public metricCancellingTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('cancellingTime', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * downtime: milliseconds the job has been failing or recovering. Flink 2.2 deprecates it in favour of
+   * `restartingTime` and `failingTime` (see `metricRestartingTime`, `metricFailingTime`); runtimes before Flink 2 only
+   * publish this one. @default statistic Average over 5 minutes
    */
   public metricDowntime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('downtime', { statistic: 'Average', ...props });
@@ -448,13 +475,25 @@ export class FlinkStreamProcessor extends Construct {
       threshold: restarts,
       alarmDescription: `${this.node.path} restarted (numRestarts grew by ${restarts} or more in 5 minutes)`,
     });
+    // Flink 2.2 deprecates downtime; the time spent restarting or failing is what it measured. Runtimes before
+    // Flink 2 do not publish the replacements, so they keep downtime.
+    const minute = { period: Duration.minutes(1) };
     add('DowntimeAlarm', {
-      metric: this.metricDowntime({ period: Duration.minutes(1) }),
+      metric: this.flink2
+        ? new cloudwatch.MathExpression({
+            expression: 'FILL(restarting, 0) + FILL(failing, 0)',
+            usingMetrics: { restarting: this.metricRestartingTime(minute), failing: this.metricFailingTime(minute) },
+            label: 'restartingTime + failingTime',
+            period: Duration.minutes(1),
+          })
+        : this.metricDowntime(minute),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       threshold: 0,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      alarmDescription: `${this.node.path} is down (downtime > 0): it processes no data`,
+      alarmDescription: this.flink2
+        ? `${this.node.path} is down (restartingTime + failingTime > 0): it processes no data`
+        : `${this.node.path} is down (downtime > 0): it processes no data`,
     });
     if (checkpointing) {
       const failed = props.failedCheckpointsThreshold ?? 1;
@@ -474,7 +513,7 @@ export class FlinkStreamProcessor extends Construct {
         threshold: duration.toMilliseconds(),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
-        alarmDescription: `${this.node.path} checkpoints take ${duration.toHumanString()} or longer`,
+        alarmDescription: `${this.node.path} checkpoints take ${describeDuration(duration)} or longer`,
       });
     }
     if (this.sourceStream) {
@@ -484,7 +523,7 @@ export class FlinkStreamProcessor extends Construct {
         threshold: lag.toMilliseconds(),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
-        alarmDescription: `${this.node.path} falls behind its source stream by ${lag.toHumanString()} or more (GetRecords.IteratorAgeMilliseconds)`,
+        alarmDescription: `${this.node.path} falls behind its source stream by ${describeDuration(lag)} or more (GetRecords.IteratorAgeMilliseconds)`,
       });
     }
   }
@@ -500,8 +539,13 @@ function validateProps(props: FlinkStreamProcessorProps): void {
       );
     }
   }
-  validateRange('checkpointInterval', props.checkpointInterval?.toMilliseconds(), 1000, 86_400_000, 'ms');
-  validateRange('minPauseBetweenCheckpoints', props.minPauseBetweenCheckpoints?.toMilliseconds(), 0, 86_400_000, 'ms');
+  validateDuration('checkpointInterval', props.checkpointInterval, Duration.seconds(1), Duration.days(1));
+  validateDuration(
+    'minPauseBetweenCheckpoints',
+    props.minPauseBetweenCheckpoints,
+    Duration.millis(0),
+    Duration.days(1),
+  );
   if (!props.sourceStream) {
     const sourceOnly = {
       sourceConsumer: props.sourceConsumer,

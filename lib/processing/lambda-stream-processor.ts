@@ -12,7 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { validateInteger, validateRange } from '../internal';
+import { describeDuration, requireResolved, validateDuration, validateInteger, validateRange } from '../internal';
 import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { createObservedFunction, serviceNameOf } from '../internal/observed-function';
@@ -130,9 +130,12 @@ export class LambdaStreamProcessor extends Construct {
     validateInteger('batchSize', props.batchSize, 1, 10000);
     validateInteger('parallelizationFactor', props.parallelizationFactor, 1, 10);
     validateInteger('retryAttempts', props.retryAttempts, 0, 10000);
-    validateRange('maxBatchingWindow', props.maxBatchingWindow?.toSeconds(), 0, 300, 'seconds');
-    validateRange('maxRecordAge', props.maxRecordAge?.toSeconds(), 60, 604800, 'seconds');
-    validateRange('tumblingWindow', props.tumblingWindow?.toSeconds(), 1, 900, 'seconds');
+    validateDuration('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.seconds(300));
+    // aws-cdk-lib compares maxRecordAge at synth time (EventSourceMapping), so it cannot be a deploy-time value.
+    requireResolved('maxRecordAge', props.maxRecordAge, 'the event source mapping checks it at synth time');
+    validateDuration('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
+    validateDuration('deadLetterRetention', props.deadLetterRetention, Duration.seconds(60), Duration.days(14));
+    validateDuration('tumblingWindow', props.tumblingWindow, Duration.seconds(1), Duration.seconds(900));
     validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
     validateThreshold('errorsThreshold', props.errorsThreshold);
     validateThreshold('throttlesThreshold', props.throttlesThreshold);
@@ -290,7 +293,7 @@ export class LambdaStreamProcessor extends Construct {
         datapointsToAlarm: 3,
         metric: this.metricIteratorAge({ period: Duration.minutes(1) }),
         threshold: iteratorAge.toMilliseconds(),
-        alarmDescription: `${this.node.path} falls behind the stream by more than ${iteratorAge.toHumanString()}`,
+        alarmDescription: `${this.node.path} falls behind the stream by more than ${describeDuration(iteratorAge)}`,
       });
       add('DeadLetterQueueDepthAlarm', {
         metric: this.metricDeadLetterQueueDepth(),

@@ -6,7 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { validateInteger, validateRange } from '../internal';
+import { describeDuration, requireResolved, validateDuration, validateInteger, validateRange } from '../internal';
 import { RestApiAuthorization, RestApiOptions } from '../internal/rest-api-options';
 import { createObservedFunction } from '../internal/observed-function';
 import { createAlarm, validateThreshold } from '../internal/alarms';
@@ -125,7 +125,7 @@ export interface RemoteFunctionOptions {
   readonly createAlarms?: boolean;
   /** Alarm when 5XX responses of the method in 5 minutes reach this count. @default 1 */
   readonly serverErrorThreshold?: number;
-  /** Alarm when the p99 latency of the method over 5 minutes reaches this. @default - 80% of `invocationTimeout` */
+  /** Alarm when the p99 latency of the method over 5 minutes reaches this. @default - 80% of `invocationTimeout` (all of it when that is a token) */
   readonly latencyP99Threshold?: Duration;
   /** Alarm when Lambda errors in 5 minutes reach this count. @default 1 */
   readonly errorsThreshold?: number;
@@ -281,7 +281,11 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
     validateInvocation(this.invocationTimeout, this.maxAttempts);
     validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
     validateInteger('reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0);
-    if (timeout.toMilliseconds() >= this.invocationTimeout.toMilliseconds()) {
+    if (
+      !timeout.isUnresolved() &&
+      !this.invocationTimeout.isUnresolved() &&
+      timeout.toMilliseconds() >= this.invocationTimeout.toMilliseconds()
+    ) {
       throw new Error(
         `timeout must be shorter than invocationTimeout (${this.invocationTimeout.toMilliseconds()} ms), got ${timeout.toMilliseconds()} ms`,
       );
@@ -381,8 +385,12 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
 
   private createAlarms(props: RemoteFunctionProps): void {
     const topic = props.alarmTopic;
+    // 80% of a deploy-time invocationTimeout cannot be computed here: the alarm then fires at the timeout itself.
     const latency =
-      props.latencyP99Threshold ?? Duration.millis(Math.round(this.invocationTimeout.toMilliseconds() * 0.8));
+      props.latencyP99Threshold ??
+      (this.invocationTimeout.isUnresolved()
+        ? this.invocationTimeout
+        : Duration.millis(Math.round(this.invocationTimeout.toMilliseconds() * 0.8)));
     this.alarms.push(
       createAlarm(
         this,
@@ -402,7 +410,7 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
           threshold: latency.toMilliseconds(),
           evaluationPeriods: 3,
           datapointsToAlarm: 2,
-          alarmDescription: `p99 latency of POST /${this.functionType} is at or above ${latency.toHumanString()} (runtime timeout ${this.invocationTimeout.toHumanString()})`,
+          alarmDescription: `p99 latency of POST /${this.functionType} is at or above ${describeDuration(latency)} (runtime timeout ${describeDuration(this.invocationTimeout)})`,
         },
         topic,
       ),
@@ -431,13 +439,15 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
 }
 
 function validateFunctionType(type: string): void {
-  if (!Token.isUnresolved(type) && !FUNCTION_TYPE.test(type)) {
+  requireResolved('functionType', type, 'it routes events to the function and names its API resource at synth time');
+  if (!FUNCTION_TYPE.test(type)) {
     throw new Error(`functionType must match ${FUNCTION_TYPE.source}, got '${type}'`);
   }
 }
 
 /** Egress names become property group names `Egress.<name>` (at most 50 characters in all). */
 export function validateEgressName(name: string): void {
+  requireResolved('egress name', name, 'it is matched against the declared egress streams at synth time');
   if (!/^[a-zA-Z0-9_-]{1,43}$/.test(name)) {
     throw new Error(
       `egress name must match [a-zA-Z0-9_-]{1,43} (it names property group Egress.<name>), got '${name}'`,
@@ -446,6 +456,6 @@ export function validateEgressName(name: string): void {
 }
 
 function validateInvocation(timeout: Duration, maxAttempts: number): void {
-  validateRange('invocationTimeout', timeout.toMilliseconds(), 1, MAX_INTEGRATION_TIMEOUT_MS, 'ms');
+  validateDuration('invocationTimeout', timeout, Duration.millis(1), Duration.millis(MAX_INTEGRATION_TIMEOUT_MS));
   validateInteger('maxAttempts', maxAttempts, 1, 100);
 }

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { validateInteger, validateRange } from '../internal';
+import { validateDuration, validateInteger } from '../internal';
 import { createAlarm } from '../internal/alarms';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
 import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-grants';
@@ -309,11 +309,10 @@ function validate(props: StatefulFunctionsProcessorProps, egress: EgressStream[]
   if (props.eventStore && props.eventStoreRetention) {
     throw new Error('eventStoreRetention configures a new event store and cannot be combined with eventStore');
   }
-  const retentionDays = props.eventStoreRetention?.toHours({ integral: false });
-  validateRange('eventStoreRetention', retentionDays === undefined ? undefined : retentionDays / 24, 1, 365, 'days');
+  validateDuration('eventStoreRetention', props.eventStoreRetention, Duration.days(1), Duration.days(365));
   validateInteger('maxConcurrentCalls', props.maxConcurrentCalls, 1, 10000);
-  validateRange('stateExportInterval', props.stateExportInterval?.toSeconds(), 10, 86400, 'seconds');
-  validateRange('stateExportRetention', props.stateExportRetention?.toDays(), 1, 36500, 'days');
+  validateDuration('stateExportInterval', props.stateExportInterval, Duration.seconds(10), Duration.days(1));
+  validateDuration('stateExportRetention', props.stateExportRetention, Duration.days(1), Duration.days(36500));
   if (props.stateExportEnabled === false) {
     const exportOnly = {
       stateExportBucket: props.stateExportBucket,

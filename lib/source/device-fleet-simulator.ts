@@ -78,7 +78,8 @@ export class DeviceFleetSimulator extends Construct {
         roleDescription: `Execution role of ${this.node.path}`,
         serviceName: serviceNameOf(this, id),
         memorySize: props.memorySize ?? 256,
-        timeout: Duration.seconds(runDuration.toSeconds() + 30),
+        // 30 s more than a run; a deploy-time run duration gets the timeout of the longest run.
+        timeout: Duration.seconds((runDuration.isUnresolved() ? MAX_RUN_SECONDS : runDuration.toSeconds()) + 30),
         logRetention: props.logRetention,
         environment: {
           STREAM_ARN: props.stream.streamArn,
@@ -120,6 +121,9 @@ export class DeviceFleetSimulator extends Construct {
   }
 }
 
+/** The longest run: 14 minutes, so that the run and its 30 s margin fit the 15-minute Lambda limit. */
+const MAX_RUN_SECONDS = 840;
+
 function validate(
   props: DeviceFleetSimulatorProps,
   rates: Record<string, number>,
@@ -140,13 +144,13 @@ function validate(
       );
     }
   }
-  const minutes = scheduleRate.toSeconds() / 60;
-  if (!Token.isUnresolved(minutes) && (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)) {
+  const minutes = scheduleRate.isUnresolved() ? undefined : scheduleRate.toSeconds() / 60;
+  if (minutes !== undefined && (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)) {
     throw new Error(`scheduleRate must be 1 to 60 whole minutes, got ${scheduleRate.toHumanString()}`);
   }
-  const seconds = runDuration.toSeconds({ integral: false });
-  if (!Token.isUnresolved(seconds)) {
-    const max = Math.min(scheduleRate.toSeconds(), 840);
+  if (!runDuration.isUnresolved()) {
+    const seconds = runDuration.toSeconds({ integral: false });
+    const max = Math.min(minutes === undefined ? MAX_RUN_SECONDS : minutes * 60, MAX_RUN_SECONDS);
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > max) {
       throw new Error(
         `runDuration must be 1 to ${max} whole seconds (at most scheduleRate and 14 minutes), got ${seconds} seconds`,

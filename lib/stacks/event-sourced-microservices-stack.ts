@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ArchiveFormat, S3ArchiveDestination } from '../destination';
 import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
-import { handlerEntry, validateInteger, validateRange } from '../internal';
+import { handlerEntry, validateDuration, validateInteger } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
 import { FlinkCode, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProcessor } from '../processing';
 import { PipelineDashboard, ReplayRole } from '../operations';
@@ -334,13 +334,8 @@ export class EventSourcedMicroservicesStack extends Stack {
 }
 
 function validateProps(props: EventSourcedMicroservicesStackProps, generation: number): void {
-  for (const [name, value] of [
-    ['eventStoreRetention', props.eventStoreRetention],
-    ['egressRetention', props.egressRetention],
-  ] as const) {
-    const hours = value?.toHours({ integral: false });
-    validateRange(name, hours === undefined ? undefined : hours / 24, 1, 365, 'days');
-  }
+  validateDuration('eventStoreRetention', props.eventStoreRetention, Duration.days(1), Duration.days(365));
+  validateDuration('egressRetention', props.egressRetention, Duration.days(1), Duration.days(365));
   validateInteger('readModelGeneration', generation, 1, 9999);
   validateInteger('rebuildReadModelGeneration', props.rebuildReadModelGeneration, 1, 9999);
   if (props.rebuildReadModelGeneration === generation) {

@@ -56,6 +56,10 @@ export interface TimeSeriesAnalyticsStackProps extends StackProps {
   readonly enableGrafana?: boolean;
   /** @default [GrafanaAuthenticationProvider.AWS_SSO] */
   readonly grafanaAuthenticationProviders?: GrafanaAuthenticationProvider[];
+  /** SAML IdP metadata URL, with the SAML provider (or `grafanaSamlIdpMetadataXml`). @default - none */
+  readonly grafanaSamlIdpMetadataUrl?: string;
+  /** SAML IdP metadata document, with the SAML provider (or `grafanaSamlIdpMetadataUrl`). @default - none */
+  readonly grafanaSamlIdpMetadataXml?: string;
   /**
    * ARN of a secret holding an InfluxDB API token (JSON {"token": "..."}) for the Grafana InfluxDB data source; create
    * the token with `influx auth create --read-bucket` after the first deployment. With it the workspace joins the
@@ -162,6 +166,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     // Destinations.
     this.timeSeriesDatabase = new InfluxDbDatabase(this, 'TimeSeriesDatabase', {
       removalPolicy,
+      alarmTopic,
       // Exactly what the calculator calls from inside the VPC; DynamoDB goes through the gateway endpoint.
       interfaceEndpoints: [
         ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -300,6 +305,8 @@ export class TimeSeriesAnalyticsStack extends Stack {
     const withInflux = tokenSecret !== undefined;
     const grafana = new GrafanaVisualisation(this, 'Grafana', {
       authenticationProviders: props.grafanaAuthenticationProviders ?? [GrafanaAuthenticationProvider.AWS_SSO],
+      samlIdpMetadataUrl: props.grafanaSamlIdpMetadataUrl,
+      samlIdpMetadataXml: props.grafanaSamlIdpMetadataXml,
       vpc: withInflux ? db.vpc : undefined,
       influxDbUrl: withInflux ? db.endpointUrl : undefined,
       influxDbOrganization: withInflux ? db.organization : undefined,
@@ -376,6 +383,8 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
     // Settings of a disabled workspace are ignored rather than rejected, so cdk.json can keep them around.
     grafanaAuthenticationProviders: enableGrafana ? providerList : undefined,
     grafanaInfluxDbTokenSecretArn: enableGrafana ? str('grafanaInfluxDbTokenSecretArn') : undefined,
+    grafanaSamlIdpMetadataUrl: enableGrafana ? str('grafanaSamlIdpMetadataUrl') : undefined,
+    grafanaSamlIdpMetadataXml: enableGrafana ? str('grafanaSamlIdpMetadataXml') : undefined,
     removalPolicy:
       removal === undefined ? undefined : removal === 'DESTROY' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   };
@@ -394,6 +403,9 @@ function validateProps(props: TimeSeriesAnalyticsStackProps): void {
   }
   if (props.grafanaAuthenticationProviders && !props.enableGrafana) {
     throw new Error('grafanaAuthenticationProviders needs enableGrafana true');
+  }
+  if ((props.grafanaSamlIdpMetadataUrl || props.grafanaSamlIdpMetadataXml) && !props.enableGrafana) {
+    throw new Error('grafanaSamlIdpMetadataUrl and grafanaSamlIdpMetadataXml need enableGrafana true');
   }
 }
 

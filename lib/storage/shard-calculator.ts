@@ -1,4 +1,5 @@
 import { StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { requireResolved } from '../internal/validation';
 
 /** Published Kinesis Data Streams limits used by the calculator. */
 export const KINESIS_LIMITS = {
@@ -117,6 +118,10 @@ export class ShardCalculator {
     const shared = props.sharedThroughputConsumers ?? 1;
     const efo = props.enhancedFanOutConsumers ?? 0;
     const headroomTarget = props.targetHeadroom ?? 0.2;
+    const { prices: givenPrices, ...load } = props;
+    for (const [name, value] of [...Object.entries(load), ...Object.entries(givenPrices ?? {})]) {
+      requireResolved(name, value, 'ShardCalculator sizes the stream at synth time, before deploy-time values exist');
+    }
     requirePositive('recordsPerSecond', props.recordsPerSecond);
     requirePositive('averageRecordBytes', props.averageRecordBytes);
     if (props.averageRecordBytes > KINESIS_LIMITS.maxRecordBytes) {

@@ -2,7 +2,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../../bin/nag';
 import { InfluxDbDatabase, InfluxDbDatabaseProps, InfluxDbDeploymentType } from '../../../lib/destination';
 
@@ -308,6 +310,136 @@ describe('InfluxDbDatabase', () => {
     const { stack } = setup();
     new InfluxDbDatabase(stack, 'Db');
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('LiveAnalytics'));
+  });
+});
+
+describe('InfluxDbDatabase alarms and metrics', () => {
+  const dimension = (stack: Stack, db: InfluxDbDatabase) => [
+    { Name: 'DbInstanceName', Value: stack.resolve(db.instanceName) },
+  ];
+
+  test('CPU, memory and disk alarms on the instance, in AWS/Timestream/InfluxDB', () => {
+    const { stack } = setup();
+    const db = new InfluxDbDatabase(stack, 'Db');
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    for (const [MetricName, Threshold, EvaluationPeriods] of [
+      ['CPUUtilization', 90, 3],
+      ['MemoryUtilization', 90, 3],
+      ['DiskUtilization', 80, 1],
+    ]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Timestream/InfluxDB',
+        MetricName,
+        Dimensions: dimension(stack, db),
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold,
+        EvaluationPeriods,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+    expect(db.alarms.map((a) => a.node.id)).toEqual([
+      'CpuUtilizationAlarm',
+      'MemoryUtilizationAlarm',
+      'DiskUtilizationAlarm',
+    ]);
+  });
+
+  test('thresholds follow the props, and alarms notify the topic', () => {
+    const { stack } = setup();
+    const topic = new sns.Topic(stack, 'Topic');
+    new InfluxDbDatabase(stack, 'Db', {
+      cpuUtilizationThreshold: 75,
+      memoryUtilizationThreshold: 85,
+      diskUtilizationThreshold: 70,
+      alarmTopic: topic,
+    });
+    const template = Template.fromStack(stack);
+    for (const [MetricName, Threshold] of [
+      ['CPUUtilization', 75],
+      ['MemoryUtilization', 85],
+      ['DiskUtilization', 70],
+    ]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName,
+        Threshold,
+        AlarmActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as never) }],
+      });
+    }
+  });
+
+  test('createAlarms false creates none; thresholds without alarms are rejected', () => {
+    const { stack } = setup();
+    new InfluxDbDatabase(stack, 'Db', { createAlarms: false });
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(() => new InfluxDbDatabase(stack, 'Db2', { createAlarms: false, cpuUtilizationThreshold: 50 })).toThrow(
+      /cpuUtilizationThreshold need createAlarms, got false/,
+    );
+  });
+
+  test.each(['cpuUtilizationThreshold', 'memoryUtilizationThreshold', 'diskUtilizationThreshold'])(
+    '%s above 100 percent is rejected',
+    (prop) => {
+      const { stack } = setup();
+      expect(() => new InfluxDbDatabase(stack, 'Db', { [prop]: 101 })).toThrow(
+        new RegExp(`${prop} must be between 0 and 100 percent, got 101`),
+      );
+    },
+  );
+
+  test('metric methods use the documented names and the DbInstanceName dimension', () => {
+    const { stack } = setup();
+    const db = new InfluxDbDatabase(stack, 'Db', { instanceName: 'telemetry-db' });
+    const metrics = [
+      db.metricCpuUtilization(),
+      db.metricMemoryUtilization(),
+      db.metricDiskUtilization(),
+      db.metricHeapMemoryUsage(),
+    ].map((m) => [m.namespace, m.metricName, m.dimensions, m.statistic]);
+    expect(metrics).toEqual(
+      ['CPUUtilization', 'MemoryUtilization', 'DiskUtilization', 'HeapMemoryUsage'].map((name) => [
+        'AWS/Timestream/InfluxDB',
+        name,
+        { DbInstanceName: 'telemetry-db' },
+        'Maximum',
+      ]),
+    );
+  });
+});
+
+describe('InfluxDbDatabase admin secret', () => {
+  test('is encrypted with a new customer-managed key with rotation', () => {
+    const { stack } = setup();
+    const db = new InfluxDbDatabase(stack, 'Db');
+    const template = Template.fromStack(stack);
+    const keyId = stack.getLogicalId(db.secretEncryptionKey.node.defaultChild as never);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+  });
+
+  test('uses a given key, and writers may decrypt with it', () => {
+    const { stack } = setup();
+    const key = new kms.Key(stack, 'Given', { enableKeyRotation: true });
+    const db = new InfluxDbDatabase(stack, 'Db', { secretEncryptionKey: key });
+    const writer = new iam.Role(stack, 'Writer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    db.grantWrite(writer);
+    const template = Template.fromStack(stack);
+    const keyId = stack.getLogicalId(key.node.defaultChild as never);
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    // Secret.grantRead grants the decrypt in the key policy, through Secrets Manager only.
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Principal: { AWS: { 'Fn::GetAtt': [stack.getLogicalId(writer.node.defaultChild as never), 'Arn'] } },
+            Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
   });
 });
 

@@ -350,6 +350,9 @@ describe('S3ArchiveDestination options', () => {
 
 describe('S3ArchiveDestination validation', () => {
   const cases: Array<[string, Options, RegExp]> = [
+    // Glue allows 255 characters: a 300-character name used to pass synth and fail at deploy time.
+    ['a 300-character database name', { databaseName: 'a'.repeat(300) }, /databaseName must be 1-255 characters of/],
+    ['an upper-case table name', { tableName: 'Telemetry' }, /tableName must be 1-255 characters of .*got 'Telemetry'/],
     ['prefix without slash', { prefix: 'data' }, /prefix must be non-empty, end with '\/'.*got 'data'/],
     ['empty error prefix', { errorPrefix: '' }, /errorPrefix must be non-empty.*got ''/],
     [
@@ -384,7 +387,7 @@ describe('S3ArchiveDestination validation', () => {
     [
       'interval',
       { bufferingInterval: Duration.seconds(901) },
-      /bufferingInterval must be between 0 and 900 seconds, got 901 seconds/,
+      /bufferingInterval must be between 0 seconds and 15 minutes, got 15 minutes 1 second/,
     ],
     [
       'Parquet buffer',

@@ -412,7 +412,7 @@ describe('ApiGatewayIngestion validation', () => {
       /throttlingBurstLimit must be an integer between 1 and 5000, got 5001/,
     ],
     ['quota without API key', { apiKeyQuotaPerDay: 10 }, /apiKeyQuotaPerDay requires authorization API_KEY, got IAM/],
-    ['stage name', { stageName: 'prod-1' }, /stageName must match .*got 'prod-1'/],
+    ['stage name', { stageName: 'prod-1' }, /stageName must be 1-128 characters of .*got 'prod-1'/],
     ['4XX threshold', { clientErrorThreshold: -1 }, /clientErrorThreshold must be zero or more, got -1/],
     ['5XX threshold', { serverErrorThreshold: -2 }, /serverErrorThreshold must be zero or more, got -2/],
   ];

@@ -224,7 +224,7 @@ describe('IotCoreIngestion options', () => {
 
 describe('IotCoreIngestion validation', () => {
   const cases: Array<[string, Partial<IotCoreIngestionProps>, RegExp]> = [
-    ['rule name', { ruleName: 'my-rule' }, /ruleName must match .*got 'my-rule'/],
+    ['rule name', { ruleName: 'my-rule' }, /ruleName must be 1-128 characters of .*got 'my-rule'/],
     ['sql', { sql: "DELETE FROM 'x'" }, /sql must be a SELECT .*got 'DELETE FROM 'x''/],
     ['partition key', { partitionKey: '  ' }, /partitionKey must not be empty, got '  '/],
     ['threshold', { failureThreshold: -1 }, /failureThreshold must be zero or more, got -1/],

@@ -101,7 +101,7 @@ describe('ReplayRole', () => {
       /archive prefix must be a non-empty key prefix ending with '\/', got 'events'/,
     );
     expect(() => new ReplayRole(f.stack, 'B', { maxSessionDuration: Duration.hours(13) })).toThrow(
-      /maxSessionDuration must be between 1 and 12 hours, got 13 hours/,
+      /maxSessionDuration must be between 1 hour and 12 hours, got 13 hours/,
     );
   });
 });

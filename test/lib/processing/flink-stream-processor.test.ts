@@ -470,13 +470,23 @@ describe('FlinkStreamProcessor alarms', () => {
         }),
       ]),
     });
+    // Flink 2.2 deprecates downtime: the alarm adds the time spent restarting and failing instead.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/KinesisAnalytics',
-      MetricName: 'downtime',
-      Dimensions: appDimension,
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(restarting, 0) + FILL(failing, 0)' }),
+        ...['restartingTime', 'failingTime'].map((MetricName) =>
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/KinesisAnalytics', MetricName, Dimensions: appDimension }),
+              Stat: 'Maximum',
+            }),
+          }),
+        ),
+      ]),
     });
+    expect(JSON.stringify(template.toJSON())).not.toContain('"downtime"');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/KinesisAnalytics',
       MetricName: 'lastCheckpointDuration',
@@ -490,6 +500,17 @@ describe('FlinkStreamProcessor alarms', () => {
       Threshold: 300000,
     });
     expect(JSON.stringify(template.toJSON())).not.toContain('fullRestarts');
+  });
+
+  test('a Flink 1.x runtime keeps the downtime alarm: it publishes no restartingTime', () => {
+    const f = fixture();
+    processor(f, { runtime: flink.Runtime.FLINK_1_20 });
+    Template.fromStack(f.stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/KinesisAnalytics',
+      MetricName: 'downtime',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
   });
 
   test('thresholds follow the props and alarms notify the topic', () => {
@@ -535,6 +556,9 @@ describe('FlinkStreamProcessor alarms', () => {
       p.metricLastCheckpointDuration(),
       p.metricLastCheckpointSize(),
       p.metricDowntime(),
+      p.metricRestartingTime(),
+      p.metricFailingTime(),
+      p.metricCancellingTime(),
       p.metricKpus(),
       p.metricCpuUtilization(),
       p.metricHeapMemoryUtilization(),
@@ -545,6 +569,9 @@ describe('FlinkStreamProcessor alarms', () => {
       ['lastCheckpointDuration', 'AWS/KinesisAnalytics', ['Application']],
       ['lastCheckpointSize', 'AWS/KinesisAnalytics', ['Application']],
       ['downtime', 'AWS/KinesisAnalytics', ['Application']],
+      ['restartingTime', 'AWS/KinesisAnalytics', ['Application']],
+      ['failingTime', 'AWS/KinesisAnalytics', ['Application']],
+      ['cancellingTime', 'AWS/KinesisAnalytics', ['Application']],
       ['KPUs', 'AWS/KinesisAnalytics', ['Application']],
       ['cpuUtilization', 'AWS/KinesisAnalytics', ['Application']],
       ['heapMemoryUtilization', 'AWS/KinesisAnalytics', ['Application']],
@@ -706,7 +733,10 @@ describe('FlinkStreamProcessor validation', () => {
   test.each([
     [{ parallelism: 0 }, /parallelism must be an integer between 1 and 10000, got 0/],
     [{ parallelismPerKpu: 9 }, /parallelismPerKpu must be an integer between 1 and 8, got 9/],
-    [{ checkpointInterval: Duration.millis(500) }, /checkpointInterval must be between 1000 and 86400000 ms, got 500/],
+    [
+      { checkpointInterval: Duration.millis(500) },
+      /checkpointInterval must be between 1 second and 1 day, got 500 millis/,
+    ],
     [{ checkpointingEnabled: false, checkpointInterval: Duration.seconds(10) }, /need checkpointing/],
     [{ restartsThreshold: -1 }, /RestartsAlarm threshold must be zero or more, got -1/],
   ])('%p is rejected', (props, message) => {

@@ -159,6 +159,22 @@ describe('LambdaStreamProcessor defaults', () => {
   });
 });
 
+describe('LambdaStreamProcessor log group', () => {
+  test('is encrypted with a customer-managed key that CloudWatch Logs may use (CKV_AWS_158)', () => {
+    const t = template();
+    const keys = t.findResources('AWS::KMS::Key', {
+      Properties: { Description: Match.stringLikeRegexp('Lambda logs') },
+    });
+    expect(Object.keys(keys)).toHaveLength(1);
+    const [keyId, key] = Object.entries(keys)[0];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(JSON.stringify(key.Properties.KeyPolicy)).toContain('kms:EncryptionContext:aws:logs:arn');
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+    expect(groups.every((g) => g.Properties.KmsKeyId !== undefined)).toBe(true);
+  });
+});
+
 describe('LambdaStreamProcessor dead-letter payload bucket', () => {
   test('oversized dead letters go to the bucket: env, PutObject under dead-letters/ only, its key, cdk-nag clean', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -372,10 +388,22 @@ describe('LambdaStreamProcessor validation', () => {
     [{ batchSize: 10001 }, /got 10001/],
     [{ parallelizationFactor: 11 }, /parallelizationFactor must be an integer between 1 and 10, got 11/],
     [{ retryAttempts: -1 }, /retryAttempts must be an integer between 0 and 10000, got -1/],
-    [{ maxBatchingWindow: Duration.seconds(301) }, /maxBatchingWindow must be between 0 and 300 seconds, got 301/],
-    [{ maxRecordAge: Duration.seconds(30) }, /maxRecordAge must be between 60 and 604800 seconds, got 30/],
-    [{ tumblingWindow: Duration.minutes(16) }, /tumblingWindow must be between 1 and 900 seconds, got 960/],
+    [
+      { maxBatchingWindow: Duration.seconds(301) },
+      /maxBatchingWindow must be between 0 seconds and 5 minutes, got 5 minutes 1 second/,
+    ],
+    [{ maxRecordAge: Duration.seconds(30) }, /maxRecordAge must be between 1 minute and 7 days, got 30 seconds/],
+    [
+      { tumblingWindow: Duration.minutes(16) },
+      /tumblingWindow must be between 1 second and 15 minutes, got 16 minutes/,
+    ],
     [{ memorySize: 64 }, /memorySize must be between 128 and 10240 MB, got 64/],
+    // Lambda allows 15 minutes at most: 16 used to pass synth and fail at deploy time.
+    [{ timeout: Duration.minutes(16) }, /timeout must be between 1 second and 15 minutes, got 16 minutes/],
+    [
+      { deadLetterRetention: Duration.days(15) },
+      /deadLetterRetention must be between 1 minute and 14 days, got 15 days/,
+    ],
     [{ errorsThreshold: -1 }, /errorsThreshold must be zero or more, got -1/],
     [{ deadLetterQueueDepthThreshold: -2 }, /deadLetterQueueDepthThreshold must be zero or more, got -2/],
   ])('%j is rejected', (props, message) => {

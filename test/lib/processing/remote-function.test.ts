@@ -198,7 +198,7 @@ describe('RemoteFunction', () => {
     test('rejects an invocation timeout above API Gateway limit', () => {
       const f = newStack();
       expect(() => standalone(f.stack, { invocationTimeout: Duration.seconds(30) })).toThrow(
-        /invocationTimeout must be between 1 and 29000 ms, got 30000/,
+        /invocationTimeout must be between 1 milli and 29 seconds, got 30 seconds/,
       );
     });
 

@@ -372,7 +372,7 @@ describe('StatefulFunctionsProcessor', () => {
     test('event store retention beyond 365 days, or with an existing event store', () => {
       const f = fixture();
       expect(() => processor(fixture(), { eventStoreRetention: Duration.days(366) })).toThrow(
-        /eventStoreRetention must be between 1 and 365 days, got 366/,
+        /eventStoreRetention must be between 1 day and 365 days, got 366 days/,
       );
       expect(() => processor(f, { eventStore: f.orderEvents.stream, eventStoreRetention: Duration.days(30) })).toThrow(
         /eventStoreRetention configures a new event store and cannot be combined with eventStore/,
@@ -387,7 +387,7 @@ describe('StatefulFunctionsProcessor', () => {
         /stateExportPrefix must be key segments without leading or trailing '\/', got '\/exports\/'/,
       );
       expect(() => processor(fixture(), { stateExportInterval: Duration.seconds(5) })).toThrow(
-        /stateExportInterval must be between 10 and 86400 seconds, got 5/,
+        /stateExportInterval must be between 10 seconds and 1 day, got 5 seconds/,
       );
     });
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Duration, Lazy, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../../bin/nag';
@@ -433,11 +433,25 @@ describe('EventSourcedMicroservicesStack', () => {
   describe('validation', () => {
     test('retention beyond 365 days', () => {
       expect(() => build({ eventStoreRetention: Duration.days(400) }, false)).toThrow(
-        /eventStoreRetention must be between 1 and 365 days, got 400/,
+        /eventStoreRetention must be between 1 day and 365 days, got 400 days/,
       );
       expect(() => build({ egressRetention: Duration.hours(12) }, false)).toThrow(
-        /egressRetention must be between 1 and 365 days, got 0.5/,
+        /egressRetention must be between 1 day and 365 days, got 12 hours/,
       );
+    });
+
+    test('retention tokens are passed on, not compared', () => {
+      // Duration.hours(token) used to fail with "must be between 1 and 365 days, got -7.867310790458975e+287".
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new EventSourcedMicroservicesStack(app, 'EventSourced', {
+        env: { account: '111122223333', region: 'us-east-1' },
+        statefulFunctionsCode: FlinkCode.fromJar(jar),
+        eventStoreRetention: Duration.hours(Lazy.number({ produce: () => 48 })),
+        egressRetention: Duration.hours(Lazy.number({ produce: () => 72 })),
+      });
+      const streams = Object.values(Template.fromStack(stack).findResources('AWS::Kinesis::Stream'));
+      const hours = streams.map((st) => st.Properties.RetentionPeriodHours);
+      expect(hours).toEqual(expect.arrayContaining([48, 72]));
     });
 
     test('rebuilding the served generation', () => {

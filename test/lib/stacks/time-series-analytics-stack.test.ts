@@ -464,6 +464,33 @@ describe('TimeSeriesAnalyticsStack options', () => {
     expect(JSON.stringify(provisioning.DataSources)).toContain(TOKEN_SECRET_ARN);
   });
 
+  test('Grafana with SAML takes the IdP metadata', () => {
+    // SAML used to be accepted as a provider with no way to give its metadata, so synth always failed.
+    const { template: t } = synth(
+      {
+        enableGrafana: true,
+        grafanaAuthenticationProviders: [GrafanaAuthenticationProvider.SAML],
+        grafanaSamlIdpMetadataUrl: 'https://idp.example.com/metadata',
+      },
+      false,
+    );
+    t.hasResourceProperties('AWS::Grafana::Workspace', {
+      AuthenticationProviders: ['SAML'],
+      SamlConfiguration: Match.objectLike({ IdpMetadata: { Url: 'https://idp.example.com/metadata' } }),
+    });
+  });
+
+  test('the InfluxDB alarms notify the alarm topic', () => {
+    const { template: t } = synth({}, false);
+    for (const MetricName of ['CPUUtilization', 'MemoryUtilization', 'DiskUtilization']) {
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Timestream/InfluxDB',
+        MetricName,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopic') }],
+      });
+    }
+  });
+
   test('Grafana without a token stays out of the VPC and shows CloudWatch only', () => {
     const { template: t } = synth({ enableGrafana: true }, false);
     t.hasResourceProperties('AWS::Grafana::Workspace', { VpcConfiguration: Match.absent() });
@@ -526,7 +553,8 @@ describe('TimeSeriesAnalyticsStack options', () => {
     [{ percentile: 101 }, /percentile must be above 0 and at most 100, got 101/],
     [{ flinkParallelism: 0 }, /flinkParallelism must be an integer between 1 and 10000, got 0/],
     [{ grafanaInfluxDbTokenSecretArn: TOKEN_SECRET_ARN }, /grafanaInfluxDbTokenSecretArn needs enableGrafana true/],
-    [{ window: Duration.minutes(20) }, /tumblingWindow must be between 1 and 900 seconds, got 1200/],
+    [{ grafanaSamlIdpMetadataUrl: 'https://idp.example.com/m' }, /grafanaSamlIdpMetadataXml need enableGrafana true/],
+    [{ window: Duration.minutes(20) }, /tumblingWindow must be between 1 second and 15 minutes, got 20 minutes/],
     [{ simulatorDeviceCount: 100000 }, /deviceCount must be an integer between 1 and 99999, got 100000/],
   ])('rejects %p', (props, message) => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -579,6 +607,7 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
       'timeseries:enableGrafana': 'true',
       'timeseries:grafanaAuthenticationProviders': 'AWS_SSO,SAML',
       'timeseries:grafanaInfluxDbTokenSecretArn': TOKEN_SECRET_ARN,
+      'timeseries:grafanaSamlIdpMetadataUrl': 'https://idp.example.com/metadata',
       'timeseries:simulatorEnabled': 'false',
       'timeseries:simulatorDeviceCount': '250',
       'timeseries:windowSeconds': '30',
@@ -590,6 +619,7 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
         enableGrafana: true,
         grafanaAuthenticationProviders: [GrafanaAuthenticationProvider.AWS_SSO, GrafanaAuthenticationProvider.SAML],
         grafanaInfluxDbTokenSecretArn: TOKEN_SECRET_ARN,
+        grafanaSamlIdpMetadataUrl: 'https://idp.example.com/metadata',
         simulatorEnabled: false,
         simulatorDeviceCount: 250,
         window: Duration.seconds(30),

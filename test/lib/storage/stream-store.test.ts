@@ -1,5 +1,5 @@
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -310,8 +310,8 @@ describe('StreamStore validation', () => {
   };
 
   test.each([
-    [Duration.hours(23), /between 24 and 8760 hours, got 23 hours/],
-    [Duration.hours(8761), /between 24 and 8760 hours, got 8761 hours/],
+    [Duration.hours(23), /retentionPeriod must be between 1 day and 365 days, got 23 hours/],
+    [Duration.hours(8761), /retentionPeriod must be between 1 day and 365 days, got 365 days 1 hour/],
   ])('retention %s is rejected', (retentionPeriod, message) => {
     expect(() => synth({ retentionPeriod })).toThrow(message);
   });
@@ -341,10 +341,47 @@ describe('StreamStore validation', () => {
     );
   });
 
-  test.each([0, 10241])('max record size %s KiB is rejected', (maxRecordSizeKiB) => {
+  // UpdateMaxRecordSize accepts 1024 to 10240 KiB: 1023 passed synth and failed at deploy time before.
+  test.each([0, 1023, 10241])('max record size %s KiB is rejected', (maxRecordSizeKiB) => {
     expect(() => synth({ maxRecordSizeKiB })).toThrow(
-      new RegExp(`maxRecordSizeKiB must be an integer between 1 and 10240, got ${maxRecordSizeKiB}`),
+      new RegExp(`maxRecordSizeKiB must be an integer between 1024 and 10240, got ${maxRecordSizeKiB}`),
     );
+  });
+
+  test.each(['raw events', 'a'.repeat(129), ''])('stream name %j is rejected', (streamName) => {
+    expect(() => synth({ streamName })).toThrow(
+      `streamName must be 1-128 characters of letters, digits, '_', '.' and '-', got '${streamName}'`,
+    );
+  });
+
+  test('a retention token is validated at deploy time, not compared', () => {
+    const stack = new Stack(new App(), 'S');
+    const hours = new CfnParameter(stack, 'Hours', { type: 'Number' }).valueAsNumber;
+    new StreamStore(stack, 'Store', { retentionPeriod: Duration.hours(hours) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Kinesis::Stream', {
+      RetentionPeriodHours: { Ref: 'Hours' },
+    });
+  });
+
+  test('a plan above the default shard quota warns at synth', () => {
+    // 600 MB/s of writes needs about 700 shards, more than the default quota of 500.
+    const plan = ShardCalculator.calculate({
+      recordsPerSecond: 300_000,
+      averageRecordBytes: 2000,
+      loadPredictable: true,
+    });
+    expect(plan.shardCount).toBeGreaterThan(500);
+    const { stack } = synth({ shardPlan: { ...plan, capacityMode: kinesis.StreamMode.PROVISIONED } });
+    Annotations.fromStack(stack).hasWarning(
+      '/S/Store',
+      Match.stringLikeRegexp(`^${plan.shardCount} shards exceed the default account quota of 500 shards`),
+    );
+  });
+
+  test('a plan within the quota does not warn', () => {
+    const plan = ShardCalculator.calculate({ recordsPerSecond: 1000, averageRecordBytes: 1000, loadPredictable: true });
+    const { stack } = synth({ shardPlan: { ...plan, capacityMode: kinesis.StreamMode.PROVISIONED } });
+    Annotations.fromStack(stack).hasNoWarning('/S/Store', Match.anyValue());
   });
 
   test('a key with AWS-managed encryption is rejected', () => {
@@ -370,6 +407,6 @@ describe('StreamStore validation', () => {
 
   test('bad consumer name is rejected', () => {
     const store = new StreamStore(new Stack(new App(), 'S'), 'Store');
-    expect(() => store.addConsumer('bad name')).toThrow(/consumer name must match .*got 'bad name'/);
+    expect(() => store.addConsumer('bad name')).toThrow(/consumer name must be 1-128 characters of .*got 'bad name'/);
   });
 });
