@@ -385,11 +385,13 @@ export class LocalFlinkApplication {
     return checkpoint;
   }
 
-  /** The path of the newest completed checkpoint: the last one reported, else the newest in the checkpoint dir. */
+  /**
+   * The path of the newest completed checkpoint: the newest in the checkpoint dir with its `_metadata` (a job killed
+   * right after finishing one has not reported it yet, and restoring from it replays less), else the last reported.
+   */
   public latestCheckpoint(): string | undefined {
     const reported = this.checkpoints[this.checkpoints.length - 1]?.path;
-    if (reported && fs.existsSync(path.join(reported.replace(/^file:/, ''), '_metadata'))) return reported;
-    return latestCheckpointIn(this.checkpointDir) ?? this.restoredFrom;
+    return latestCheckpointIn(this.checkpointDir) ?? reported ?? this.restoredFrom;
   }
 
   /** SIGKILL, as a crash would: no cancellation, the checkpoints stay as they are. */

@@ -239,8 +239,10 @@ test('the enrichment job runs locally, survives a kill and restores from its lat
   expect(flink.metrics()).toMatchObject({ state: 'killed', running: false, pid: undefined });
 
   const restoredFrom = await flink.restartFromLatestCheckpoint();
-  expect(restoredFrom).toBe(flink.completedCheckpoints().at(-1)!.path);
+  // The newest on disk: the last one reported, or one the job finished just before the kill.
   expect(restoredFrom).toBe(latestCheckpointIn(flink.checkpointDir));
+  const chk = (p: string) => Number(/chk-(\d+)$/.exec(p)![1]);
+  expect(chk(restoredFrom!)).toBeGreaterThanOrEqual(chk(flink.completedCheckpoints().at(-1)!.path));
   expect(Number(/chk-(\d+)$/.exec(restoredFrom!)![1])).toBeGreaterThanOrEqual(covering.id);
 
   // Batch 3: new records, plus a batch 1 event id sent again, which the restored dedupe state must drop.
