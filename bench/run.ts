@@ -112,6 +112,23 @@ export async function measureRow(row: BenchRow, mode: BenchMode): Promise<RowRes
   }
 }
 
+/**
+ * A run of some rows (`--only`) over earlier results of the same mode: the rows measured now replace theirs, the
+ * others stay, in the order of `bench/rows/`. Earlier results of another mode are dropped.
+ */
+export function mergeRows(
+  earlier: BenchResults,
+  now: readonly RowResult[],
+  mode: BenchMode,
+  order: readonly string[] = loadRows().map((r) => r.id),
+): RowResult[] {
+  const byId = new Map<string, RowResult>();
+  if (earlier.mode === mode) for (const r of earlier.rows) byId.set(r.id, r);
+  for (const r of now) byId.set(r.id, r);
+  const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  return [...byId.values()].filter((r) => order.includes(r.id)).sort((a, b) => rank(a.id) - rank(b.id));
+}
+
 const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
 
 /** The Markdown table of the README's performance section. */
@@ -177,8 +194,13 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`  (${r.seconds.toFixed(1)} s)\n`);
   }
-  const out: BenchResults = { date: new Date().toISOString(), mode: args.mode, machine: machine(), rows: results };
   fs.mkdirSync(args.out, { recursive: true });
+  const file = path.join(args.out, 'results.json');
+  const rowsOut =
+    args.only && fs.existsSync(file)
+      ? mergeRows(JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults, results, args.mode)
+      : results;
+  const out: BenchResults = { date: new Date().toISOString(), mode: args.mode, machine: machine(), rows: rowsOut };
   fs.writeFileSync(path.join(args.out, 'results.json'), JSON.stringify(out, null, 2) + '\n');
   fs.writeFileSync(path.join(args.out, 'results.md'), markdown(out));
   fs.writeFileSync(path.join(args.out, 'results.svg'), renderChart(out));

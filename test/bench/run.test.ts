@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BenchRow, interleave, meets, ratios, summarize } from '../../bench/harness';
-import { BenchResults, loadRows, markdown, measureRow, parseArgs } from '../../bench/run';
+import { BenchResults, loadRows, markdown, measureRow, mergeRows, parseArgs, RowResult } from '../../bench/run';
 import { renderChart } from '../../bench/chart';
 
 const row = (measure: BenchRow['measure'], target: BenchRow['target'] = { op: '<=', value: 1.5 }): BenchRow => ({
@@ -144,5 +144,35 @@ describe('bench runner', () => {
       expect(['<=', '>=']).toContain(r.target.op);
       expect(r.target.value).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('bench results of a partial run', () => {
+  const result = (id: string, seconds: number): RowResult => ({
+    id,
+    figure: id,
+    baseline: 'b',
+    target: { op: '<=', value: 1 },
+    measurements: [],
+    seconds,
+  });
+  const earlier = (mode: 'full' | 'smoke'): BenchResults => ({
+    date: 'd',
+    mode,
+    machine: { cpus: 2, cpu: 'c', memoryGiB: 1, os: 'o', node: 'n', loadAverage: [] },
+    rows: [result('a', 1), result('b', 1), result('gone', 1)],
+  });
+
+  test('rows measured now replace theirs, the others stay in row order, rows no longer defined go', () => {
+    const merged = mergeRows(earlier('full'), [result('b', 2), result('c', 2)], 'full', ['c', 'a', 'b']);
+    expect(merged.map((r) => [r.id, r.seconds])).toEqual([
+      ['c', 2],
+      ['a', 1],
+      ['b', 2],
+    ]);
+  });
+
+  test('earlier results of another mode are not mixed in', () => {
+    expect(mergeRows(earlier('smoke'), [result('b', 2)], 'full', ['a', 'b']).map((r) => r.id)).toEqual(['b']);
   });
 });
