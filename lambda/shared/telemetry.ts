@@ -7,7 +7,7 @@ import { DeadLetterError } from './errors';
  * Unknown top-level fields are ignored. Both parsers give the same verdict on every line of
  * test/fixtures/telemetry-conformance.jsonl and telemetry-generated.jsonl; the rules are in docs/guarantees.md.
  *
- * `metrics`, `attributes` and `metadata` of a parsed record are prototype-free objects (`Object.create(null)`):
+ * `metrics`, `attributes` and `metadata` of a parsed record inherit nothing (see TELEMETRY_DICT_PROTOTYPE):
  * metric and attribute names such as `__proto__` or `constructor` are ordinary own keys. Copy them into a Map or
  * another prototype-free object, not into `{}`, where assigning `__proto__` would set the prototype instead.
  */
@@ -234,30 +234,65 @@ function endOfEscapedString(s: string, from: number): number {
 /** Validates a parsed raw telemetry record; throws DeadLetterError with the reason for a bad one. */
 export function validateTelemetry(value: unknown, window?: TimeWindowCheck): TelemetryRecord {
   const obj = checkShape(value);
-  return checkValues(obj, window);
+  const shape = lastShape;
+  checkValues(obj, shape, window);
+  const attributes = obj.attributes;
+  if (isPlainObject(attributes)) {
+    return {
+      eventId: obj.eventId as string,
+      deviceId: obj.deviceId as string,
+      timestamp: shape.timestamp,
+      metrics: shape.metrics,
+      attributes: ownCopy(attributes as Record<string, string>),
+    };
+  }
+  return {
+    eventId: obj.eventId as string,
+    deviceId: obj.deviceId as string,
+    timestamp: shape.timestamp,
+    metrics: shape.metrics,
+  };
 }
 
 /** Validates a parsed enriched telemetry record (raw contract plus metadata, enriched, processedAt). */
 export function validateEnrichedTelemetry(value: unknown, window?: TimeWindowCheck): EnrichedTelemetryRecord {
   const obj = checkShape(value);
+  const shape = lastShape;
   const metadata = obj.metadata;
   if (!isPlainObject(metadata)) throw schema(`metadata must be an object of strings, got ${describe(metadata)}`);
-  for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw schema(`metadata.${abbreviate(k)} must be a string, got ${describe(v)}`);
+  const meta = stringsCopy(metadata, 'metadata');
+  const enriched = obj.enriched;
+  if (typeof enriched !== 'boolean') throw schema(`enriched must be a boolean, got ${describe(enriched)}`);
+  const processedAt = obj.processedAt;
+  if (typeof processedAt !== 'number' || !Number.isInteger(processedAt)) {
+    throw schema(`processedAt must be an integer number of epoch milliseconds, got ${describe(processedAt)}`);
   }
-  if (typeof obj.enriched !== 'boolean') throw schema(`enriched must be a boolean, got ${describe(obj.enriched)}`);
-  if (typeof obj.processedAt !== 'number' || !Number.isInteger(obj.processedAt)) {
-    throw schema(`processedAt must be an integer number of epoch milliseconds, got ${describe(obj.processedAt)}`);
+  checkValues(obj, shape, window);
+  if (!Number.isSafeInteger(processedAt)) {
+    throw new DeadLetterError('OUT_OF_RANGE', `processedAt ${processedAt} is not a safe integer`);
   }
-  const base = checkValues(obj, window);
-  if (!Number.isSafeInteger(obj.processedAt)) {
-    throw new DeadLetterError('OUT_OF_RANGE', `processedAt ${obj.processedAt} is not a safe integer`);
+  const attributes = obj.attributes;
+  // Two literals of fixed shape (rather than spreads), so every record of a batch shares one hidden class.
+  if (isPlainObject(attributes)) {
+    return {
+      eventId: obj.eventId as string,
+      deviceId: obj.deviceId as string,
+      timestamp: shape.timestamp,
+      metrics: shape.metrics,
+      attributes: ownCopy(attributes as Record<string, string>),
+      metadata: meta,
+      enriched,
+      processedAt,
+    };
   }
   return {
-    ...base,
-    metadata: ownCopy(metadata as Record<string, string>),
-    enriched: obj.enriched,
-    processedAt: obj.processedAt,
+    eventId: obj.eventId as string,
+    deviceId: obj.deviceId as string,
+    timestamp: shape.timestamp,
+    metrics: shape.metrics,
+    metadata: meta,
+    enriched,
+    processedAt,
   };
 }
 
@@ -271,6 +306,54 @@ export function parseEnrichedTelemetry(data: Uint8Array, window?: TimeWindowChec
   return validateEnrichedTelemetry(parseTelemetryJson(data), window);
 }
 
+/**
+ * The objects that records hand out for `metrics`, `attributes` and `metadata` inherit from this one, which has no
+ * prototype and no properties: nothing is inherited (no `__proto__` setter, no `constructor`), so every name is an
+ * ordinary own key, as with `Object.create(null)`; but unlike `Object.create(null)` objects (which V8 keeps in slow
+ * dictionary mode) they are ordinary fast objects that share hidden classes across records.
+ */
+export const TELEMETRY_DICT_PROTOTYPE: object = Object.freeze(Object.create(null) as object);
+
+/** An empty object whose keys are all own keys (see TELEMETRY_DICT_PROTOTYPE). */
+export function emptyDict<T>(): Record<string, T> {
+  return Object.create(TELEMETRY_DICT_PROTOTYPE) as Record<string, T>;
+}
+
+// Character classes of TELEMETRY_LIMITS' patterns, checked by table rather than by regular expression.
+const DEVICE_ID_CHAR = 1;
+const METRIC_NAME_CHAR = 2;
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9_.:-]/.test(ch)) CHAR_CLASS[c] |= DEVICE_ID_CHAR;
+  if (/[A-Za-z0-9_]/.test(ch)) CHAR_CLASS[c] |= METRIC_NAME_CHAR;
+}
+
+/** Whether s has min..max characters, each of the class (the same verdict as the TELEMETRY_LIMITS pattern). */
+function matchesClass(s: string, cls: number, max: number): boolean {
+  const n = s.length;
+  if (n === 0 || n > max) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || (CHAR_CLASS[c] & cls) === 0) return false;
+  }
+  return true;
+}
+
+/** What checkShape found beyond the record object itself (one module-level object: no allocation per record). */
+interface Shape {
+  timestamp: number;
+  /** The metrics, copied and with -0 as 0. */
+  metrics: Record<string, number>;
+  /** Name of the first metric beyond MAX_METRIC_MAGNITUDE (reported after the SCHEMA checks), or undefined. */
+  outOfRange: string | undefined;
+}
+const lastShape: Shape = {
+  timestamp: 0,
+  metrics: TELEMETRY_DICT_PROTOTYPE as Record<string, number>,
+  outOfRange: undefined,
+};
+
 function checkShape(value: unknown): Record<string, unknown> {
   if (!isPlainObject(value)) throw schema(`record must be a JSON object, got ${describe(value)}`);
   const { eventId, deviceId, timestamp, metrics, attributes } = value;
@@ -279,7 +362,7 @@ function checkShape(value: unknown): Record<string, unknown> {
     throw schema(`eventId must have 1..${TELEMETRY_LIMITS.maxEventIdLength} characters, got ${eventId.length}`);
   }
   if (typeof deviceId !== 'string') throw schema(`deviceId must be a string, got ${describe(deviceId)}`);
-  if (!TELEMETRY_LIMITS.deviceId.test(deviceId)) {
+  if (!matchesClass(deviceId, DEVICE_ID_CHAR, 128)) {
     throw schema(`deviceId must match ${TELEMETRY_LIMITS.deviceId.source}, got '${abbreviate(deviceId)}'`);
   }
   // Any notation of an integer is one (1.7e12, 1700000000000.0). Infinity comes from a literal too large for a
@@ -292,26 +375,34 @@ function checkShape(value: unknown): Record<string, unknown> {
   if (names.length === 0 || names.length > TELEMETRY_LIMITS.maxMetrics) {
     throw schema(`metrics must have 1..${TELEMETRY_LIMITS.maxMetrics} entries, got ${names.length}`);
   }
-  for (const name of names) {
-    if (!TELEMETRY_LIMITS.metricName.test(name)) {
+  // The copy is built in the same pass; a record that fails a check leaves it to the garbage collector.
+  const copy = emptyDict<number>();
+  let outOfRange: string | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (!matchesClass(name, METRIC_NAME_CHAR, 64)) {
       throw schema(`metric name must match ${TELEMETRY_LIMITS.metricName.source}, got '${abbreviate(name)}'`);
     }
     if (name === RESERVED_METRIC_NAME) throw schema(RESERVED_METRIC_DETAIL);
-    if (typeof metrics[name] !== 'number')
-      throw schema(`metrics.${name} must be a number, got ${describe(metrics[name])}`);
+    const v = metrics[name];
+    if (typeof v !== 'number') throw schema(`metrics.${name} must be a number, got ${describe(v)}`);
+    if (outOfRange === undefined && !(Math.abs(v) <= MAX_METRIC_MAGNITUDE)) outOfRange = name;
+    copy[name] = v + 0; // -0 becomes 0
   }
   if (attributes !== undefined && attributes !== null) {
     if (!isPlainObject(attributes))
       throw schema(`attributes must be an object of strings, got ${describe(attributes)}`);
-    for (const [k, v] of Object.entries(attributes)) {
-      if (typeof v !== 'string') throw schema(`attributes.${abbreviate(k)} must be a string, got ${describe(v)}`);
-    }
+    checkStrings(attributes, 'attributes');
   }
+  const shape = lastShape;
+  shape.timestamp = timestamp;
+  shape.metrics = copy;
+  shape.outOfRange = outOfRange;
   return value;
 }
 
-function checkValues(obj: Record<string, unknown>, window?: TimeWindowCheck): TelemetryRecord {
-  const raw = obj.timestamp as number;
+function checkValues(obj: Record<string, unknown>, shape: Shape, window?: TimeWindowCheck): void {
+  const raw = shape.timestamp;
   if (!(raw >= 0 && raw <= MAX_TIMESTAMP_MS)) {
     throw new DeadLetterError(
       'OUT_OF_RANGE',
@@ -319,19 +410,14 @@ function checkValues(obj: Record<string, unknown>, window?: TimeWindowCheck): Te
     );
   }
   const timestamp = raw + 0; // -0 becomes 0
-  const source = obj.metrics as Record<string, number>;
-  // A prototype-free object: names such as __proto__ or constructor are ordinary own keys, and lookups of absent
-  // names find nothing inherited.
-  const metrics: Record<string, number> = Object.create(null);
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (!(Math.abs(value) <= MAX_METRIC_MAGNITUDE)) {
-      throw new DeadLetterError(
-        'OUT_OF_RANGE',
-        `metrics.${name} must be a finite number of magnitude at most 1e60, got ${abbreviate(String(value))}`,
-      );
-    }
-    metrics[name] = value + 0; // -0 becomes 0
+  shape.timestamp = timestamp;
+  const name = shape.outOfRange;
+  if (name !== undefined) {
+    const value = (obj.metrics as Record<string, number>)[name];
+    throw new DeadLetterError(
+      'OUT_OF_RANGE',
+      `metrics.${name} must be a finite number of magnitude at most 1e60, got ${abbreviate(String(value))}`,
+    );
   }
   if (window) {
     if (timestamp > window.nowMs + window.maxFutureSkewMs) {
@@ -347,20 +433,35 @@ function checkValues(obj: Record<string, unknown>, window?: TimeWindowCheck): Te
       );
     }
   }
-  const attributes = obj.attributes;
-  return {
-    eventId: obj.eventId as string,
-    deviceId: obj.deviceId as string,
-    timestamp,
-    metrics,
-    ...(isPlainObject(attributes) ? { attributes: ownCopy(attributes as Record<string, string>) } : {}),
-  };
 }
 
-/** A prototype-free copy, so that every key of the source is an ordinary own key of the result. */
+/** SCHEMA unless every value of the object is a string. */
+function checkStrings(source: Record<string, unknown>, field: string): void {
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    const v = source[keys[i]];
+    if (typeof v !== 'string') throw schema(`${field}.${abbreviate(keys[i])} must be a string, got ${describe(v)}`);
+  }
+}
+
+/** checkStrings, and the copy (see ownCopy) in the same pass. */
+function stringsCopy(source: Record<string, unknown>, field: string): Record<string, string> {
+  const out = emptyDict<string>();
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = source[k];
+    if (typeof v !== 'string') throw schema(`${field}.${abbreviate(k)} must be a string, got ${describe(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A copy in which every key of the source is an ordinary own key (see TELEMETRY_DICT_PROTOTYPE). */
 function ownCopy<T>(source: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = Object.create(null);
-  for (const k of Object.keys(source)) out[k] = source[k];
+  const out = emptyDict<T>();
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = source[keys[i]];
   return out;
 }
 
