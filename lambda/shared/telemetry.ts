@@ -233,7 +233,12 @@ function endOfEscapedString(s: string, from: number): number {
 
 /** Validates a parsed raw telemetry record; throws DeadLetterError with the reason for a bad one. */
 export function validateTelemetry(value: unknown, window?: TimeWindowCheck): TelemetryRecord {
-  const obj = checkShape(value);
+  return validateRaw(value, window, false);
+}
+
+/** `owned`: the value is JSON.parse's result that nothing else holds, so its objects are adopted instead of copied. */
+function validateRaw(value: unknown, window: TimeWindowCheck | undefined, owned: boolean): TelemetryRecord {
+  const obj = checkShape(value, owned);
   const shape = lastShape;
   checkValues(obj, shape, window);
   const attributes = obj.attributes;
@@ -243,7 +248,7 @@ export function validateTelemetry(value: unknown, window?: TimeWindowCheck): Tel
       deviceId: obj.deviceId as string,
       timestamp: shape.timestamp,
       metrics: shape.metrics,
-      attributes: ownCopy(attributes as Record<string, string>),
+      attributes: ownCopy(attributes as Record<string, string>, owned),
     };
   }
   return {
@@ -256,11 +261,19 @@ export function validateTelemetry(value: unknown, window?: TimeWindowCheck): Tel
 
 /** Validates a parsed enriched telemetry record (raw contract plus metadata, enriched, processedAt). */
 export function validateEnrichedTelemetry(value: unknown, window?: TimeWindowCheck): EnrichedTelemetryRecord {
-  const obj = checkShape(value);
+  return validateEnriched(value, window, false);
+}
+
+function validateEnriched(
+  value: unknown,
+  window: TimeWindowCheck | undefined,
+  owned: boolean,
+): EnrichedTelemetryRecord {
+  const obj = checkShape(value, owned);
   const shape = lastShape;
   const metadata = obj.metadata;
   if (!isPlainObject(metadata)) throw schema(`metadata must be an object of strings, got ${describe(metadata)}`);
-  const meta = stringsCopy(metadata, 'metadata');
+  const meta = stringsCopy(metadata, 'metadata', owned);
   const enriched = obj.enriched;
   if (typeof enriched !== 'boolean') throw schema(`enriched must be a boolean, got ${describe(enriched)}`);
   const processedAt = obj.processedAt;
@@ -279,7 +292,7 @@ export function validateEnrichedTelemetry(value: unknown, window?: TimeWindowChe
       deviceId: obj.deviceId as string,
       timestamp: shape.timestamp,
       metrics: shape.metrics,
-      attributes: ownCopy(attributes as Record<string, string>),
+      attributes: ownCopy(attributes as Record<string, string>, owned),
       metadata: meta,
       enriched,
       processedAt,
@@ -298,12 +311,12 @@ export function validateEnrichedTelemetry(value: unknown, window?: TimeWindowChe
 
 /** Parses and validates one raw record's bytes. */
 export function parseTelemetry(data: Uint8Array, window?: TimeWindowCheck): TelemetryRecord {
-  return validateTelemetry(parseTelemetryJson(data), window);
+  return validateRaw(parseTelemetryJson(data), window, true);
 }
 
 /** Parses and validates one enriched record's bytes. */
 export function parseEnrichedTelemetry(data: Uint8Array, window?: TimeWindowCheck): EnrichedTelemetryRecord {
-  return validateEnrichedTelemetry(parseTelemetryJson(data), window);
+  return validateEnriched(parseTelemetryJson(data), window, true);
 }
 
 /**
@@ -354,7 +367,7 @@ const lastShape: Shape = {
   outOfRange: undefined,
 };
 
-function checkShape(value: unknown): Record<string, unknown> {
+function checkShape(value: unknown, owned: boolean): Record<string, unknown> {
   if (!isPlainObject(value)) throw schema(`record must be a JSON object, got ${describe(value)}`);
   const { eventId, deviceId, timestamp, metrics, attributes } = value;
   if (typeof eventId !== 'string') throw schema(`eventId must be a string, got ${describe(eventId)}`);
@@ -375,8 +388,9 @@ function checkShape(value: unknown): Record<string, unknown> {
   if (names.length === 0 || names.length > TELEMETRY_LIMITS.maxMetrics) {
     throw schema(`metrics must have 1..${TELEMETRY_LIMITS.maxMetrics} entries, got ${names.length}`);
   }
-  // The copy is built in the same pass; a record that fails a check leaves it to the garbage collector.
-  const copy = emptyDict<number>();
+  // The copy is built in the same pass (a record that fails a check leaves it to the garbage collector); an owned
+  // object is normalized in place instead, and adopted below.
+  const copy = owned ? (metrics as Record<string, number>) : emptyDict<number>();
   let outOfRange: string | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
@@ -387,8 +401,11 @@ function checkShape(value: unknown): Record<string, unknown> {
     const v = metrics[name];
     if (typeof v !== 'number') throw schema(`metrics.${name} must be a number, got ${describe(v)}`);
     if (outOfRange === undefined && !(Math.abs(v) <= MAX_METRIC_MAGNITUDE)) outOfRange = name;
-    copy[name] = v + 0; // -0 becomes 0
+    if (!owned)
+      copy[name] = v + 0; // -0 becomes 0
+    else if (v === 0) copy[name] = 0;
   }
+  if (owned) Object.setPrototypeOf(copy, TELEMETRY_DICT_PROTOTYPE);
   if (attributes !== undefined && attributes !== null) {
     if (!isPlainObject(attributes))
       throw schema(`attributes must be an object of strings, got ${describe(attributes)}`);
@@ -445,7 +462,11 @@ function checkStrings(source: Record<string, unknown>, field: string): void {
 }
 
 /** checkStrings, and the copy (see ownCopy) in the same pass. */
-function stringsCopy(source: Record<string, unknown>, field: string): Record<string, string> {
+function stringsCopy(source: Record<string, unknown>, field: string, owned: boolean): Record<string, string> {
+  if (owned) {
+    checkStrings(source, field);
+    return adopt(source as Record<string, string>);
+  }
   const out = emptyDict<string>();
   const keys = Object.keys(source);
   for (let i = 0; i < keys.length; i++) {
@@ -457,8 +478,18 @@ function stringsCopy(source: Record<string, unknown>, field: string): Record<str
   return out;
 }
 
+/**
+ * An object JSON.parse made, given the prototype of the copies: its keys are already own data properties (JSON.parse
+ * defines `__proto__` as one), and from now on nothing is inherited either.
+ */
+function adopt<T>(source: Record<string, T>): Record<string, T> {
+  Object.setPrototypeOf(source, TELEMETRY_DICT_PROTOTYPE);
+  return source;
+}
+
 /** A copy in which every key of the source is an ordinary own key (see TELEMETRY_DICT_PROTOTYPE). */
-function ownCopy<T>(source: Record<string, T>): Record<string, T> {
+function ownCopy<T>(source: Record<string, T>, owned: boolean): Record<string, T> {
+  if (owned) return adopt(source);
   const out = emptyDict<T>();
   const keys = Object.keys(source);
   for (let i = 0; i < keys.length; i++) out[keys[i]] = source[keys[i]];

@@ -1,6 +1,13 @@
 import * as fc from 'fast-check';
 import { DeadLetterError, isDeadLetterError } from '../../../lambda/shared/errors';
-import { parseTelemetry, parseTelemetryJson, TelemetryRecord } from '../../../lambda/shared/telemetry';
+import {
+  parseEnrichedTelemetry,
+  parseTelemetry,
+  parseTelemetryJson,
+  TelemetryRecord,
+  validateEnrichedTelemetry,
+  validateTelemetry,
+} from '../../../lambda/shared/telemetry';
 import { propertyParameters } from '../../support/property';
 
 const NOW = 1764403200000;
@@ -142,6 +149,53 @@ describe('telemetry parser properties', () => {
         );
         if (Math.abs(v) <= 1e60) expect((got as TelemetryRecord).metrics.t).toBe(v + 0);
         else expect((got as DeadLetterError).reason).toBe('OUT_OF_RANGE');
+      }),
+      propertyParameters(300),
+    );
+  });
+  // parse* adopts the objects JSON.parse made; validate* copies a caller's value and leaves it untouched.
+  test('parsing bytes and validating the parsed value give the same verdict, record and message', () => {
+    const outcome = (f: () => unknown) => {
+      try {
+        return { ok: f() };
+      } catch (e) {
+        if (!isDeadLetterError(e)) throw e;
+        return { reason: e.reason, message: e.message };
+      }
+    };
+    const field = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom(-0, 1e61, 'x', '__proto__', JSON.parse('{"__proto__":"a"}') as object, { constructor: 1 }),
+    );
+    const valueArb = fc.oneof(
+      recordArb.map((r) => ({ ...r, metadata: { site: 's' }, enriched: true, processedAt: NOW })),
+      fc.dictionary(
+        fc.constantFrom(
+          'eventId',
+          'deviceId',
+          'timestamp',
+          'metrics',
+          'attributes',
+          'metadata',
+          'enriched',
+          'processedAt',
+          '__proto__',
+        ),
+        field,
+      ),
+      recordArb
+        .chain((r) => fc.record({ r: fc.constant(r), k: fc.constantFrom('metrics', 'attributes'), v: field }))
+        .map(({ r, k, v }) => ({ ...r, [k]: v, metadata: { constructor: 'c' }, enriched: false, processedAt: 0 })),
+    );
+    fc.assert(
+      fc.property(valueArb, (value) => {
+        const json = JSON.stringify(value);
+        const bytes = Buffer.from(json, 'utf8');
+        const given = JSON.parse(json) as unknown;
+        expect(outcome(() => parseTelemetry(bytes, WINDOW))).toEqual(outcome(() => validateTelemetry(given, WINDOW)));
+        expect(outcome(() => parseEnrichedTelemetry(bytes))).toEqual(outcome(() => validateEnrichedTelemetry(given)));
+        expect(given).toEqual(JSON.parse(json));
+        expect(Object.getPrototypeOf(given)).toBe(Object.prototype);
       }),
       propertyParameters(300),
     );
