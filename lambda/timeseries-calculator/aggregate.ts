@@ -63,7 +63,18 @@ export interface SeriesStats {
   min: number;
   max: number;
   sketch: QuantileSketch;
+  /**
+   * The values in arrival order while there are at most KEPT_VALUES of them, undefined after: a series of few values
+   * is carried in the window state as these values, from which the rest is derived exactly (state-codec.ts).
+   */
+  values?: number[];
 }
+
+/**
+ * Values a series keeps (see SeriesStats.values): a device-metric of a busy shard sees about 6 per window; past about
+ * 25 sensor readings the statistics are the smaller form anyway.
+ */
+export const KEPT_VALUES = 32;
 
 export interface DeviceWindow {
   site?: string;
@@ -159,6 +170,7 @@ export function applyRecord(state: WindowState, r: EnrichedTelemetryRecord, opti
         min: value,
         max: value,
         sketch: new QuantileSketch(options.sketchAccuracy, options.sketchMaxBins),
+        values: [],
       };
       device.metrics.set(metric, s);
     }
@@ -169,6 +181,11 @@ export function applyRecord(state: WindowState, r: EnrichedTelemetryRecord, opti
     if (value < s.min) s.min = value;
     if (value > s.max) s.max = value;
     s.sketch.add(value);
+    const kept = s.values;
+    if (kept !== undefined) {
+      if (kept.length < KEPT_VALUES) kept.push(value);
+      else s.values = undefined;
+    }
 
     let b = device.baseline.get(metric);
     if (!b) {

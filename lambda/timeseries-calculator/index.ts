@@ -119,7 +119,7 @@ export function createCalculatorProcessor(
       pending = [];
       results = [];
       cursor = 0;
-      return encodeStateWithin(state, maxStateBytes).text;
+      return encodeStateWithin(state, maxStateBytes, agg.baselineAlpha).text;
     },
     async prepare(state, records) {
       const newDevices = new Set<string>();

@@ -88,6 +88,11 @@ export class QuantileSketch {
     return this.pos.keys.length + this.neg.keys.length + (this.zero > 0 ? 1 : 0);
   }
 
+  /** Whether buckets were ever folded (by maxBins, shrink, or a merge with a folded sketch). */
+  get folded(): boolean {
+    return this.collapsed;
+  }
+
   /** Values in the lowest bucket if buckets were ever folded into it (0 otherwise); ranks below it are imprecise. */
   get collapsedCount(): number {
     if (!this.collapsed) return 0;

@@ -1,4 +1,4 @@
-import type { Anomaly, Baseline, DeviceWindow, SeriesStats, WindowState } from './aggregate';
+import { Anomaly, Baseline, DEFAULT_AGGREGATION_OPTIONS, DeviceWindow, SeriesStats, WindowState } from './aggregate';
 import { ByteReader, ByteWriter, readNumber, StateFormatError, varintBytes, writeNumber } from './bytes';
 import { QuantileSketch, SketchParams } from './sketch';
 
@@ -6,24 +6,34 @@ import { QuantileSketch, SketchParams } from './sketch';
  * The window state as Lambda carries it between invocations: one string, `"w2:" + base64(bytes)`, written in one pass
  * into a reused buffer (no intermediate objects, no JSON), so serializing costs one walk over the state and the size
  * is known from the bytes written. Lossless: every count, double (Welford mean and m2, min, max, baselines,
- * anomalies) and sketch bucket reads back bit for bit, and Map orders are kept. About 22 bytes per device-metric for
- * the simulator's telemetry (see bench/rows/calculator.ts for the measured figures) against ~200 in the JSON form.
+ * anomalies) and sketch bucket reads back bit for bit, and Map orders are kept. A series of few values (at most
+ * KEPT_VALUES, aggregate.ts) is carried as those values when that is smaller, and its statistics, its sketch, and its
+ * baseline when the window started it are derived from them on reading, checked bit for bit when writing: about 18
+ * bytes per device-metric on the wire at 10,000 devices x 6 values, against 70 as statistics (see
+ * bench/rows/calculator.ts for the measured figures).
  *
- * Bytes (varint = unsigned LEB128; num = `writeNumber`, a short decimal in 1–3 bytes or a tagged double):
- *   u8 2 | f64 windowStart | f64 windowEnd | varint anomaliesDropped, applied, duplicates
+ * Bytes, format 3 (varint = unsigned LEB128; num = `writeNumber`, a short decimal in 1–3 bytes or a tagged double):
+ *   u8 3 | f64 windowStart | f64 windowEnd | f64 baselineAlpha | varint anomaliesDropped, applied, duplicates
  *   varint devices, then per device: varint shared prefix with the previous id (UTF-16 units) | string suffix |
- *     varint flags (1 baselineLoaded, 2 site) | [name site] | varint metrics, per metric: name | varint count |
- *     f64 mean | f64 m2 | num min | num max | sketch (QuantileSketch.writeBinary) |
- *     varint baselines, per baseline: name | f64 mean | f64 variance | varint samples
+ *     varint flags (1 baselineLoaded, 2 site) | [name site] | varint metrics, per metric: name | either
+ *     varint 0 | varint count | f64 mean | f64 m2 | num min | num max | sketch (QuantileSketch.writeBinary),
+ *     or the values (`writeValues`: head, then one zigzag delta of decimals each) |
+ *     varint baselines, per baseline: name | varint 1 (replayed from the series of that name, which is values), or
+ *     varint 0 | f64 mean | f64 variance | varint samples
  *   varint eventIds, per id: event id
  *   varint anomalies, per anomaly: varint device (index + 1, or 0 then string) | name metric | num value |
  *     f64 zScore, baselineMean, baselineStdDev | varint 0 (the state's window) or 1 then num start, num end |
  *     event id | num timestamp
+ * Format 2, still read, is the same without baselineAlpha, the series' 0 and the baselines' 0.
  * A `name` (metric names, sites) is varint(2 * index) of one already written, or 1 then the string; an event id is u8
  * 0 then 16 bytes for a canonical lowercase UUID, or u8 1 then the string.
  */
 export const STATE_PREFIX = 'w2:';
-const FORMAT = 2;
+/** Format 3 (this one) adds series carried as their values; format 2 (the same without them) is still read. */
+const FORMAT = 3;
+const FORMAT_2 = 2;
+/** Values a series carried as values may have on reading (the writer keeps KEPT_VALUES): bounds a bad input's cost. */
+const MAX_CARRIED_VALUES = 1024;
 
 const writer = new ByteWriter();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -39,9 +49,16 @@ export function isEncodedState(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(STATE_PREFIX);
 }
 
-export function encodeState(state: WindowState): EncodedState {
+/**
+ * `baselineAlpha` is the one the state's baselines were updated with: a baseline derived from a series' values is then
+ * written as a flag (checked by replaying it: with any other alpha it is written in full).
+ */
+export function encodeState(
+  state: WindowState,
+  baselineAlpha = DEFAULT_AGGREGATION_OPTIONS.baselineAlpha,
+): EncodedState {
   writer.reset();
-  writeState(writer, state);
+  writeState(writer, state, baselineAlpha);
   const text = STATE_PREFIX + writer.toBase64();
   return { text, bytes: text.length };
 }
@@ -57,22 +74,22 @@ function textBytes(raw: number): number {
  * anomalies are never dropped. The state is encoded once, or twice when it had to shrink: the sizes of the shrink
  * steps are computed from the sketches and ids alone, not by encoding again.
  */
-export function encodeStateWithin(state: WindowState, maxBytes: number): EncodedState {
+export function encodeStateWithin(
+  state: WindowState,
+  maxBytes: number,
+  baselineAlpha = DEFAULT_AGGREGATION_OPTIONS.baselineAlpha,
+): EncodedState {
   writer.reset();
-  writeState(writer, state);
+  writeState(writer, state, baselineAlpha);
   let raw = writer.length;
   if (textBytes(raw) <= maxBytes) {
     const text = STATE_PREFIX + writer.toBase64();
     return { text, bytes: text.length };
   }
-  const sketches: QuantileSketch[] = [];
+  // Only the sketches written as sketches: shrinking one of a series written as values would make it larger.
+  const sketches = written.slice();
   let bins = Number.MAX_SAFE_INTEGER;
-  for (const dev of state.devices.values()) {
-    for (const s of dev.metrics.values()) {
-      sketches.push(s.sketch);
-      bins = Math.min(bins, s.sketch.maxBins);
-    }
-  }
+  for (const s of sketches) bins = Math.min(bins, s.maxBins);
   let sketchBytes = 0;
   for (const s of sketches) sketchBytes += s.binaryBytes();
   while (textBytes(raw) > maxBytes && bins > 2) {
@@ -97,7 +114,7 @@ export function encodeStateWithin(state: WindowState, maxBytes: number): Encoded
     dropped += drop;
   }
   for (const id of ids.splice(0, dropped)) state.eventIdSet.delete(id);
-  return encodeState(state);
+  return encodeState(state, baselineAlpha);
 }
 
 /** Reads a state `encodeState` wrote. Throws `StateFormatError` for anything else. */
@@ -105,10 +122,16 @@ export function decodeState(text: string): WindowState {
   if (!isEncodedState(text)) throw new StateFormatError('window state does not start with ' + STATE_PREFIX);
   const r = new ByteReader(Buffer.from(text.slice(STATE_PREFIX.length), 'base64'));
   const format = r.u8();
-  if (format !== FORMAT) throw new StateFormatError(`window state format ${format} is not ${FORMAT}`);
+  if (format !== FORMAT && format !== FORMAT_2) {
+    throw new StateFormatError(`window state format ${format} is not ${FORMAT} or ${FORMAT_2}`);
+  }
+  const v3 = format === FORMAT;
+  const windowStart = r.f64();
+  const windowEnd = r.f64();
+  const alpha = v3 ? r.f64() : NaN;
   const state: WindowState = {
-    windowStart: r.f64(),
-    windowEnd: r.f64(),
+    windowStart,
+    windowEnd,
     devices: new Map(),
     eventIds: [],
     eventIdSet: new Set(),
@@ -135,6 +158,11 @@ export function decodeState(text: string): WindowState {
     const metrics = r.varint();
     for (let m = 0; m < metrics; m++) {
       const name = readName(r, names);
+      const head = v3 ? r.varint() : 0;
+      if (head !== 0) {
+        device.metrics.set(name, readValues(r, head, params));
+        continue;
+      }
       const s: SeriesStats = {
         count: r.varint(),
         mean: r.f64(),
@@ -142,12 +170,21 @@ export function decodeState(text: string): WindowState {
         min: readNumber(r),
         max: readNumber(r),
         sketch: QuantileSketch.readBinary(r, params),
+        values: undefined,
       };
       device.metrics.set(name, s);
     }
     const baselines = r.varint();
     for (let b = 0; b < baselines; b++) {
       const name = readName(r, names);
+      const tag = v3 ? r.varint() : 0;
+      if (tag === 1) {
+        const values = device.metrics.get(name)?.values;
+        if (values === undefined) throw new StateFormatError('window state derives a baseline from no values');
+        device.baseline.set(name, replayBaseline(values, alpha));
+        continue;
+      }
+      if (tag !== 0) throw new StateFormatError(`window state holds a bad baseline tag ${tag}`);
       const x: Baseline = { mean: r.f64(), variance: r.f64(), samples: r.varint() };
       device.baseline.set(name, x);
     }
@@ -196,10 +233,18 @@ export function decodeState(text: string): WindowState {
   return state;
 }
 
-function writeState(w: ByteWriter, state: WindowState): void {
+/** The sketches the last writeState wrote as sketches (not as values), for encodeStateWithin's shrink steps. */
+const written: QuantileSketch[] = [];
+/** The series the last writeState wrote as values. */
+const asValues = new Set<SeriesStats>();
+
+function writeState(w: ByteWriter, state: WindowState, alpha: number): void {
+  written.length = 0;
+  asValues.clear();
   w.u8(FORMAT);
   w.f64(state.windowStart);
   w.f64(state.windowEnd);
+  w.f64(alpha);
   w.varint(state.anomaliesDropped);
   w.varint(state.applied);
   w.varint(state.duplicates);
@@ -221,16 +266,48 @@ function writeState(w: ByteWriter, state: WindowState): void {
     w.varint(dev.metrics.size);
     for (const [name, s] of dev.metrics) {
       writeName(w, names, name);
-      writeCount(w, s.count);
-      w.f64(s.mean);
-      w.f64(s.m2);
-      writeNumber(w, s.min);
-      writeNumber(w, s.max);
-      s.sketch.writeBinary(w, params);
+      // As values or as statistics, whichever is smaller (a baseline derived from the values saves its 17 bytes).
+      const start = w.length;
+      const accuracy = params.relativeAccuracy;
+      const bins = params.maxBins;
+      if (writeValues(w, s, params)) {
+        const b = dev.baseline.get(name);
+        const bonus = b !== undefined && sameBaseline(replayBaseline(s.values!, alpha), b) ? 17 : 0;
+        const asValuesBytes = w.length - start;
+        if (asValuesBytes <= 1 + 16 + 2 + s.sketch.binaryBytes() + bonus) {
+          asValues.add(s);
+          continue;
+        }
+        const valuesEnd = w.length;
+        w.length = start;
+        params.relativeAccuracy = accuracy;
+        params.maxBins = bins;
+        writeStatistics(w, s, params);
+        if (w.length - start >= asValuesBytes - bonus) {
+          // Larger after all (the estimate left out the sizes of count, min and max): the values it is.
+          w.length = start;
+          params.relativeAccuracy = accuracy;
+          params.maxBins = bins;
+          writeValues(w, s, params);
+          if (w.length !== valuesEnd) throw new Error('window state: values written twice differ');
+          asValues.add(s);
+          continue;
+        }
+        written.push(s.sketch);
+        continue;
+      }
+      writeStatistics(w, s, params);
+      written.push(s.sketch);
     }
     w.varint(dev.baseline.size);
     for (const [name, b] of dev.baseline) {
       writeName(w, names, name);
+      const s = dev.metrics.get(name);
+      if (s !== undefined && asValues.has(s) && sameBaseline(replayBaseline(s.values!, alpha), b)) {
+        w.varint(1);
+        continue;
+      }
+      w.varint(0);
       w.f64(b.mean);
       w.f64(b.variance);
       writeCount(w, b.samples);
@@ -264,6 +341,16 @@ function writeState(w: ByteWriter, state: WindowState): void {
     writeEventId(w, a.eventId);
     writeNumber(w, a.timestamp);
   }
+}
+
+function writeStatistics(w: ByteWriter, s: SeriesStats, params: SketchParams): void {
+  w.varint(0);
+  writeCount(w, s.count);
+  w.f64(s.mean);
+  w.f64(s.m2);
+  writeNumber(w, s.min);
+  writeNumber(w, s.max);
+  s.sketch.writeBinary(w, params);
 }
 
 /** Counts are non-negative integers by construction (increments, validated seeds); anything else is a bug. */
@@ -322,4 +409,140 @@ function readEventId(r: ByteReader): string {
   if (tag === 1) return r.string();
   if (tag !== 0) throw new StateFormatError(`window state holds a bad event id tag ${tag}`);
   return r.uuid();
+}
+
+/**
+ * A series of few values (SeriesStats.values) as the values themselves, when they give back every field exactly:
+ * count, min, max, and Welford's mean and m2 by replaying them (the same operations as applyRecord, checked here bit
+ * for bit), and the sketch, which without folding is a function of the values alone. varint head =
+ * 1 + 2 * (8 * (n - 1) + d) + (1 when the sketch parameters follow, as in QuantileSketch.writeBinary), then for
+ * d < 7 the values as x = m / 10^d, zigzag(m - previous m) each (sensor readings: a byte or two), for d = 7 raw
+ * doubles. Returns false, writing nothing, when the series must be written as statistics.
+ */
+function writeValues(w: ByteWriter, s: SeriesStats, params: SketchParams): boolean {
+  const values = s.values;
+  const n = values === undefined ? 0 : values.length;
+  if (n === 0 || n !== s.count || n > MAX_CARRIED_VALUES) return false;
+  const sketch = s.sketch;
+  if (sketch.folded || sketch.count !== n) return false;
+  const replayed = replaySeries(values!, sketch.relativeAccuracy, sketch.maxBins, false);
+  if (
+    !Object.is(replayed.mean, s.mean) ||
+    !Object.is(replayed.m2, s.m2) ||
+    !Object.is(replayed.min, s.min) ||
+    !Object.is(replayed.max, s.max)
+  ) {
+    return false;
+  }
+  const d = decimalsOf(values!);
+  const same = params.relativeAccuracy === sketch.relativeAccuracy && params.maxBins === sketch.maxBins;
+  w.varint(1 + 2 * (8 * (n - 1) + d) + (same ? 0 : 1));
+  if (!same) {
+    w.f64(sketch.relativeAccuracy);
+    w.varint(sketch.maxBins);
+    params.relativeAccuracy = sketch.relativeAccuracy;
+    params.maxBins = sketch.maxBins;
+  }
+  if (d === 7) {
+    for (let i = 0; i < n; i++) w.f64(values![i]);
+    return true;
+  }
+  const p = POW10[d];
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const m = Math.round(values![i] * p);
+    w.zigzag(m - last);
+    last = m;
+  }
+  return true;
+}
+
+function readValues(r: ByteReader, head: number, params: SketchParams): SeriesStats {
+  const h = head - 1;
+  const explicit = h % 2;
+  const rest = (h - explicit) / 2;
+  const d = rest % 8;
+  const n = (rest - d) / 8 + 1;
+  if (n > MAX_CARRIED_VALUES) throw new StateFormatError(`window state carries ${n} values of one series`);
+  if (explicit === 1) {
+    params.relativeAccuracy = r.f64();
+    params.maxBins = r.varint();
+  }
+  const values: number[] = [];
+  if (d === 7) {
+    for (let i = 0; i < n; i++) values.push(r.f64());
+  } else {
+    const p = POW10[d];
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      m += r.zigzag();
+      if (!(Math.abs(m) < 2 ** 46)) throw new StateFormatError('window state holds a carried value out of range');
+      values.push(m / p);
+    }
+  }
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new StateFormatError('window state holds a carried value that is not finite');
+  }
+  return replaySeries(values, params.relativeAccuracy, params.maxBins, true);
+}
+
+/** The series applyRecord builds from these values (Welford, min, max; the sketch only when `withSketch`). */
+function replaySeries(values: number[], accuracy: number, maxBins: number, withSketch: boolean): SeriesStats {
+  const sketch = withSketch ? new QuantileSketch(accuracy, maxBins) : (undefined as unknown as QuantileSketch);
+  let count = 0;
+  let mean = 0;
+  let m2 = 0;
+  let min = values[0];
+  let max = values[0];
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    count += 1;
+    const delta = value - mean;
+    mean += delta / count;
+    m2 += delta * (value - mean);
+    if (value < min) min = value;
+    if (value > max) max = value;
+    if (withSketch) sketch.add(value);
+  }
+  return { count, mean, m2, min, max, sketch, values: withSketch ? values : undefined };
+}
+
+/** The baseline applyRecord builds from these values when the series starts it (updateBaseline from no samples). */
+function replayBaseline(values: number[], alpha: number): Baseline {
+  const b: Baseline = { mean: 0, variance: 0, samples: 0 };
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (b.samples === 0) {
+      b.mean = value;
+      b.variance = 0;
+    } else {
+      const diff = value - b.mean;
+      const incr = alpha * diff;
+      b.mean += incr;
+      b.variance = (1 - alpha) * (b.variance + diff * incr);
+    }
+    b.samples += 1;
+  }
+  return b;
+}
+
+function sameBaseline(a: Baseline, b: Baseline): boolean {
+  return Object.is(a.mean, b.mean) && Object.is(a.variance, b.variance) && a.samples === b.samples;
+}
+
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000];
+
+/** The fewest decimals d (0..6) in which every value is m / 10^d exactly with |m| < 2^46; 7 when there are none. */
+function decimalsOf(values: number[]): number {
+  for (let d = 0; d < 7; d++) {
+    const p = POW10[d];
+    let ok = true;
+    for (let i = 0; ok && i < values.length; i++) {
+      const v = values[i];
+      const m = Math.round(v * p);
+      ok = m / p === v && Math.abs(m) < 2 ** 46 && !Object.is(v, -0);
+    }
+    if (ok) return d;
+  }
+  return 7;
 }

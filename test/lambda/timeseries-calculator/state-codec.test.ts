@@ -1,5 +1,7 @@
 import { DDSketch } from '@datadog/sketches-js';
 import * as fc from 'fast-check';
+import * as fs from 'fs';
+import * as path from 'path';
 import { envelopeBytes } from '../../../lambda/shared/window';
 import { processKinesisWindow } from '../../../lambda/shared/window';
 import { MAX_METRIC_MAGNITUDE } from '../../../lambda/shared/telemetry';
@@ -73,6 +75,8 @@ const options = fc.record({
   maxRememberedEventIds: fc.constantFrom(5, 2000),
   sketchMaxBins: fc.constantFrom(4, 2048),
   maxAnomaliesPerWindow: fc.constantFrom(3, 500),
+  // Not the alpha encodeState assumes: baselines derived from values must then be written in full.
+  baselineAlpha: fc.constantFrom(0.02, 0.5),
 });
 
 type Input = { eventId: string; deviceId: string; metrics: Record<string, number>; site: string };
@@ -90,14 +94,23 @@ function build(input: Input[], o: Options, seeded: string[]): WindowState {
 }
 
 /** Everything a state holds, orders included, with numbers compared by Object.is (toEqual does). */
-function snapshot(s: WindowState): unknown {
+function snapshot(s: WindowState, withValues = true): unknown {
   return {
     json: stateToJson(s),
     devices: [...s.devices].map(([id, d]) => [
       id,
       d.site,
       d.baselineLoaded,
-      [...d.metrics].map(([n, m]) => [n, m.count, m.mean, m.m2, m.min, m.max, m.sketch.toJSON()]),
+      [...d.metrics].map(([n, m]) => [
+        n,
+        m.count,
+        m.mean,
+        m.m2,
+        m.min,
+        m.max,
+        m.sketch.toJSON(),
+        withValues ? m.values : undefined,
+      ]),
       [...d.baseline].map(([n, b]) => [n, b.mean, b.variance, b.samples]),
     ]),
     eventIds: [...s.eventIds],
@@ -277,8 +290,12 @@ describe('state codec', () => {
     const fromLegacy = await processKinesisWindow(windowEvent(second, legacy), processor, opts);
     const fromCurrent = await processKinesisWindow(windowEvent(second, current), processor, opts);
     expect(fromLegacy.processed).toBe(2);
-    expect(fromLegacy.response.state).toEqual(fromCurrent.response.state);
-    expect(typeof fromLegacy.response.state.user).toBe('string');
+    // The same state, though not the same bytes: the legacy form had no values, so its series stay statistics.
+    const { user: legacyUser, ...legacyRest } = fromLegacy.response.state as { user: string };
+    const { user: currentUser, ...currentRest } = fromCurrent.response.state as { user: string };
+    expect(legacyRest).toEqual(currentRest);
+    expect(snapshot(decodeState(legacyUser), false)).toEqual(snapshot(decodeState(currentUser), false));
+    expect(typeof legacyUser).toBe('string');
   });
 
   test('a sketch reads back from its binary form as the same sketch, parameters written once per run of equal ones', () => {
@@ -299,8 +316,38 @@ describe('state codec', () => {
     expect(a.binaryBytes()).toBeLessThan(w.length / 2);
   });
 
+  test('a state of format 2 (before series were carried as values) is read as the state it was', () => {
+    const fixture = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '../../fixtures/window-state-w2.json'), 'utf8'),
+    ) as { text: string; json: unknown };
+    const state = decodeState(fixture.text);
+    expect(JSON.parse(JSON.stringify(stateToJson(state)))).toEqual(fixture.json);
+    // Written again in format 3: series of few values become values, and it reads back as the same state.
+    const again = encodeState(state).text;
+    expect(Buffer.from(again.slice(STATE_PREFIX.length), 'base64')[0]).toBe(3);
+    expect(snapshot(decodeState(again), false)).toEqual(snapshot(state, false));
+  });
+
+  test('series of few values are carried as values: the same state in a fraction of the bytes', () => {
+    const state = emptyWindowState(W0, W1);
+    const input = [];
+    for (let i = 0; i < 6 * 200; i++) {
+      const d = i % 200;
+      input.push(enriched(`e${i}`, `device-${d}`, { temperature: 20 + ((i * 7) % 13) / 100, cpu: (i % 50) + 0.5 }));
+    }
+    aggregateWindow(state, input, DEFAULT_AGGREGATION_OPTIONS);
+    const asValues = encodeState(state);
+    const back = decodeState(asValues.text);
+    expect(snapshot(back)).toEqual(snapshot(state));
+    for (const dev of state.devices.values()) for (const s of dev.metrics.values()) s.values = undefined;
+    const asStatistics = encodeState(state);
+    expect(snapshot(decodeState(asStatistics.text), false)).toEqual(snapshot(back, false));
+    expect(asValues.bytes).toBeLessThan(asStatistics.bytes / 2);
+  });
+
   test('anything but this format is refused with StateFormatError', () => {
     expect(() => decodeState('{"w":[0,1]}')).toThrow(StateFormatError);
-    expect(() => decodeState(STATE_PREFIX + Buffer.from([3]).toString('base64'))).toThrow(/format 3/);
+    expect(() => decodeState(STATE_PREFIX + Buffer.from([4]).toString('base64'))).toThrow(/format 4 is not 3 or 2/);
+    expect(() => decodeState(STATE_PREFIX + Buffer.from([3]).toString('base64'))).toThrow(/truncated/);
   });
 });
