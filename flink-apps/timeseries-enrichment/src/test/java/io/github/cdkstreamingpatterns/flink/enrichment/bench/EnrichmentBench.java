@@ -32,6 +32,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -61,7 +62,8 @@ import software.amazon.awssdk.services.kinesis.model.Record;
  * <p>Arguments: {@code --records <file>} (records as written by bench/rows/flink.ts: per record a big-endian u16
  * partition key length, the key, a u32 data length, the data), {@code --reference <file>} (reference data, JSON
  * Lines), {@code --rounds}, {@code --warmup}, {@code --out <file>}, optionally {@code --jobs} (a comma-separated
- * subset, for profiling one job).
+ * subset, for profiling one job) and {@code --state-backend} ({@code hashmap}, the default, or {@code rocksdb}, which
+ * Managed Flink runs).
  */
 public final class EnrichmentBench {
     static final String[] JOBS = {"source", "passthrough", "enrichment"};
@@ -94,6 +96,7 @@ public final class EnrichmentBench {
         int warmup = Integer.parseInt(opts.getOrDefault("warmup", "2"));
         Path out = Path.of(require(opts, "out"));
         String[] jobs = opts.getOrDefault("jobs", String.join(",", JOBS)).split(",");
+        String stateBackend = opts.getOrDefault("state-backend", "hashmap");
 
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
                 // Any free port: 8081 may be taken by another local cluster.
@@ -103,7 +106,7 @@ public final class EnrichmentBench {
                 .build());
         cluster.start();
         try {
-            Bench bench = new Bench(cluster, records, reference);
+            Bench bench = new Bench(cluster, records, reference, stateBackend);
             for (int w = 0; w < warmup; w++) {
                 for (String job : jobs) {
                     bench.run(job);
@@ -181,9 +184,11 @@ public final class EnrichmentBench {
         private final List<Record> records;
         private final String reference;
         private final ProcessingSettings processing = ProcessingSettings.defaults();
+        private final String stateBackend;
 
-        Bench(MiniCluster cluster, List<Record> records, String reference) {
+        Bench(MiniCluster cluster, List<Record> records, String reference, String stateBackend) {
             this.cluster = cluster;
+            this.stateBackend = stateBackend;
             this.records = records;
             this.reference = reference;
         }
@@ -192,6 +197,7 @@ public final class EnrichmentBench {
             StreamExecutionEnvironment env = new TestStreamEnvironment(cluster, 1);
             // The job's own settings (object reuse), for all three jobs alike.
             EnrichmentJob.configure(env);
+            env.configure(new Configuration().set(StateBackendOptions.STATE_BACKEND, stateBackend));
             DataStream<byte[]> raw = EnrichmentJob.recordData(env, new BenchKinesisSource("records", records));
             switch (job) {
                 case "source":
