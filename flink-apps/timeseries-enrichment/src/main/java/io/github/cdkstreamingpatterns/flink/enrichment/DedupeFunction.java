@@ -34,6 +34,18 @@ import org.apache.flink.util.Collector;
 public class DedupeFunction extends KeyedProcessFunction<String, TelemetryRecord, TelemetryRecord> {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Expired entries the heap state backend looks at on each state access (Flink's default is 5). Every record
+     * accesses the state once or twice, so the sweep still passes over the whole table faster than it fills with
+     * expired entries (they stay at about a third of the live ones at a steady rate, against a twentieth with 5), while
+     * the benchmark measured the default sweep at ~19 % of the job's Java CPU on 200k live ids. Expired entries are
+     * never returned whatever this is ({@code neverReturnExpired}), so dedupe semantics do not depend on it.
+     */
+    static final int HEAP_CLEANUP_ENTRIES_PER_ACCESS = 1;
+
+    /** RocksDB (Managed Flink's backend) drops expired entries while compacting; Flink's default setting, made explicit. */
+    static final long ROCKSDB_CLEANUP_QUERY_TIME_AFTER_ENTRIES = 1000;
+
     private final Duration ttl;
 
     private transient ValueState<Long> seenContentHash;
@@ -50,6 +62,8 @@ public class DedupeFunction extends KeyedProcessFunction<String, TelemetryRecord
         descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ttl)
                 .updateTtlOnCreateAndWrite()
                 .neverReturnExpired()
+                .cleanupIncrementally(HEAP_CLEANUP_ENTRIES_PER_ACCESS, false)
+                .cleanupInRocksdbCompactFilter(ROCKSDB_CLEANUP_QUERY_TIME_AFTER_ENTRIES)
                 .build());
         seenContentHash = getRuntimeContext().getState(descriptor);
         MetricGroup group = EnrichmentJob.metricGroup(getRuntimeContext().getMetricGroup());
