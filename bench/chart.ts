@@ -13,7 +13,8 @@ export function renderChart(results: BenchResults): string {
       const share = (x: number) => (r.target.op === '<=' ? x / r.target.value : r.target.value / Math.max(x, 1e-9));
       const [a, b] = [share(m.ratio.min), share(m.ratio.max)].sort((x, y) => x - y);
       bars.push({
-        label: m.variant ? `${r.figure} — ${m.variant}` : r.figure,
+        // The row id and variant: the figures are long, the table (results.md) has them.
+        label: m.variant ? `${r.id} — ${m.variant}` : r.id,
         share: share(m.ratio.median),
         min: a,
         max: b,
