@@ -42,7 +42,8 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
  * <p><b>Why a custom keyed operator with mailbox completion.</b> A remote call takes milliseconds to seconds, so the
  * operator cannot block on it, and {@code AsyncDataStream} cannot be used: its ordering is per subtask, not per key,
  * its results cannot update keyed state, and Flink 2 has no iterations to feed results back into a keyed operator.
- * This operator therefore performs the HTTP call itself (asynchronously, see {@link RemoteFunctionClient}) and hands the completion back to the task thread through the operator's {@link MailboxExecutor}. Every
+ * This operator therefore performs the HTTP call itself ({@link java.net.http.HttpClient#sendAsync} on a bounded
+ * worker pool) and hands the completion back to the task thread through the operator's {@link MailboxExecutor}. Every
  * read and write of keyed state happens on the task thread, interleaved with records, timers and checkpoints, so state
  * is always consistent when a checkpoint is taken.
  *
@@ -174,10 +175,7 @@ public final class FunctionDispatcherOperator extends AbstractStreamOperator<Egr
                 : new SigV4RequestSigner(
                         config.signingRegion(),
                         DefaultCredentialsProvider.builder().build());
-        // A pooled connection per concurrent call, with slack for connections of timed-out calls still closing;
-        // workers only sign and parse, so a few suffice.
-        int workers = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        client = new RemoteFunctionClient(config.maxConcurrentCalls() + 16, workers, signer);
+        client = new RemoteFunctionClient(Math.max(2, Math.min(config.maxConcurrentCalls(), 16)), signer);
         applier = new ResponseApplier(config.module());
 
         String jobId = getRuntimeContext().getJobInfo().getJobId().toString();

@@ -46,7 +46,7 @@ class SigV4RequestSignerTest {
                 "{\"address\":{\"type\":\"order\",\"id\":\"o-1\"},\"state\":null,\"stateVersion\":0,\"messages\":[]}"
                         .getBytes(StandardCharsets.UTF_8);
         try (RemoteFunctionClient client = new RemoteFunctionClient(
-                2, 2, new SigV4RequestSigner("eu-west-1", StaticCredentialsProvider.create(CREDENTIALS)))) {
+                2, new SigV4RequestSigner("eu-west-1", StaticCredentialsProvider.create(CREDENTIALS)))) {
             assertThat(client.invoke(module.function("order").orElseThrow(), body)
                             .get()
                             .succeeded())
