@@ -1,4 +1,12 @@
-import { Anomaly, Baseline, DEFAULT_AGGREGATION_OPTIONS, DeviceWindow, SeriesStats, WindowState } from './aggregate';
+import {
+  Anomaly,
+  Baseline,
+  DEFAULT_AGGREGATION_OPTIONS,
+  DeviceWindow,
+  SeriesStats,
+  updateBaseline,
+  WindowState,
+} from './aggregate';
 import { ByteReader, ByteWriter, readNumber, StateFormatError, varintBytes, writeNumber } from './bytes';
 import { QuantileSketch, SketchParams } from './sketch';
 
@@ -510,19 +518,7 @@ function replaySeries(values: number[], accuracy: number, maxBins: number, withS
 /** The baseline applyRecord builds from these values when the series starts it (updateBaseline from no samples). */
 function replayBaseline(values: number[], alpha: number): Baseline {
   const b: Baseline = { mean: 0, variance: 0, samples: 0 };
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (b.samples === 0) {
-      b.mean = value;
-      b.variance = 0;
-    } else {
-      const diff = value - b.mean;
-      const incr = alpha * diff;
-      b.mean += incr;
-      b.variance = (1 - alpha) * (b.variance + diff * incr);
-    }
-    b.samples += 1;
-  }
+  for (let i = 0; i < values.length; i++) updateBaseline(b, values[i], alpha);
   return b;
 }
 
