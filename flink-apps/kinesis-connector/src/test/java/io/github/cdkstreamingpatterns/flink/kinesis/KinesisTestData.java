@@ -35,7 +35,7 @@ public final class KinesisTestData {
     }
 
     /** Writes payloads directly with the SDK (no retries needed against the local server: it has no quotas). */
-    static void putDirect(KinesisClientConfig config, List<String> payloads) {
+    public static void putDirect(KinesisClientConfig config, List<String> payloads) {
         try (KinesisClient client = config.buildClient()) {
             for (int i = 0; i < payloads.size(); i += 500) {
                 List<PutRecordsRequestEntry> entries = new ArrayList<>();

@@ -2,13 +2,13 @@ package io.github.cdkstreamingpatterns.flink.kinesis.sink;
 
 import io.github.cdkstreamingpatterns.flink.common.Backoff;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfig;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisErrors;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisSinkException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -20,20 +20,11 @@ import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfigu
 import org.apache.flink.metrics.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
-import software.amazon.awssdk.services.kinesis.model.AccessDeniedException;
-import software.amazon.awssdk.services.kinesis.model.InvalidArgumentException;
-import software.amazon.awssdk.services.kinesis.model.KmsAccessDeniedException;
-import software.amazon.awssdk.services.kinesis.model.KmsDisabledException;
-import software.amazon.awssdk.services.kinesis.model.KmsInvalidStateException;
-import software.amazon.awssdk.services.kinesis.model.KmsNotFoundException;
-import software.amazon.awssdk.services.kinesis.model.KmsOptInRequiredException;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequest;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
-import software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 
 /**
  * Sends batches with PutRecords. Entries Kinesis rejects individually (throttling, internal failure) are retried
@@ -128,9 +119,9 @@ public final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutReco
             List<PutRecordsRequestEntry> entries,
             ResultHandler<PutRecordsRequestEntry> resultHandler,
             Throwable error) {
-        Throwable cause = unwrap(error);
+        Throwable cause = KinesisErrors.unwrap(error);
         sendErrors.inc(entries.size());
-        if (isFatal(cause)) {
+        if (KinesisErrors.isFatal(cause)) {
             resultHandler.completeExceptionally(new KinesisSinkException(
                     "Writing to Kinesis stream " + streamArn + " failed permanently ("
                             + cause.getClass().getSimpleName() + "): " + cause.getMessage(),
@@ -152,33 +143,6 @@ public final class KinesisStreamSinkWriter<T> extends AsyncSinkWriter<T, PutReco
 
     static long retryDelayMillis(int attempt) {
         return RETRY_BACKOFF.delayMillis(attempt);
-    }
-
-    public static Throwable unwrap(Throwable error) {
-        Throwable t = error;
-        while ((t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
-    /** Errors that retrying cannot fix. */
-    static boolean isFatal(Throwable cause) {
-        if (cause instanceof ResourceNotFoundException
-                || cause instanceof AccessDeniedException
-                || cause instanceof InvalidArgumentException
-                || cause instanceof KmsAccessDeniedException
-                || cause instanceof KmsDisabledException
-                || cause instanceof KmsInvalidStateException
-                || cause instanceof KmsNotFoundException
-                || cause instanceof KmsOptInRequiredException) {
-            return true;
-        }
-        if (cause instanceof AwsServiceException) {
-            int status = ((AwsServiceException) cause).statusCode();
-            return status == 403 || status == 404;
-        }
-        return false;
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfig;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisClientConfigTest;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisErrors;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSink;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisTestData;
 import java.util.List;
@@ -85,30 +86,66 @@ class KinesisStreamSinkTest {
 
     @Test
     void permanentErrorsAreFatalAndTransientOnesAreRetried() {
-        assertThat(KinesisStreamSinkWriter.isFatal(
+        assertThat(KinesisErrors.isFatal(
                         ResourceNotFoundException.builder().message("x").build()))
                 .isTrue();
-        assertThat(KinesisStreamSinkWriter.isFatal(
+        assertThat(KinesisErrors.isFatal(
                         AccessDeniedException.builder().message("x").build()))
                 .isTrue();
-        assertThat(KinesisStreamSinkWriter.isFatal(AwsServiceException.builder()
+        assertThat(KinesisErrors.isFatal(AwsServiceException.builder()
                         .message("forbidden")
                         .statusCode(403)
                         .build()))
                 .isTrue();
-        assertThat(KinesisStreamSinkWriter.isFatal(ProvisionedThroughputExceededException.builder()
+        assertThat(KinesisErrors.isFatal(ProvisionedThroughputExceededException.builder()
                         .message("x")
                         .build()))
                 .isFalse();
-        assertThat(KinesisStreamSinkWriter.isFatal(
+        assertThat(KinesisErrors.isFatal(
                         KmsThrottlingException.builder().message("x").build()))
                 .isFalse();
-        assertThat(KinesisStreamSinkWriter.isFatal(AwsServiceException.builder()
+        assertThat(KinesisErrors.isFatal(AwsServiceException.builder()
                         .message("boom")
                         .statusCode(500)
                         .build()))
                 .isFalse();
-        assertThat(KinesisStreamSinkWriter.isFatal(SdkClientException.create("connection reset")))
+        assertThat(KinesisErrors.isFatal(SdkClientException.create("connection reset")))
+                .isFalse();
+    }
+
+    @Test
+    void transientErrorsAreThoseTheServiceOrTheNetworkRecoversFrom() {
+        assertThat(KinesisErrors.isTransient(
+                        SdkClientException.create("Unable to execute HTTP request: Connection refused")))
+                .isTrue();
+        assertThat(KinesisErrors.isTransient(new CompletionException(SdkClientException.create("timeout"))))
+                .isTrue();
+        assertThat(KinesisErrors.isTransient(AwsServiceException.builder()
+                        .message("InternalFailure")
+                        .statusCode(500)
+                        .build()))
+                .isTrue();
+        assertThat(KinesisErrors.isTransient(AwsServiceException.builder()
+                        .message("ServiceUnavailable")
+                        .statusCode(503)
+                        .build()))
+                .isTrue();
+        assertThat(KinesisErrors.isTransient(ProvisionedThroughputExceededException.builder()
+                        .message("x")
+                        .statusCode(400)
+                        .build()))
+                .isTrue();
+        assertThat(KinesisErrors.isTransient(AccessDeniedException.builder()
+                        .message("x")
+                        .statusCode(400)
+                        .build()))
+                .isFalse();
+        assertThat(KinesisErrors.isTransient(ResourceNotFoundException.builder()
+                        .message("x")
+                        .statusCode(400)
+                        .build()))
+                .isFalse();
+        assertThat(KinesisErrors.isTransient(new IllegalStateException("a bug")))
                 .isFalse();
     }
 
@@ -116,8 +153,7 @@ class KinesisStreamSinkTest {
     void asyncWrappersAreUnwrapped() {
         ResourceNotFoundException cause =
                 ResourceNotFoundException.builder().message("x").build();
-        assertThat(KinesisStreamSinkWriter.unwrap(new CompletionException(cause)))
-                .isSameAs(cause);
+        assertThat(KinesisErrors.unwrap(new CompletionException(cause))).isSameAs(cause);
     }
 
     @Test

@@ -1,9 +1,9 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.fanout;
 
 import io.github.cdkstreamingpatterns.flink.common.Backoff;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisErrors;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisStreamSource;
-import io.github.cdkstreamingpatterns.flink.kinesis.sink.KinesisStreamSinkWriter;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.ShardSplitReaderBase;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
 import java.util.Collection;
@@ -214,7 +214,7 @@ public final class KinesisEfoSplitReader
             shard.nextSubscribeAt = System.currentTimeMillis();
             return;
         }
-        Throwable cause = KinesisStreamSinkWriter.unwrap(error);
+        Throwable cause = KinesisErrors.unwrap(error);
         if (cause instanceof ResourceNotFoundException) {
             throw new FlinkRuntimeException(
                     "Enhanced fan-out consumer " + consumerArn + " (" + KinesisStreamSource.EFO_CONSUMER_ARN

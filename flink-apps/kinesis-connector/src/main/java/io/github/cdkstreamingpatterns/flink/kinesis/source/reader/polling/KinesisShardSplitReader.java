@@ -1,6 +1,7 @@
 package io.github.cdkstreamingpatterns.flink.kinesis.source.reader.polling;
 
 import io.github.cdkstreamingpatterns.flink.common.Backoff;
+import io.github.cdkstreamingpatterns.flink.kinesis.KinesisErrors;
 import io.github.cdkstreamingpatterns.flink.kinesis.KinesisRecord;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.reader.ShardSplitReaderBase;
 import io.github.cdkstreamingpatterns.flink.kinesis.source.split.KinesisShardSplit;
@@ -12,6 +13,7 @@ import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.ExpiredIteratorException;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsRequest;
@@ -131,6 +133,18 @@ public final class KinesisShardSplitReader
             } else {
                 throw e;
             }
+        } catch (SdkException e) {
+            if (!KinesisErrors.isTransient(e)) {
+                throw e;
+            }
+            // Kinesis or the network away for a while (the SDK's own retries are used up): wait and poll again with
+            // the same iterator (nothing from that call was emitted), renewing it after the last record read if it
+            // expired meanwhile. Failing instead would restart the job from its checkpoint and make the sink write
+            // again everything that followed it.
+            long backoff = backoffMillis(countFailure(cursor));
+            LOG.warn(
+                    "Reading shard {} of {} failed ({}); retrying in {} ms", shardId, streamArn, e.toString(), backoff);
+            cursor.nextPollAt = System.currentTimeMillis() + backoff;
         }
     }
 
