@@ -12,8 +12,8 @@ import { encodeStateWithin } from './state-codec';
  *   persists it with the latest state in DynamoDB and seeds it back with `seedBaseline`). A value whose z-score
  *   against the baseline exceeds the threshold is an anomaly, once the baseline has seen `minBaselineSamples` values.
  *   The baseline is updated with every value, anomalies included, so it follows a lasting level shift.
- * - duplicates: a record whose eventId was already applied in this window is counted and ignored (bounded memory of
- *   the last `maxRememberedEventIds` ids).
+ * - duplicates: a record whose eventId was already applied is counted and ignored (bounded memory of the last
+ *   `maxRememberedEventIds` ids, carried from the shard's previous window with `carryEventIds`).
  */
 export interface AggregationOptions {
   /** |z| above which a value is an anomaly. @default 3 */
@@ -272,6 +272,15 @@ function deviceOf(state: WindowState, deviceId: string): DeviceWindow {
     state.devices.set(deviceId, d);
   }
   return d;
+}
+
+/**
+ * Seeds an empty window's duplicate memory with the event ids the shard's previous window remembered, oldest first, so
+ * the memory is the shard's last `maxRememberedEventIds` ids across window boundaries: a record the enrichment job
+ * writes again after a failover may arrive in a later window than its first copy.
+ */
+export function carryEventIds(state: WindowState, eventIds: readonly string[], max: number): void {
+  for (const id of eventIds) if (!state.eventIdSet.has(id)) rememberEventId(state, id, max);
 }
 
 function rememberEventId(state: WindowState, eventId: string, max: number): void {

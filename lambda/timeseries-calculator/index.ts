@@ -12,6 +12,7 @@ import {
   AggregationOptions,
   Anomaly,
   applyRecord,
+  carryEventIds,
   DEFAULT_AGGREGATION_OPTIONS,
   emptyWindowState,
   MetricSummary,
@@ -121,7 +122,11 @@ export function createCalculatorProcessor(
       cursor = 0;
       return encodeStateWithin(state, maxStateBytes, agg.baselineAlpha).text;
     },
-    async prepare(state, records) {
+    async prepare(state, records, w) {
+      // A window's first records: carry the shard's duplicate memory over from its previous window.
+      if (state.eventIds.length === 0 && sinks.latestState) {
+        carryEventIds(state, await sinks.latestState.loadRecentEventIds(w.shardId), agg.maxRememberedEventIds);
+      }
       const newDevices = new Set<string>();
       pending = records;
       results = new Array<EnrichedTelemetryRecord | Error | undefined>(records.length);
@@ -229,6 +234,9 @@ export function createCalculatorProcessor(
         }
       }
       if (sinks.latestState && items.length > 0) await sinks.latestState.putAll(items);
+      if (sinks.latestState && state.eventIds.length > 0) {
+        await sinks.latestState.putRecentEventIds(w.shardId, w.end, state.eventIds);
+      }
       if (sinks.anomalies && state.anomalies.length > 0) await sinks.anomalies.publish(state.anomalies);
       return unstorable;
     },

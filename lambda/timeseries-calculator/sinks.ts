@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchGetCommandOutput, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Anomaly, Baseline, MetricSummary } from './aggregate';
 import { aggregateFromJson, aggregateToJson, MergeOutcome, WindowAggregate, WindowAggregateJson } from './merge';
@@ -83,6 +89,12 @@ const PUT_CONCURRENCY = 16;
  * {deviceId: "<id>#window", windowStart, windowEnd, version, aggregate: "<WindowAggregateJson>"}.
  */
 export const AGGREGATE_KEY_SUFFIX = '#window';
+
+/**
+ * Per shard, the event ids its last window remembered (`carryEventIds`), under key `#recent-event-ids#<shardId>`
+ * (`#` cannot start a device id): {deviceId, shardId, windowEnd, eventIds: "<JSON array, oldest first>"}.
+ */
+export const RECENT_EVENT_IDS_KEY_PREFIX = '#recent-event-ids#';
 
 /** Items are kept under this size (DynamoDB refuses items over 400 KB), by `fitAggregate`. */
 export const MAX_ITEM_BYTES = 350 * 1024;
@@ -269,6 +281,53 @@ export class LatestStateStore {
     };
     await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, parts.length) }, worker));
     return out;
+  }
+
+  /** The event ids the shard's latest finished window remembered, oldest first (empty when none is stored). */
+  async loadRecentEventIds(shardId: string): Promise<string[]> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { deviceId: RECENT_EVENT_IDS_KEY_PREFIX + shardId },
+        // Consistent: the previous window's final invoke wrote it just before this window began.
+        ConsistentRead: true,
+      }),
+    );
+    const raw = res.Item?.eventIds;
+    return typeof raw === 'string' ? (JSON.parse(raw) as string[]) : [];
+  }
+
+  /**
+   * Stores the event ids a window of the shard remembered (the newest first kept when they exceed the item budget),
+   * unless a later window of the shard already stored its own. Idempotent, for a retried final invoke.
+   */
+  async putRecentEventIds(shardId: string, windowEnd: number, eventIds: readonly string[]): Promise<void> {
+    let from = 0;
+    let bytes = 2;
+    for (let i = eventIds.length - 1; i >= 0; i--) {
+      bytes += Buffer.byteLength(JSON.stringify(eventIds[i]), 'utf8') + 1;
+      if (bytes > MAX_ITEM_BYTES) {
+        from = i + 1;
+        break;
+      }
+    }
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            deviceId: RECENT_EVENT_IDS_KEY_PREFIX + shardId,
+            shardId,
+            windowEnd,
+            eventIds: JSON.stringify(eventIds.slice(from)),
+          },
+          ConditionExpression: 'attribute_not_exists(deviceId) OR windowEnd <= :windowEnd',
+          ExpressionAttributeValues: { ':windowEnd': windowEnd },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+    }
   }
 
   /**

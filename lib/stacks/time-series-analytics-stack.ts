@@ -431,11 +431,12 @@ export function referenceData(deviceCount: number, region: string): string {
   return lines.join('\n') + '\n';
 }
 
-/** Exactly what the calculator does with the table: BatchGetItem for baselines, conditional PutItem for state. */
+/** Exactly what the calculator does with the table: BatchGetItem for baselines, GetItem for the shard's recent event
+ * ids, conditional PutItem for state. */
 function grantLatestState(role: iam.IRole, destination: DynamoDbDestination): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [destination.table.tableArn],
     }),
   );

@@ -11,7 +11,12 @@ import { SqsDeadLetterSink } from '../../../lambda/shared/dead-letter';
 import { aggregate } from '../../../lambda/shared/kpl';
 import { createHandler } from '../../../lambda/timeseries-calculator';
 import { mergePart, WindowAggregate, WindowPart } from '../../../lambda/timeseries-calculator/merge';
-import { AnomalyPublisher, LatestStateStore, latestStateItem } from '../../../lambda/timeseries-calculator/sinks';
+import {
+  AnomalyPublisher,
+  LatestStateStore,
+  latestStateItem,
+  RECENT_EVENT_IDS_KEY_PREFIX,
+} from '../../../lambda/timeseries-calculator/sinks';
 import { QuantileSketch } from '../../../lambda/timeseries-calculator/sketch';
 import { decodeState } from '../../../lambda/timeseries-calculator/state-codec';
 import {
@@ -28,7 +33,7 @@ import {
   createInfluxDatabase,
   queryInflux,
 } from '../../support/local-servers';
-import { enriched, kinesisRecord, windowEvent } from './events';
+import { enriched, kinesisRecord, SHARD, windowEvent } from './events';
 
 const W0 = Date.UTC(2026, 10, 29, 8, 0, 0);
 const W1 = W0 + 60_000;
@@ -359,6 +364,61 @@ describe('time-series calculator adapters and handler against local servers', ()
     // received = aggregated + duplicates + dead-lettered: 8 user records = 5 aggregated + 1 duplicate + 2 dead letters.
     expect(decodeState(r2.state.user as string)).toMatchObject({ anomaliesDropped: 0, applied: 5, duplicates: 1 });
     expect(dead).toHaveLength(2);
+  });
+
+  test('a record written again into a later window (the enrichment job after a failover) is counted in its first window only', async () => {
+    await createDatabase(influx.endpoint, 'rewritten');
+    await table('latest-rewritten');
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'rewritten-dlq' }))).QueueUrl!;
+    const handler = createHandler(
+      { TIME_SERIES_BACKEND: 'none' },
+      {
+        timeSeries: new InfluxV1Writer({ url: influx.endpoint, database: 'rewritten', percentileField: 'p95' }),
+        latestState: new LatestStateStore(ddb, 'latest-rewritten'),
+      },
+      new SqsDeadLetterSink(sqs, dlqUrl),
+    );
+    const json = (r: object) => JSON.stringify(r);
+    const w1 = { start: '2026-11-29T08:01:00Z', end: '2026-11-29T08:02:00Z' };
+    const first = [1, 2, 3].map((n) => kinesisRecord(n, json(enriched(`e${n}`, 'd1', { temperature: n })), 'd1'));
+    const r0 = await handler(windowEvent(first, undefined));
+    await handler(windowEvent([], r0.state, { final: true }));
+    // Window 2 receives e2 and e3 again (new sequence numbers: the job wrote them again), and e4 for the first time.
+    const again = [
+      kinesisRecord(4, json(enriched('e2', 'd1', { temperature: 2 })), 'd1'),
+      kinesisRecord(5, json(enriched('e4', 'd1', { temperature: 4 })), 'd1'),
+      kinesisRecord(6, json(enriched('e3', 'd1', { temperature: 3 })), 'd1'),
+    ];
+    const r1 = await handler(windowEvent(again, undefined, w1));
+    expect(decodeState(r1.state.user as string)).toMatchObject({ applied: 1, duplicates: 2 });
+    // A redelivery of window 2's batch with no state (a retry before the first state) is not double counted either.
+    const retried = await handler(windowEvent(again, undefined, w1));
+    expect(decodeState(retried.state.user as string)).toMatchObject({ applied: 1, duplicates: 2 });
+    await handler(windowEvent([], r1.state, { ...w1, final: true }));
+
+    const rows = await influxQuery(influx.endpoint, 'rewritten', 'SELECT * FROM telemetry GROUP BY *');
+    expect(rows.map((r) => ({ time: r.time, count: r.count, mean: r.mean }))).toEqual([
+      { time: W1, count: 3, mean: 2 },
+      { time: W1 + 60_000, count: 1, mean: 4 },
+    ]);
+    // The shard's memory is stored beside the latest state, under a key no device id can have.
+    const recent = (
+      await doc.send(
+        new GetCommand({ TableName: 'latest-rewritten', Key: { deviceId: RECENT_EVENT_IDS_KEY_PREFIX + SHARD } }),
+      )
+    ).Item!;
+    expect({ windowEnd: recent.windowEnd, eventIds: JSON.parse(recent.eventIds) }).toEqual({
+      windowEnd: W1 + 60_000,
+      eventIds: ['e1', 'e2', 'e3', 'e4'],
+    });
+    // An older window's retried final invoke does not move the memory back.
+    await handler(windowEvent([], r0.state, { final: true }));
+    const after = (
+      await doc.send(
+        new GetCommand({ TableName: 'latest-rewritten', Key: { deviceId: RECENT_EVENT_IDS_KEY_PREFIX + SHARD } }),
+      )
+    ).Item!;
+    expect(after.windowEnd).toBe(W1 + 60_000);
   });
 
   test('regression (issue 8, classes 1, 3, 6): numbers beyond 2^53, prototype names and an unstorable point neither stall nor lose data', async () => {

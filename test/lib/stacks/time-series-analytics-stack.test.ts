@@ -266,7 +266,11 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
-    expect(actionsOn(t, 'CalculatorServiceRole', 'LatestState')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(t, 'CalculatorServiceRole', 'LatestState')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
     expect(actionsOn(t, 'CalculatorServiceRole', 'LatestStateKey')).toEqual([
       'kms:Decrypt',
       'kms:DescribeKey',
