@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Token } from 'aws-cdk-lib';
@@ -22,12 +23,51 @@ export interface FlinkMavenModuleOptions {
   readonly flinkAppsDirectory?: string;
 }
 
+/** The Flink applications this package ships, for `FlinkCode.fromPackage`. */
+const PACKAGED_APPLICATIONS = ['timeseries-enrichment', 'stateful-functions'];
+
 /**
- * The code of a Managed Service for Apache Flink application: a jar on this machine (uploaded as a CDK asset) or
- * a jar already in S3. Constructs only point at code; building a jar is the build's job (`npm run main`,
- * `mvn package`), not synth's.
+ * The code of a Managed Service for Apache Flink application: one of the jars this package ships, a jar on this
+ * machine (uploaded as a CDK asset) or a jar already in S3. Constructs only point at code; building a jar is the
+ * build's job (`npm run main`, `mvn package`), not synth's.
  */
 export abstract class FlinkCode {
+  /**
+   * One of the Flink applications of this package, `timeseries-enrichment` or `stateful-functions`, uploaded as a
+   * CDK asset. From the published package it is the jar the package ships (`jars/<application>.jar`, checked against
+   * `jars/SHA256SUMS` here), so synth needs no JDK or Maven; in a checkout of the repository it is the Maven module's
+   * build, `flink-apps/<application>/target/<application>.jar`, which must have been built (`npm run main`).
+   */
+  public static fromPackage(application: string): FlinkCode {
+    if (!PACKAGED_APPLICATIONS.includes(application)) {
+      throw new Error(
+        `FlinkCode.fromPackage needs one of ${PACKAGED_APPLICATIONS.map((a) => `'${a}'`).join(', ')}, got '${application}'`,
+      );
+    }
+    // A checkout builds its own jar; the published package has no flink-apps/ and ships the jar instead.
+    const checkout = findInPackage(path.join('flink-apps', application, 'pom.xml'));
+    if (checkout) {
+      const jar = path.join(path.dirname(checkout), 'target', `${application}.jar`);
+      return new JarFlinkCode(
+        checkJar(
+          jar,
+          `Flink application '${application}' has no jar at ${jar}: build it with \`npm run main\` (or ` +
+            `\`mvn -f ${path.join(path.dirname(path.dirname(checkout)), 'pom.xml')} -pl ${application} -am package -DskipTests\`), ` +
+            'or pass a FlinkCode.fromJar or FlinkCode.fromBucket of your own',
+        ),
+      );
+    }
+    const shipped = findInPackage(path.join('jars', `${application}.jar`));
+    if (!shipped) {
+      throw new Error(
+        `FlinkCode.fromPackage('${application}') found neither jars/${application}.jar (the published package) nor ` +
+          `flink-apps/${application}/ (a checkout) above ${__dirname}: reinstall the package, or pass a ` +
+          'FlinkCode.fromJar or FlinkCode.fromBucket of your own',
+      );
+    }
+    return new JarFlinkCode(verifiedJar(shipped));
+  }
+
   /** A jar file on this machine, uploaded as a CDK asset. The file must exist when this is called. */
   public static fromJar(jarPath: string): FlinkCode {
     return new JarFlinkCode(checkJar(jarPath, `FlinkCode.fromJar needs an existing jar file, got ${jarPath}`));
@@ -102,6 +142,31 @@ class BucketFlinkCode extends FlinkCode {
   public bind(_scope: Construct): FlinkCodeConfig {
     return { bucket: this.bucket, key: this.key, objectVersion: this.objectVersion };
   }
+}
+
+const verified = new Set<string>();
+
+/** A shipped jar whose SHA-256 is the one `SHA256SUMS` beside it lists: a damaged package fails synth, not deploy. */
+function verifiedJar(jarPath: string): string {
+  if (verified.has(jarPath)) return jarPath;
+  const sums = path.join(path.dirname(jarPath), 'SHA256SUMS');
+  const name = path.basename(jarPath);
+  const listed = fs.existsSync(sums)
+    ? fs
+        .readFileSync(sums, 'utf8')
+        .split('\n')
+        .map((line) => /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim()))
+        .find((m) => m?.[2] === name)?.[1]
+    : undefined;
+  if (!listed) throw new Error(`${jarPath} is not listed in ${sums}: the package is damaged, reinstall it`);
+  const actual = crypto.createHash('sha256').update(fs.readFileSync(jarPath)).digest('hex');
+  if (actual !== listed) {
+    throw new Error(
+      `${jarPath} has SHA-256 ${actual}, but ${sums} lists ${listed}: the package is damaged, reinstall it`,
+    );
+  }
+  verified.add(jarPath);
+  return jarPath;
 }
 
 function checkJar(jarPath: string, message: string): string {

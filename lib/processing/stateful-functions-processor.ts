@@ -35,7 +35,7 @@ export interface EgressStream {
 export interface StatefulFunctionsProcessorProps {
   /**
    * The runtime jar, e.g. `FlinkCode.fromBucket(bucket, key)` for a jar a CI pipeline built once.
-   * @default - `FlinkCode.fromMavenModule('stateful-functions')`: the package's `flink-apps/stateful-functions/target/stateful-functions.jar`, built beforehand
+   * @default - `FlinkCode.fromPackage('stateful-functions')`: the jar this package ships (in a checkout, the module's build)
    */
   readonly code?: FlinkCode;
 
@@ -175,7 +175,7 @@ export class StatefulFunctionsProcessor extends Construct {
 
     this.flink = new FlinkStreamProcessor(this, 'Runtime', {
       applicationName: props.applicationName,
-      code: props.code ?? FlinkCode.fromMavenModule('stateful-functions'),
+      code: props.code ?? packagedRuntime(),
       sourceStream: this.eventStore,
       initialPosition: props.initialPosition,
       initialTimestamp: props.initialTimestamp,
@@ -386,5 +386,14 @@ function checkPropertyLength(key: string, value: string): void {
     throw new Error(
       `${key} must be at most ${MAX_PROPERTY_VALUE} characters (a Managed Flink property value), got at least ${length}: use fewer functions or routes, or shorter names`,
     );
+  }
+}
+
+/** The runtime jar this package ships; a failure names the prop that replaces it. */
+function packagedRuntime(): FlinkCode {
+  try {
+    return FlinkCode.fromPackage('stateful-functions');
+  } catch (e) {
+    throw new Error(`${(e as Error).message} as StatefulFunctionsProcessorProps.code`);
   }
 }

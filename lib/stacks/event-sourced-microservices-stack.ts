@@ -11,7 +11,7 @@ import { FlinkCode, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProce
 import { PipelineDashboard, ReplayRole } from '../operations';
 import { CommandSchemas, ReadModel } from '../patterns';
 import { StreamStore } from '../storage';
-import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
+import { flinkCodeFromContext, packagedFlinkCode, rejectReplacedContextKeys } from './flink-code-from-context';
 
 export interface EventSourcedMicroservicesStackProps extends StackProps {
   /** Retention of the event store, 1 to 365 days: how far back a stream replay can reach. @default Duration.days(7) */
@@ -20,7 +20,7 @@ export interface EventSourcedMicroservicesStackProps extends StackProps {
   readonly egressRetention?: Duration;
   /**
    * The stateful-functions runtime jar, e.g. `FlinkCode.fromBucket(bucket, key)` for one a CI pipeline built once.
-   * @default - `FlinkCode.fromMavenModule('stateful-functions')`: the repository's module, built beforehand
+   * @default - `FlinkCode.fromPackage('stateful-functions')`: the jar this package ships (in a checkout, the module's build)
    */
   readonly statefulFunctionsCode?: FlinkCode;
   /**
@@ -138,7 +138,9 @@ export class EventSourcedMicroservicesStack extends Stack {
     });
 
     this.runtime = new StatefulFunctionsProcessor(this, 'Runtime', {
-      code: props.statefulFunctionsCode ?? FlinkCode.fromMavenModule('stateful-functions'),
+      code:
+        props.statefulFunctionsCode ??
+        packagedFlinkCode('stateful-functions', 'EventSourcedMicroservicesStackProps.statefulFunctionsCode'),
       eventStore: this.eventStore.stream,
       functions: [this.orderFunction, this.inventoryFunction],
       ingress: COMMANDS.map((c) => ({ eventType: c.name, functionType: c.functionType })),

@@ -14,6 +14,15 @@ export function flinkCodeFromContext(contextKey: string, value: string | undefin
   return new NamedBucketFlinkCode(match[1], match[2]);
 }
 
+/** The package's jar of a Flink application, the default of a stack's code prop; a failure names that prop. */
+export function packagedFlinkCode(application: string, prop: string): FlinkCode {
+  try {
+    return FlinkCode.fromPackage(application);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} as ${prop}`);
+  }
+}
+
 /** A jar in a bucket known by name only: the bucket is imported into the stack when the application binds. */
 class NamedBucketFlinkCode extends FlinkCode {
   constructor(

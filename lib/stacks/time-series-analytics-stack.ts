@@ -24,7 +24,7 @@ import { PipelineDashboard } from '../operations';
 import { FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
-import { flinkCodeFromContext, rejectReplacedContextKeys } from './flink-code-from-context';
+import { flinkCodeFromContext, packagedFlinkCode, rejectReplacedContextKeys } from './flink-code-from-context';
 
 /** Object key of the enrichment reference data in the reference data bucket. */
 export const REFERENCE_DATA_KEY = 'reference/devices.jsonl';
@@ -32,7 +32,7 @@ export const REFERENCE_DATA_KEY = 'reference/devices.jsonl';
 export interface TimeSeriesAnalyticsStackProps extends StackProps {
   /**
    * The enrichment jar, e.g. `FlinkCode.fromBucket(bucket, key)` for one a CI pipeline built once.
-   * @default - `FlinkCode.fromMavenModule('timeseries-enrichment')`: the repository's module, built beforehand
+   * @default - `FlinkCode.fromPackage('timeseries-enrichment')`: the jar this package ships (in a checkout, the module's build)
    */
   readonly flinkCode?: FlinkCode;
   /** Initial parallelism of the enrichment application (1 KPU per parallel task). @default 1 */
@@ -142,7 +142,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
     // Enrichment reference data, read by the Flink application only.
     this.referenceDataBucket = this.createReferenceData(deviceCount);
     this.enrichment = new FlinkStreamProcessor(this, 'Enrichment', {
-      code: props.flinkCode ?? FlinkCode.fromMavenModule('timeseries-enrichment'),
+      code: props.flinkCode ?? packagedFlinkCode('timeseries-enrichment', 'TimeSeriesAnalyticsStackProps.flinkCode'),
       sourceStream: this.rawStream.stream,
       sinkStream: this.enrichedStream.stream,
       deadLetterStream: this.deadLetterStream.stream,

@@ -1,29 +1,69 @@
-// A separate CDK app that installs the packed library and builds a pipeline from it (run by scripts/pack-test.sh).
+// A separate CDK app that installs the packed library and builds pipelines from it (run by scripts/pack-test.sh):
+// both stacks with their defaults (the Flink jars the package ships), and a stack of its own with tokens.
 const path = require('path');
-const { App, Stack, Validations } = require('aws-cdk-lib');
+const { App, CfnParameter, Duration, Lazy, Stack, Validations } = require('aws-cdk-lib');
 const { AwsSolutionsChecks } = require('cdk-nag');
 const {
+  ArchiveFormat,
+  EventSourcedMicroservicesStack,
   FlinkCode,
   FlinkStreamProcessor,
-  StreamStore,
-  ShardCalculator,
   LambdaStreamProcessor,
+  S3ArchiveDestination,
+  ShardCalculator,
+  StreamStore,
+  TimeSeriesAnalyticsStack,
 } = require('cdk-streaming-patterns');
 const s3 = require('aws-cdk-lib/aws-s3');
 
-const app = new App({ outdir: process.env.CDK_OUTDIR || 'cdk.out' });
-const stack = new Stack(app, 'ConsumerStack');
+// As `cdk synth` runs an app with no credentials: the region is known (the CLI defaults it), the account is not, so
+// the availability zones stay Fn::GetAZs.
+const env = { region: 'eu-west-1' };
+const app = new App({
+  outdir: process.env.CDK_OUTDIR || 'cdk.out',
+  context: {
+    // What `cdk init` writes into a new app's cdk.json: the recommended feature flags of the installed aws-cdk-lib.
+    ...require('aws-cdk-lib/recommended-feature-flags.json'),
+  },
+});
+
+// The two architectures as the package ships them: no JDK, no Maven, no checkout of the repository.
+new TimeSeriesAnalyticsStack(app, 'TimeSeriesAnalytics', { env });
+new EventSourcedMicroservicesStack(app, 'EventSourcedMicroservices', {
+  env,
+  rebuildReadModelGeneration: 2,
+  // Tokens are accepted where a number or string is: validated by CloudFormation when they resolve.
+  eventStoreRetention: Duration.hours(Lazy.number({ produce: () => 72 })),
+});
+
+const stack = new Stack(app, 'ConsumerStack', { env });
 const plan = ShardCalculator.calculate({ recordsPerSecond: 200, averageRecordBytes: 400 });
-const store = new StreamStore(stack, 'Orders', { shardPlan: plan });
+const retentionHours = new CfnParameter(stack, 'RetentionHours', { type: 'Number', default: 48 });
+const store = new StreamStore(stack, 'Orders', {
+  shardPlan: plan,
+  retentionPeriod: Duration.hours(retentionHours.valueAsNumber),
+});
 new LambdaStreamProcessor(stack, 'Audit', {
   stream: store.stream,
   entry: path.join(__dirname, 'handler.ts'),
 });
-// A Flink application whose jar a CI pipeline put in S3: the package ships no flink-apps/ and builds nothing.
+new S3ArchiveDestination(stack, 'Archive', {
+  stream: store.stream,
+  format: ArchiveFormat.JSON,
+  prefix: new CfnParameter(stack, 'ArchivePrefix', { default: 'orders/' }).valueAsString,
+});
+// A Flink application whose jar a CI pipeline put in S3.
 new FlinkStreamProcessor(stack, 'Enrichment', {
   code: FlinkCode.fromBucket(s3.Bucket.fromBucketName(stack, 'Artifacts', 'ci-artifacts'), 'flink/app-1.0.0.jar'),
   sourceStream: store.stream,
 });
+// The package's own enrichment jar, in a pipeline of the user's.
+new FlinkStreamProcessor(stack, 'PackagedEnrichment', {
+  code: FlinkCode.fromPackage('timeseries-enrichment'),
+  sourceStream: store.stream,
+});
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
-console.log(`synthesized ConsumerStack with a ${plan.capacityMode} stream`);
+console.log(
+  `synthesized ${app.node.children.filter((c) => Stack.isStack(c)).length} stacks, ConsumerStack with a ${plan.capacityMode} stream`,
+);

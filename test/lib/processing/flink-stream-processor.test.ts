@@ -665,6 +665,27 @@ describe('FlinkStreamProcessor Maven modules', () => {
     }
   });
 
+  test('fromPackage names the applications it knows', () => {
+    expect(() => FlinkCode.fromPackage('enrichment')).toThrow(
+      "FlinkCode.fromPackage needs one of 'timeseries-enrichment', 'stateful-functions', got 'enrichment'",
+    );
+  });
+
+  test('fromPackage in a checkout is the module build (the published package ships the jar: pack-test.sh)', () => {
+    const repoJar = path.join(__dirname, '../../../flink-apps/stateful-functions/target/stateful-functions.jar');
+    if (fs.existsSync(repoJar)) {
+      const f = fixture();
+      new FlinkStreamProcessor(f.stack, 'App', { code: FlinkCode.fromPackage('stateful-functions') });
+      const asset = f.stack.node.findChild('App').node.findChild('Code') as s3assets.Asset;
+      expect(asset.assetPath).toBeDefined();
+      expect(fs.statSync(path.join(f.app.outdir, asset.assetPath)).size).toBe(fs.statSync(repoJar).size);
+    } else {
+      expect(() => FlinkCode.fromPackage('stateful-functions')).toThrow(
+        /Flink application 'stateful-functions' has no jar at .*stateful-functions\.jar: build it with `npm run main`/,
+      );
+    }
+  });
+
   test('a module without pom.xml is reported', () => {
     expect(() => FlinkCode.fromMavenModule('missing', { flinkAppsDirectory: apps })).toThrow(
       /Flink module 'missing' has no pom.xml in .*missing/,
