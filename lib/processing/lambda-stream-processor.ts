@@ -20,6 +20,16 @@ import { createObservedFunction, serviceNameOf } from '../internal/observed-func
 /** Where oversized dead letters go in `deadLetterPayloadBucket`; the handler runtime's S3PayloadStore default. */
 const DEAD_LETTER_PAYLOAD_PREFIX = 'dead-letters/';
 
+/** The `EventCount` metrics a Kinesis event source mapping publishes when its metrics are on. */
+const EVENT_COUNT_METRICS = [
+  'PolledEventCount',
+  'FilteredOutEventCount',
+  'InvokedEventCount',
+  'FailedInvokeEventCount',
+  'DroppedEventCount',
+  'OnFailureDestinationDeliveredEventCount',
+];
+
 /** Where the event source mapping sends batches that exhausted their retries or aged out. */
 export enum OnFailureDestinationType {
   /** The construct's encrypted SQS dead-letter queue (also receives records the handler dead-letters). */
@@ -93,6 +103,16 @@ export interface LambdaStreamProcessorProps {
   readonly deadLetterQueueKey?: kms.IKey;
   /** How long dead letters are kept, 60 s to 14 days. @default Duration.days(14) */
   readonly deadLetterRetention?: Duration;
+  /**
+   * Publish the event source mapping's `EventCount` metrics (`PolledEventCount`, `FilteredOutEventCount`,
+   * `InvokedEventCount`, `FailedInvokeEventCount`, `DroppedEventCount`, `OnFailureDestinationDeliveredEventCount`;
+   * `MetricsConfig`), billed as CloudWatch metrics, and alarm on dropped records. They show what Lambda's function
+   * metrics cannot: records that aged out or ran out of retries, and failures the handler reported per item.
+   * @default false
+   */
+  readonly eventSourceMappingMetrics?: boolean;
+  /** With `eventSourceMappingMetrics`, alarm when records dropped in 5 minutes reach this count. @default 1 */
+  readonly droppedEventsThreshold?: number;
   /** Create the default alarms. @default true */
   readonly createAlarms?: boolean;
   /** Alarm on function errors in 5 minutes at or above this. @default 1 */
@@ -125,6 +145,8 @@ export class LambdaStreamProcessor extends Construct {
   public readonly logGroup: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
+  private readonly eventSourceMappingMetrics: boolean;
+
   constructor(scope: Construct, id: string, props: LambdaStreamProcessorProps) {
     super(scope, id);
     validateInteger('batchSize', props.batchSize, 1, 10000);
@@ -140,6 +162,13 @@ export class LambdaStreamProcessor extends Construct {
     validateThreshold('errorsThreshold', props.errorsThreshold);
     validateThreshold('throttlesThreshold', props.throttlesThreshold);
     validateThreshold('deadLetterQueueDepthThreshold', props.deadLetterQueueDepthThreshold);
+    validateThreshold('droppedEventsThreshold', props.droppedEventsThreshold);
+    if (props.droppedEventsThreshold !== undefined && !props.eventSourceMappingMetrics) {
+      throw new Error(
+        `droppedEventsThreshold needs eventSourceMappingMetrics: true, got ${props.eventSourceMappingMetrics ?? 'false (default)'}`,
+      );
+    }
+    this.eventSourceMappingMetrics = props.eventSourceMappingMetrics ?? false;
     if (props.consumer) {
       const resolve = (arn: string) => JSON.stringify(Stack.of(this).resolve(arn));
       const [consumerStream, stream] = [resolve(props.consumer.stream.streamArn), resolve(props.stream.streamArn)];
@@ -267,6 +296,8 @@ export class LambdaStreamProcessor extends Construct {
       tumblingWindow: props.tumblingWindow,
       onFailure,
       filters: props.filters?.map((f) => ({ pattern: JSON.stringify(f.pattern) })),
+      // Kinesis mappings publish the EventCount group only (ErrorCount and KafkaMetrics are for Kafka sources).
+      metricsConfig: this.eventSourceMappingMetrics ? { metrics: [lambda.MetricType.EVENT_COUNT] } : undefined,
     };
     const eventSource = props.consumer
       ? new sources.KinesisConsumerEventSource(props.consumer, common)
@@ -300,7 +331,37 @@ export class LambdaStreamProcessor extends Construct {
         threshold: props.deadLetterQueueDepthThreshold ?? 1,
         alarmDescription: `${this.node.path} has dead-lettered records waiting`,
       });
+      if (this.eventSourceMappingMetrics) {
+        add('DroppedEventsAlarm', {
+          metric: this.metricEventSourceMapping('DroppedEventCount'),
+          threshold: props.droppedEventsThreshold ?? 1,
+          alarmDescription: `${this.node.path}'s event source mapping dropped records (record age or retries exhausted)`,
+        });
+      }
     }
+  }
+
+  /**
+   * An `EventCount` metric of the event source mapping (dimension `EventSourceMappingUUID`), e.g.
+   * `DroppedEventCount`. Needs `eventSourceMappingMetrics: true`, without which the mapping publishes none.
+   * @default statistic Sum over 5 minutes
+   */
+  public metricEventSourceMapping(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.eventSourceMappingMetrics) {
+      throw new Error(`metricEventSourceMapping('${metricName}') needs eventSourceMappingMetrics: true`);
+    }
+    if (!EVENT_COUNT_METRICS.includes(metricName)) {
+      throw new Error(
+        `metricEventSourceMapping needs one of ${EVENT_COUNT_METRICS.join(', ')} (Kinesis mappings), got '${metricName}'`,
+      );
+    }
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { EventSourceMappingUUID: this.eventSourceMapping.eventSourceMappingId },
+      statistic: 'Sum',
+      ...props,
+    });
   }
 
   /** Lambda Errors. @default statistic Sum over 5 minutes */

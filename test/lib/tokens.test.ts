@@ -96,6 +96,7 @@ tokenTests('StreamStore', (stack, _store, props) => new StreamStore(stack, 'Subj
   streamName: str,
   retentionPeriod: hours,
   maxRecordSizeKiB: num,
+  warmThroughputMiBps: num,
   enhancedFanOutConsumerNames: (s) => [str(s)],
   iteratorAgeThreshold: millis,
   writeThrottleThreshold: num,
@@ -299,6 +300,18 @@ tokenTests(
     iteratorAgeThreshold: millis,
     deadLetterQueueDepthThreshold: num,
   },
+);
+
+tokenTests(
+  'LambdaStreamProcessor with event source mapping metrics',
+  (stack, store, props) =>
+    new LambdaStreamProcessor(stack, 'Subject', {
+      stream: store.stream,
+      entry: lambdaEntry,
+      eventSourceMappingMetrics: true,
+      ...props,
+    }),
+  { droppedEventsThreshold: num },
 );
 
 rejectedTokenTests(

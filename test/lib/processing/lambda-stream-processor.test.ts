@@ -54,6 +54,7 @@ describe('LambdaStreamProcessor defaults', () => {
       },
       TumblingWindowInSeconds: Match.absent(),
       FilterCriteria: Match.absent(),
+      MetricsConfig: Match.absent(),
     });
   });
 
@@ -362,6 +363,33 @@ describe('LambdaStreamProcessor options', () => {
     });
   });
 
+  test('event source mapping metrics: EventCount on the mapping and an alarm on dropped records', () => {
+    const { stack, processor } = build({ eventSourceMappingMetrics: true, droppedEventsThreshold: 5 });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: { Metrics: ['EventCount'] } });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DroppedEventCount',
+      Dimensions: [
+        { Name: 'EventSourceMappingUUID', Value: { Ref: Match.stringLikeRegexp('ProcFunctionKinesisEventSource') } },
+      ],
+      Statistic: 'Sum',
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 4 + 1);
+    expect(processor.metricEventSourceMapping('FailedInvokeEventCount').metricName).toBe('FailedInvokeEventCount');
+  });
+
+  test('event source mapping metric methods refuse what the mapping does not publish', () => {
+    expect(() => build().processor.metricEventSourceMapping('DroppedEventCount')).toThrow(
+      "metricEventSourceMapping('DroppedEventCount') needs eventSourceMappingMetrics: true",
+    );
+    expect(() => build({ eventSourceMappingMetrics: true }).processor.metricEventSourceMapping('KafkaLag')).toThrow(
+      /needs one of PolledEventCount, .* \(Kinesis mappings\), got 'KafkaLag'/,
+    );
+  });
+
   test('alarms can be switched off', () => {
     const stack = new Stack(new App(), 'S');
     const store = new StreamStore(stack, 'Store', { createAlarms: false });
@@ -406,6 +434,11 @@ describe('LambdaStreamProcessor validation', () => {
     ],
     [{ errorsThreshold: -1 }, /errorsThreshold must be zero or more, got -1/],
     [{ deadLetterQueueDepthThreshold: -2 }, /deadLetterQueueDepthThreshold must be zero or more, got -2/],
+    [
+      { droppedEventsThreshold: 1 },
+      /droppedEventsThreshold needs eventSourceMappingMetrics: true, got false \(default\)/,
+    ],
+    [{ eventSourceMappingMetrics: true, droppedEventsThreshold: -1 }, /droppedEventsThreshold must be zero or more/],
   ])('%j is rejected', (props, message) => {
     expect(() => build(props)).toThrow(message);
   });

@@ -149,6 +149,40 @@ describe('StreamStore options', () => {
     });
   });
 
+  test('shard-level metrics turn on enhanced monitoring', () => {
+    synth({
+      shardLevelMetrics: [
+        kinesis.ShardLevelMetrics.INCOMING_BYTES,
+        kinesis.ShardLevelMetrics.ITERATOR_AGE_MILLISECONDS,
+      ],
+    }).template.hasResourceProperties('AWS::Kinesis::Stream', {
+      DesiredShardLevelMetrics: ['IncomingBytes', 'IteratorAgeMilliseconds'],
+    });
+  });
+
+  test('no shard-level metrics by default', () => {
+    synth().template.hasResourceProperties('AWS::Kinesis::Stream', {
+      DesiredShardLevelMetrics: Match.absent(),
+      WarmThroughputMiBps: Match.absent(),
+    });
+  });
+
+  test('warm throughput for an on-demand stream', () => {
+    synth({ warmThroughputMiBps: 200 }).template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      WarmThroughputMiBps: 200,
+    });
+  });
+
+  test('warm throughput as a token', () => {
+    const stack = new Stack(new App(), 'S');
+    const mibps = new CfnParameter(stack, 'Warm', { type: 'Number' }).valueAsNumber;
+    new StreamStore(stack, 'Store', { warmThroughputMiBps: mibps });
+    Template.fromStack(stack).hasResourceProperties('AWS::Kinesis::Stream', {
+      WarmThroughputMiBps: { Ref: 'Warm' },
+    });
+  });
+
   test('removal policy applies to stream and key', () => {
     const { template } = synth({ removalPolicy: RemovalPolicy.DESTROY });
     template.hasResource('AWS::Kinesis::Stream', { DeletionPolicy: 'Delete' });
@@ -301,6 +335,28 @@ describe('StreamStore grants and metrics', () => {
     expect(store.metricIncomingRecords().statistic).toBe('Sum');
     expect(store.metricPutRecordsFailedRecords().metricName).toBe('PutRecords.FailedRecords');
   });
+
+  test('metricShard carries the stream and shard dimensions', () => {
+    const stack = new Stack(new App(), 'S');
+    const store = new StreamStore(stack, 'Store', { shardLevelMetrics: [kinesis.ShardLevelMetrics.INCOMING_BYTES] });
+    const m = store.metricShard('IncomingBytes', 'shardId-000000000003');
+    expect(m.namespace).toBe('AWS/Kinesis');
+    expect(m.statistic).toBe('Sum');
+    expect(stack.resolve(m.dimensions)).toEqual({
+      StreamName: { Ref: expect.stringMatching(/^Store/) },
+      ShardId: 'shardId-000000000003',
+    });
+  });
+
+  test('metricShard refuses a metric that is not shard-level, and a malformed shard id', () => {
+    const store = new StreamStore(new Stack(new App(), 'S'), 'Store');
+    expect(() => store.metricShard('PutRecords.Bytes', 'shardId-000000000000')).toThrow(
+      /metricShard needs one of IncomingBytes, .*, got 'PutRecords.Bytes'/,
+    );
+    expect(() => store.metricShard('IncomingBytes', 'shard-3')).toThrow(
+      "metricShard needs a shard id such as shardId-000000000000, got 'shard-3'",
+    );
+  });
 });
 
 describe('StreamStore validation', () => {
@@ -334,6 +390,18 @@ describe('StreamStore validation', () => {
     ).toThrow(/existingStream cannot be combined with shardCount, retentionPeriod/);
   });
 
+  test('existing stream with shard-level metrics or warm throughput is rejected', () => {
+    const { stack, stream } = existing();
+    expect(
+      () =>
+        new StreamStore(stack, 'Store', {
+          existingStream: stream,
+          shardLevelMetrics: [kinesis.ShardLevelMetrics.ALL],
+          warmThroughputMiBps: 10,
+        }),
+    ).toThrow(/existingStream cannot be combined with shardLevelMetrics, warmThroughputMiBps/);
+  });
+
   test('plan with explicit mode is rejected', () => {
     const plan = ShardCalculator.calculate({ recordsPerSecond: 10, averageRecordBytes: 100 });
     expect(() => synth({ shardPlan: plan, streamMode: kinesis.StreamMode.PROVISIONED })).toThrow(
@@ -345,6 +413,18 @@ describe('StreamStore validation', () => {
   test.each([0, 1023, 10241])('max record size %s KiB is rejected', (maxRecordSizeKiB) => {
     expect(() => synth({ maxRecordSizeKiB })).toThrow(
       new RegExp(`maxRecordSizeKiB must be an integer between 1024 and 10240, got ${maxRecordSizeKiB}`),
+    );
+  });
+
+  test.each([0, 10241, 1.5])('warm throughput %s MiB/s is rejected', (warmThroughputMiBps) => {
+    expect(() => synth({ warmThroughputMiBps })).toThrow(
+      `warmThroughputMiBps must be an integer between 1 and 10240, got ${warmThroughputMiBps}`,
+    );
+  });
+
+  test('warm throughput on a provisioned stream is rejected', () => {
+    expect(() => synth({ streamMode: kinesis.StreamMode.PROVISIONED, warmThroughputMiBps: 10 })).toThrow(
+      'warmThroughputMiBps needs an ON_DEMAND stream, got PROVISIONED mode',
     );
   });
 
