@@ -15,6 +15,7 @@ import { AlarmSpec, createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-grants';
+import { FlinkApplicationStart, FlinkApplicationStarter } from './flink-application-start';
 import { FlinkCode } from './flink-code';
 
 /** The Managed Service for Apache Flink runtime the construct uses unless told otherwise. */
@@ -92,6 +93,22 @@ export interface FlinkStreamProcessorProps {
    */
   readonly logEncryptionKey?: kms.IKey;
 
+  /**
+   * Customer-managed key that encrypts the application's running and durable storage (checkpoints, snapshots;
+   * `ApplicationEncryptionConfiguration`). A key created in the same stack gets the key policy statements Managed
+   * Flink requires (its `kinesisanalytics` and `infrastructure.kinesisanalytics` service principals); an imported key's
+   * policy must already have them.
+   * @default - an AWS-owned key (the service default)
+   */
+  readonly applicationEncryptionKey?: kms.IKey;
+  /**
+   * Start the application when a deploy created or changed it and it is not running, and wait until it runs (a
+   * custom resource; a failed start fails the deploy with the reason). CloudFormation alone never starts a Managed
+   * Flink application. Removing the setting later leaves the application as it is.
+   * @default - not started by the deploy (start it from the console, the CLI or the API)
+   */
+  readonly startOnDeploy?: FlinkApplicationStart;
+
   /** Run the application in this VPC, e.g. to reach private endpoints. @default - no VPC */
   readonly vpc?: ec2.IVpc;
   /** @default - the VPC's private subnets with egress */
@@ -134,6 +151,8 @@ export class FlinkStreamProcessor extends Construct {
   public readonly role: iam.IRole;
   public readonly logGroup: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The custom resource that starts the application on deploy, with `startOnDeploy`. */
+  public readonly starter?: FlinkApplicationStarter;
 
   /** Whether the runtime is Flink 2 or later, which publishes restartingTime and failingTime instead of downtime. */
   private readonly flink2: boolean;
@@ -197,8 +216,13 @@ export class FlinkStreamProcessor extends Construct {
     const cfnApplication = this.application.node.defaultChild as ka.CfnApplicationV2;
     const configuration =
       cfnApplication.applicationConfiguration as ka.CfnApplicationV2.ApplicationConfigurationProperty;
+    const encryptionKey = props.applicationEncryptionKey;
+    if (encryptionKey) this.allowApplicationEncryption(encryptionKey);
     cfnApplication.applicationConfiguration = {
       ...configuration,
+      applicationEncryptionConfiguration: encryptionKey
+        ? { keyType: 'CUSTOMER_MANAGED_KEY', keyId: encryptionKey.keyArn }
+        : undefined,
       environmentProperties: Lazy.any({
         produce: () => {
           const entries = Object.entries(this.propertyGroups);
@@ -230,6 +254,42 @@ export class FlinkStreamProcessor extends Construct {
     if (props.createAlarms ?? true) {
       this.createAlarms(props, checkpointingEnabled, checkpointInterval);
     }
+
+    if (props.startOnDeploy) {
+      const stack = Stack.of(this);
+      this.starter = new FlinkApplicationStarter(this, 'Start', {
+        applicationName: this.application.applicationName,
+        applicationArn: this.application.applicationArn,
+        start: props.startOnDeploy,
+        applicationEncryptionKey: encryptionKey,
+        // Changes with the jar and the runtime properties, so a deploy that changed either runs the start again.
+        revision: stack.toJsonString({
+          code: [codeConfig.bucket.bucketName, codeConfig.key, codeConfig.objectVersion ?? ''],
+          propertyGroups: Lazy.any({ produce: () => this.propertyGroups }),
+        }),
+      });
+      this.starter.node.addDependency(this.application);
+    }
+  }
+
+  /**
+   * The key policy statement Managed Flink needs to encrypt the application with a customer-managed key: the service
+   * uses the key through its two service principals, not through the execution role.
+   */
+  private allowApplicationEncryption(key: kms.IKey): void {
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowManagedFlinkApplicationEncryption',
+        principals: [
+          new iam.ServicePrincipal('kinesisanalytics.amazonaws.com'),
+          new iam.ServicePrincipal('infrastructure.kinesisanalytics.amazonaws.com'),
+        ],
+        actions: ['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
   }
 
   /** Adds a runtime property group. Names must be unique, including the generated Kinesis groups. */

@@ -1,5 +1,6 @@
 export * from './lambda-stream-processor';
 export * from './flink-code';
+export * from './flink-application-start';
 export * from './flink-stream-processor';
 export * from './remote-function';
 export * from './stateful-functions-processor';

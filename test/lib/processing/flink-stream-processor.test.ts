@@ -13,6 +13,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../../bin/nag';
 import {
+  FlinkApplicationStart,
   FlinkCode,
   FlinkInitialPosition,
   FlinkStreamProcessor,
@@ -813,5 +814,168 @@ describe('FlinkStreamProcessor cdk-nag', () => {
     const p = processor(f);
     p.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:Get*'], resources: ['arn:aws:s3:::x/*'] }));
     expect(() => f.app.synth()).toThrow(/AwsSolutions-IAM5/);
+  });
+});
+
+describe('FlinkStreamProcessor application encryption', () => {
+  test('no encryption configuration by default (the AWS-owned key)', () => {
+    const f = fixture();
+    processor(f);
+    Template.fromStack(f.stack).hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationConfiguration: Match.objectLike({ ApplicationEncryptionConfiguration: Match.absent() }),
+    });
+  });
+
+  test('a customer-managed key encrypts the application and lets both Managed Flink principals use it', () => {
+    const f = fixture();
+    const key = new kms.Key(f.stack, 'AppKey', { enableKeyRotation: true });
+    processor(f, { applicationEncryptionKey: key });
+    const t = Template.fromStack(f.stack);
+    t.hasResourceProperties('AWS::KinesisAnalyticsV2::Application', {
+      ApplicationConfiguration: Match.objectLike({
+        ApplicationEncryptionConfiguration: {
+          KeyType: 'CUSTOMER_MANAGED_KEY',
+          KeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('AppKey'), 'Arn'] },
+        },
+      }),
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowManagedFlinkApplicationEncryption',
+            Principal: {
+              Service: ['kinesisanalytics.amazonaws.com', 'infrastructure.kinesisanalytics.amazonaws.com'],
+            },
+            Action: ['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('FlinkStreamProcessor startOnDeploy', () => {
+  function starterProperties(t: Template): Record<string, unknown> {
+    const [resource] = Object.values(t.findResources('Custom::FlinkApplicationStart'));
+    return resource.Properties;
+  }
+
+  test('no start resource by default', () => {
+    const f = fixture();
+    const p = processor(f);
+    expect(p.starter).toBeUndefined();
+    Template.fromStack(f.stack).resourceCountIs('Custom::FlinkApplicationStart', 0);
+  });
+
+  test('fromLatestSnapshot: a custom resource after the application, with the restore settings', () => {
+    const f = fixture();
+    const p = processor(f, { startOnDeploy: FlinkApplicationStart.fromLatestSnapshot() });
+    const t = Template.fromStack(f.stack);
+    const [appId] = Object.keys(t.findResources('AWS::KinesisAnalyticsV2::Application'));
+    t.hasResource('Custom::FlinkApplicationStart', {
+      DependsOn: Match.arrayWith([appId]),
+      Properties: Match.objectLike({
+        ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('EnrichmentStartFunction'), 'Arn'] },
+        ApplicationName: { Ref: appId },
+        RestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT',
+        AllowNonRestoredState: 'false',
+        SnapshotName: Match.absent(),
+      }),
+    });
+    expect(p.starter?.resource).toBeDefined();
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, Runtime: 'nodejs24.x' });
+  });
+
+  test('fromSnapshot and withoutSnapshot carry their restore type', () => {
+    const f = fixture();
+    processor(f, { startOnDeploy: FlinkApplicationStart.fromSnapshot('before-2-0', { allowNonRestoredState: true }) });
+    expect(starterProperties(Template.fromStack(f.stack))).toMatchObject({
+      RestoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT',
+      SnapshotName: 'before-2-0',
+      AllowNonRestoredState: 'true',
+    });
+    const g = fixture();
+    processor(g, { startOnDeploy: FlinkApplicationStart.withoutSnapshot() });
+    expect(starterProperties(Template.fromStack(g.stack))).toMatchObject({ RestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT' });
+  });
+
+  test('the revision changes with the runtime properties, so a changed application is started again', () => {
+    const revision = (extra: Record<string, string>) => {
+      const f = fixture();
+      processor(f, {
+        startOnDeploy: FlinkApplicationStart.fromLatestSnapshot(),
+        additionalPropertyGroups: { Processing: extra },
+      });
+      return JSON.stringify(starterProperties(Template.fromStack(f.stack)).Revision);
+    };
+    expect(revision({ 'dedupe.ttl.minutes': '60' })).toEqual(revision({ 'dedupe.ttl.minutes': '60' }));
+    expect(revision({ 'dedupe.ttl.minutes': '60' })).not.toEqual(revision({ 'dedupe.ttl.minutes': '30' }));
+  });
+
+  test('the starter may describe, list snapshots of and start this application only', () => {
+    const f = fixture();
+    processor(f, { startOnDeploy: FlinkApplicationStart.fromLatestSnapshot() });
+    const t = Template.fromStack(f.stack);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('EnrichmentStartServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: [
+              'kinesisanalytics:DescribeApplication',
+              'kinesisanalytics:ListApplicationSnapshots',
+              'kinesisanalytics:StartApplication',
+            ],
+            Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('with a customer-managed key the starter may use it through Managed Flink only', () => {
+    const f = fixture();
+    const key = new kms.Key(f.stack, 'AppKey', { enableKeyRotation: true });
+    processor(f, { applicationEncryptionKey: key, startOnDeploy: FlinkApplicationStart.withoutSnapshot() });
+    Template.fromStack(f.stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('EnrichmentStartServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'],
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': {
+                  'Fn::Join': ['', ['kinesisanalytics.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+                },
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('passes cdk-nag AwsSolutions with the starter and a customer-managed key', () => {
+    const f = fixture();
+    applyNagChecks(f.app);
+    const key = new kms.Key(f.stack, 'AppKey', { enableKeyRotation: true });
+    processor(f, { applicationEncryptionKey: key, startOnDeploy: FlinkApplicationStart.fromLatestSnapshot() });
+    expect(() => f.app.synth()).not.toThrow();
+  });
+
+  test.each(['has space', '', 'a'.repeat(257)])('snapshot name %j is rejected', (name) => {
+    expect(() => FlinkApplicationStart.fromSnapshot(name)).toThrow(
+      `FlinkApplicationStart.fromSnapshot needs a snapshot name of 1-256 [a-zA-Z0-9_.-], got '${name}'`,
+    );
+  });
+
+  test('a snapshot name token is accepted', () => {
+    const f = fixture();
+    const name = new CfnParameter(f.stack, 'Snapshot').valueAsString;
+    processor(f, { startOnDeploy: FlinkApplicationStart.fromSnapshot(name) });
+    expect(starterProperties(Template.fromStack(f.stack)).SnapshotName).toEqual({ Ref: 'Snapshot' });
   });
 });
