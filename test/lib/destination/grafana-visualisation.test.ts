@@ -141,6 +141,33 @@ describe('GrafanaVisualisation workspace', () => {
   });
 });
 
+describe('the shipped dashboards', () => {
+  // Flink 2.2 removed fullRestarts and deprecated uptime and downtime: a panel on them would stay empty.
+  test('chart no Flink metric that Flink 2.2 removed or deprecated', () => {
+    const dir = path.join(__dirname, '..', '..', '..', 'dashboards');
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const dashboard = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+      const flinkMetrics = (dashboard.panels as { targets?: { namespace?: string; metricName?: string }[] }[])
+        .flatMap((p) => p.targets ?? [])
+        .filter((t) => t.namespace === 'AWS/KinesisAnalytics')
+        .map((t) => t.metricName);
+      expect({
+        file,
+        removed: flinkMetrics.filter((m) => ['downtime', 'uptime', 'fullRestarts'].includes(m!)),
+      }).toEqual({ file, removed: [] });
+    }
+  });
+
+  test('chart restartingTime and failingTime instead of downtime', () => {
+    const dashboard = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', '..', '..', 'dashboards', 'pipeline-health.json'), 'utf8'),
+    );
+    const metrics = JSON.stringify(dashboard.panels);
+    expect(metrics).toContain('"metricName":"restartingTime"');
+    expect(metrics).toContain('"metricName":"failingTime"');
+  });
+});
+
 describe('GrafanaVisualisation provisioning', () => {
   test('provisions both dashboards and data sources, reading the InfluxDB token at deploy time', () => {
     const { stack } = setup();
