@@ -21,7 +21,7 @@ import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
 import { nagLabel } from '../internal/nag';
 import { PipelineDashboard } from '../operations';
-import { FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
+import { FlinkApplicationStart, FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
 import { flinkCodeFromContext, packagedFlinkCode, rejectReplacedContextKeys } from './flink-code-from-context';
@@ -37,6 +37,12 @@ export interface TimeSeriesAnalyticsStackProps extends StackProps {
   readonly flinkCode?: FlinkCode;
   /** Initial parallelism of the enrichment application (1 KPU per parallel task). @default 1 */
   readonly flinkParallelism?: number;
+  /**
+   * Start the enrichment application on deploy, e.g. `FlinkApplicationStart.fromLatestSnapshot()`
+   * (`FlinkStreamProcessorProps.startOnDeploy`).
+   * @default - not started by the deploy: start it with `aws kinesisanalyticsv2 start-application`
+   */
+  readonly flinkStartOnDeploy?: FlinkApplicationStart;
 
   /** Run the device fleet simulator on its schedule. @default true */
   readonly simulatorEnabled?: boolean;
@@ -147,6 +153,7 @@ export class TimeSeriesAnalyticsStack extends Stack {
       sinkStream: this.enrichedStream.stream,
       deadLetterStream: this.deadLetterStream.stream,
       parallelism: props.flinkParallelism ?? 1,
+      startOnDeploy: props.flinkStartOnDeploy,
       additionalPropertyGroups: {
         Enrichment: {
           'reference.s3.uri': this.referenceDataBucket.s3UrlForObject(REFERENCE_DATA_KEY),
@@ -373,6 +380,7 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
   return {
     flinkCode: flinkCodeFromContext('timeseries:flinkCode', str('flinkCode')),
     flinkParallelism: num('flinkParallelism'),
+    flinkStartOnDeploy: flinkStartFromContext(str('startFlinkOnDeploy')),
     simulatorEnabled: bool('simulatorEnabled'),
     simulatorDeviceCount: num('simulatorDeviceCount'),
     simulatorRatePerSecond: num('simulatorRatePerSecond'),
@@ -388,6 +396,16 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
     removalPolicy:
       removal === undefined ? undefined : removal === 'DESTROY' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   };
+}
+
+/** `timeseries:startFlinkOnDeploy`: `latest-snapshot`, `no-snapshot` or `false`. */
+function flinkStartFromContext(value: string | undefined): FlinkApplicationStart | undefined {
+  if (value === undefined || value === 'false') return undefined;
+  if (value === 'latest-snapshot') return FlinkApplicationStart.fromLatestSnapshot();
+  if (value === 'no-snapshot') return FlinkApplicationStart.withoutSnapshot();
+  throw new Error(
+    `context timeseries:startFlinkOnDeploy must be latest-snapshot, no-snapshot or false, got '${value}'`,
+  );
 }
 
 function validateProps(props: TimeSeriesAnalyticsStackProps): void {

@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { applyNagChecks } from '../../../bin/nag';
 import { GrafanaAuthenticationProvider } from '../../../lib/destination';
-import { FlinkCode } from '../../../lib/processing';
+import { FlinkApplicationStart, FlinkCode } from '../../../lib/processing';
 import {
   referenceData,
   TimeSeriesAnalyticsStack,
@@ -501,6 +501,11 @@ describe('TimeSeriesAnalyticsStack options', () => {
     t.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { ServiceName: Match.stringLikeRegexp('monitoring') }, 0);
   });
 
+  test('flinkStartOnDeploy starts the enrichment application after the deploy', () => {
+    const { template: t } = synth(() => ({ flinkStartOnDeploy: FlinkApplicationStart.fromLatestSnapshot() }), false);
+    t.hasResourceProperties('Custom::FlinkApplicationStart', { RestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' });
+  });
+
   test('a prebuilt jar in S3, a disabled simulator and custom calculator settings', () => {
     const { template: t } = synth(
       (app) => ({
@@ -602,8 +607,17 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
         window: Duration.seconds(60),
         removalPolicy: RemovalPolicy.RETAIN,
         flinkCode: undefined,
+        flinkStartOnDeploy: undefined,
       }),
     );
+  });
+
+  test.each([
+    ['latest-snapshot', 'RESTORE_FROM_LATEST_SNAPSHOT'],
+    ['no-snapshot', 'SKIP_RESTORE_FROM_SNAPSHOT'],
+  ])('timeseries:startFlinkOnDeploy=%s starts the enrichment application on deploy', (value, restoreType) => {
+    expect(read({ 'timeseries:startFlinkOnDeploy': value }).flinkStartOnDeploy?.restoreType).toBe(restoreType);
+    expect(read({ 'timeseries:startFlinkOnDeploy': 'false' }).flinkStartOnDeploy).toBeUndefined();
   });
 
   test('command-line strings are parsed', () => {
@@ -638,6 +652,10 @@ describe('timeSeriesAnalyticsPropsFromContext', () => {
     [{ 'timeseries:simulatorDeviceCount': 'many' }, /timeseries:simulatorDeviceCount must be a number, got "many"/],
     [{ 'timeseries:removalPolicy': 'SNAPSHOT' }, /timeseries:removalPolicy must be RETAIN or DESTROY, got 'SNAPSHOT'/],
     [{ 'timeseries:flinkCode': 3 }, /timeseries:flinkCode must be a string, got 3/],
+    [
+      { 'timeseries:startFlinkOnDeploy': 'yes' },
+      /timeseries:startFlinkOnDeploy must be latest-snapshot, no-snapshot or false, got 'yes'/,
+    ],
     [
       { 'timeseries:flinkCode': 's3://ci-artifacts' },
       /must be a jar path or s3:\/\/<bucket>\/<key>, got 's3:\/\/ci-artifacts'/,
