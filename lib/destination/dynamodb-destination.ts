@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { RestApiOptions } from '../internal/rest-api-options';
 import { createAlarm, validateThreshold } from '../internal/alarms';
+import { attributeValueJsonVtl, jsonStringContentVtl as escaped } from '../internal/attribute-value-json-vtl';
 import { createIntegrationRole, createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
 
 const TABLE_WRITE_ACTIONS = [
@@ -52,8 +53,8 @@ export interface DynamoDbDestinationProps {
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Create a REST read API: `GET /items/{id}` (GetItem) without a sort key; with one, `GET /items/{id}/{sortKey}`
-   * (GetItem) and `GET /items?pk=<id>[&limit=1..100][&nextToken=...]` (Query). Items come back as plain JSON; a
-   * missing item is a 404.
+   * (GetItem) and `GET /items?pk=<id>[&limit=1..100][&nextToken=...]` (Query). Items come back as plain JSON
+   * (values nested more than 32 levels deep as their AttributeValue JSON); a missing item is a 404.
    * @default false
    */
   readonly enableReadApi?: boolean;
@@ -83,8 +84,6 @@ const OPERATIONS = [
   dynamodb.Operation.TRANSACT_GET_ITEMS,
 ];
 const ATTRIBUTE = /^[A-Za-z0-9_.-]{1,255}$/;
-/** Depth of nested maps and lists the response template turns into plain JSON; deeper values render as null. */
-const READ_API_MAX_NESTING = 8;
 
 /**
  * Latest state per source in DynamoDB: an on-demand table with point-in-time recovery and customer-managed KMS
@@ -271,14 +270,12 @@ export class DynamoDbDestination extends Construct {
     ].join('\n');
     const queryResponse = [
       `#set($last = "$!input.path('$.LastEvaluatedKey.${sk.name}.${sk.type}')")`,
-      '{"items":[',
-      "#set($sep = '')",
-      "#foreach($item in $input.path('$.Items'))",
-      '#set($v1 = {"M": $item})',
-      `$sep${attributeValueToJson(1)}`,
-      "#set($sep = ',')",
-      '#end',
-      '],"count":$input.path(\'$.Count\')#if($last != ""),"nextToken":"$util.base64Encode($last)"#end}',
+      // One walk over all items (a list of maps, whose attributes are at depth 1 like GetItem's): the walk's loops
+      // idle a little after it ends, once per response rather than once per item.
+      '#set($items = [])',
+      '#foreach($item in $input.path(\'$.Items\'))#set($wrapped = {"M": $item})#set($added = $items.add($wrapped))#end',
+      `{"items":${attributeValueJsonVtl({ value: '{"L": $items}', depth: -1 })},` +
+        '"count":$input.path(\'$.Count\')#if($last != ""),"nextToken":"$util.base64Encode($last)"#end}',
     ].join('\n');
     this.addReadMethod(items, 'Query', queryTemplate, queryResponse, auth, validator, ['querystring.pk']);
   }
@@ -317,42 +314,13 @@ export class DynamoDbDestination extends Construct {
   }
 }
 
-function escaped(expr: string): string {
-  return `$util.escapeJavaScript(${expr}).replaceAll("\\\\'","'")`;
-}
-
-/**
- * VTL that renders DynamoDB attribute value `$v<level>` as plain JSON. Velocity has no recursion API Gateway
- * documents, so the levels are unrolled; each level has its own variables because `#set` is not scoped.
- */
-function attributeValueToJson(level: number): string {
-  const v = `$v${level}`;
-  if (level > READ_API_MAX_NESTING) return 'null';
-  const next = `$v${level + 1}`;
-  const list = (attr: string, quote: boolean) =>
-    `[#set($s${level} = '')#foreach($x${level} in ${v}.${attr})$s${level}${quote ? `"${escaped(`$x${level}`)}"` : `$x${level}`}#set($s${level} = ',')#end]`;
-  return [
-    `#if(${v}.containsKey("S"))"${escaped(`${v}.S`)}"`,
-    `#elseif(${v}.containsKey("N"))${v}.N`,
-    `#elseif(${v}.containsKey("BOOL"))${v}.BOOL`,
-    `#elseif(${v}.containsKey("B"))"${v}.B"`,
-    `#elseif(${v}.containsKey("SS"))${list('SS', true)}`,
-    `#elseif(${v}.containsKey("NS"))${list('NS', false)}`,
-    `#elseif(${v}.containsKey("BS"))${list('BS', true)}`,
-    `#elseif(${v}.containsKey("M")){#set($s${level} = '')#foreach($k${level} in ${v}.M.keySet())#set(${next} = ${v}.M.get($k${level}))$s${level}"${escaped(`$k${level}`)}":${attributeValueToJson(level + 1)}#set($s${level} = ',')#end}`,
-    `#elseif(${v}.containsKey("L"))[#set($s${level} = '')#foreach(${next} in ${v}.L)$s${level}${attributeValueToJson(level + 1)}#set($s${level} = ',')#end]`,
-    '#else null#end',
-  ].join('');
-}
-
 const GET_ITEM_RESPONSE = [
   "#set($item = $input.path('$.Item'))",
   '#if("$!item" == "")',
   '#set($context.responseOverride.status = 404)',
   '{"message":"Not found"}',
   '#else',
-  '#set($v1 = {"M": $item})',
-  attributeValueToJson(1),
+  attributeValueJsonVtl({ value: '{"M": $item}' }),
   '#end',
 ].join('\n');
 

@@ -370,6 +370,21 @@ describe('DynamoDbDestination read API', () => {
     expect(last).toEqual({ items: [], count: 0 });
   });
 
+  test('GetItem and Query responses convert 32 levels of nesting, and return deeper values as AttributeValue JSON', () => {
+    const { t } = build({ tableName: 'read-model', partitionKeyName: 'pk', sortKeyName: 'sk', enableReadApi: true });
+    // view: { a: { a: ... { a: 'leaf' } } } with `view` at level 1 and 'leaf' at level 34.
+    let deep: Record<string, unknown> = { S: 'leaf' };
+    for (let level = 33; level >= 2; level--) deep = { M: { a: deep } };
+    const item = { pk: { S: 'order' }, sk: { S: 'order-1' }, view: { M: { a: deep } } };
+    let json: unknown = { a: { M: { a: { S: 'leaf' } } } };
+    for (let level = 32; level >= 2; level--) json = { a: json };
+    const expected = { pk: 'order', sk: 'order-1', view: json };
+    const got = renderJson(templatesOf(t, '{sortKey}').response, { body: JSON.stringify({ Item: item }) }).json;
+    expect(got).toEqual(expected);
+    const page = renderJson(templatesOf(t, 'items').response, { body: JSON.stringify({ Items: [item], Count: 1 }) });
+    expect(page.json.items).toEqual([expected]);
+  });
+
   test('API keys and grantInvoke', () => {
     const { stack } = stackWithStream();
     const dest = new DynamoDbDestination(stack, 'Latest', {

@@ -1,9 +1,10 @@
 /**
  * Renders API Gateway mapping templates with velocityjs and a model of the API Gateway variables they use
  * (`$input`, `$util`, `$context`), so tests check what the deployed templates produce. Java semantics the templates
- * rely on (`String.replaceAll` with a regex, Map/List `get`/`keySet`/`size`, `containsKey`) are emulated.
+ * rely on (`String.replaceAll` with a regex, Map/List `get`/`keySet`/`size`, `containsKey`, and the return values of
+ * `List.add`, `List.set` and `Map.put`) are emulated.
  */
-import { render } from 'velocityjs';
+import { Compile, parse } from 'velocityjs';
 
 export interface RequestModel {
   /** Raw request (or integration response) body. */
@@ -57,6 +58,8 @@ export function escapeJavaScript(value: unknown): string {
   return out;
 }
 
+const parsedTemplates = new Map<string, ReturnType<typeof parse>>();
+
 export function renderTemplate(template: string, request: RequestModel = {}): Rendered {
   const parsed: unknown = request.body === undefined || request.body === '' ? undefined : JSON.parse(request.body);
   const headers = request.headers ?? {};
@@ -84,32 +87,78 @@ export function renderTemplate(template: string, request: RequestModel = {}): Re
     urlEncode: (s: string) => encodeURIComponent(s),
     urlDecode: (s: string) => decodeURIComponent(s),
   };
-  const output = render(
-    template,
-    { input, util, context },
-    {},
-    {
-      escape: false,
-      customMethodHandlers: [
-        {
-          uid: 'java-replaceAll',
-          match: ({ property, context: c }) => property === 'replaceAll' && typeof c === 'string',
-          resolve: ({ context: c, params }) => (c as string).replace(new RegExp(params[0], 'g'), params[1]),
+  // Parsing is most of a render's time; property tests render one template hundreds of times.
+  let ast = parsedTemplates.get(template);
+  if (!ast) {
+    ast = parse(template);
+    parsedTemplates.set(template, ast);
+  }
+  const output = new Compile(ast, {
+    escape: false,
+    customMethodHandlers: [
+      {
+        uid: 'java-replaceAll',
+        match: ({ property, context: c }) => property === 'replaceAll' && typeof c === 'string',
+        resolve: ({ context: c, params }) => (c as string).replace(new RegExp(params[0], 'g'), params[1]),
+      },
+      {
+        uid: 'java-matches',
+        match: ({ property, context: c }) => property === 'matches' && typeof c === 'string',
+        resolve: ({ context: c, params }) => new RegExp(`^(?:${params[0]})$`).test(c as string),
+      },
+      {
+        // List.add(e) returns true (velocityjs: the new length); List.add(i, e) inserts.
+        uid: 'java-List.add',
+        match: ({ property, context: c }) => property === 'add' && Array.isArray(c),
+        resolve: ({ context: c, params }) => {
+          const list = c as unknown[];
+          if (params.length === 2) list.splice(javaIndex(list, params[0], true), 0, params[1]);
+          else list.push(params[0]);
+          return true;
         },
-        {
-          uid: 'java-matches',
-          match: ({ property, context: c }) => property === 'matches' && typeof c === 'string',
-          resolve: ({ context: c, params }) => new RegExp(`^(?:${params[0]})$`).test(c as string),
+      },
+      {
+        // List.set(i, e) returns the element it replaced (velocityjs: '').
+        uid: 'java-List.set',
+        match: ({ property, context: c }) => property === 'set' && Array.isArray(c),
+        resolve: ({ context: c, params }) => {
+          const list = c as unknown[];
+          const index = javaIndex(list, params[0], false);
+          const previous = list[index];
+          list[index] = params[1];
+          return previous;
         },
-        {
-          uid: 'java-containsKey',
-          match: ({ property, context: c }) => property === 'containsKey' && typeof c === 'object' && c !== null,
-          resolve: ({ context: c, params }) => Object.prototype.hasOwnProperty.call(c, params[0]),
+      },
+      {
+        // Map.put(k, v) returns the previous value (velocityjs: the new one).
+        uid: 'java-Map.put',
+        match: ({ property, context: c }) =>
+          property === 'put' && typeof c === 'object' && c !== null && !Array.isArray(c),
+        resolve: ({ context: c, params }) => {
+          const map = c as Record<string, unknown>;
+          const key = String(params[0]);
+          const previous = Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+          map[key] = params[1];
+          return previous;
         },
-      ],
-    },
-  );
+      },
+      {
+        uid: 'java-containsKey',
+        match: ({ property, context: c }) => property === 'containsKey' && typeof c === 'object' && c !== null,
+        resolve: ({ context: c, params }) => Object.prototype.hasOwnProperty.call(c, params[0]),
+      },
+    ],
+  }).render({ input, util, context }, {});
   return { output, statusOverride: context.responseOverride.status };
+}
+
+/** A List index as Java checks it: IndexOutOfBoundsException instead of JavaScript's silent growth. */
+function javaIndex(list: unknown[], index: unknown, inclusiveEnd: boolean): number {
+  const last = inclusiveEnd ? list.length : list.length - 1;
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > last) {
+    throw new Error(`IndexOutOfBoundsException: index ${String(index)}, size ${list.length}`);
+  }
+  return index;
 }
 
 /** Renders and parses the output as JSON, failing the test with the output when it is not valid JSON. */
