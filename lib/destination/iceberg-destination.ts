@@ -577,5 +577,4 @@ function validate(props: IcebergDestinationProps, options: ResolvedOptions): voi
     throw new Error(`bufferingSize must be between 1 and 128 MiB, got ${size} MiB`);
   }
   validateThreshold('failedRowsThreshold', props.failedRowsThreshold);
-  validateThreshold('dataFreshnessThreshold', props.dataFreshnessThreshold?.toSeconds());
 }

@@ -7,3 +7,4 @@ export * from './grafana-visualisation';
 export * from './s3-archive-destination';
 export * from './eventbridge-destination';
 export * from './iceberg-destination';
+export * from './opensearch-destination';
