@@ -46,7 +46,7 @@ export interface JqPartitioningOptions {
 
 /**
  * Firehose dynamic partitioning of the archive: objects are grouped by keys read from each record, under
- * `<prefix><key>=<value>/.../year=/month=/day=/hour=/`, so readers can skip whole partitions (e.g. one device).
+ * `<prefix><key>=<value>/.../year=/month=/day=/hour=/`, so readers list only the partitions they need (e.g. one device).
  */
 export class ArchivePartitioning {
   /**
