@@ -6,3 +6,5 @@ export * from './dynamodb-destination';
 export * from './grafana-visualisation';
 export * from './s3-archive-destination';
 export * from './eventbridge-destination';
+export * from './iceberg-destination';
+export * from './opensearch-destination';

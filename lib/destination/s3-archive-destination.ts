@@ -13,7 +13,7 @@ import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createEncryptedLogGroup } from '../internal/encrypted-log-group';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
-import { describeDuration, validateDuration, validateName } from '../internal/validation';
+import { describeDuration, requireResolved, validateDuration, validateName } from '../internal/validation';
 
 /** How records are stored in the archive. */
 export enum ArchiveFormat {
@@ -21,6 +21,48 @@ export enum ArchiveFormat {
   PARQUET = 'PARQUET',
   /** Written as they arrive, one JSON document per line (newline-delimited JSON), e.g. for replay. */
   JSON = 'JSON',
+}
+
+/** One key of dynamic partitioning: its name and the jq expression that reads it from each JSON record. */
+export interface PartitionKey {
+  /**
+   * Key name: 1-64 letters, digits and `_`, not starting with a digit. It names the key in the object prefix
+   * (`<name>=!{partitionKeyFromQuery:<name>}/`) and, lower-cased, the partition column of the Glue table (PARQUET).
+   */
+  readonly name: string;
+  /** jq 1.6 expression Firehose evaluates on each record, e.g. `.deviceId` or `.type.device`. */
+  readonly jqExpression: string;
+}
+
+/** Options of `ArchivePartitioning.fromJqQuery`. */
+export interface JqPartitioningOptions {
+  /**
+   * How long Firehose retries delivery to S3 when a partition cannot be written, 0 to 7200 seconds; then the records
+   * go to the error prefix.
+   * @default Duration.seconds(300)
+   */
+  readonly retryDuration?: Duration;
+}
+
+/**
+ * Firehose dynamic partitioning of the archive: objects are grouped by keys read from each record, under
+ * `<prefix><key>=<value>/.../year=/month=/day=/hour=/`, so readers list only the partitions they need (e.g. one device).
+ */
+export class ArchivePartitioning {
+  /**
+   * Partition keys read from each JSON record with jq 1.6 (Firehose inline parsing, the `MetadataExtraction`
+   * processor). Up to 50 keys; the prefix references every key, as Firehose requires.
+   */
+  public static fromJqQuery(keys: PartitionKey[], options: JqPartitioningOptions = {}): ArchivePartitioning {
+    return new ArchivePartitioning(keys, options.retryDuration ?? Duration.seconds(300));
+  }
+
+  private constructor(
+    /** The keys, in the order they appear in the prefix. */
+    public readonly keys: PartitionKey[],
+    /** How long Firehose retries delivery of a partition. */
+    public readonly retryDuration: Duration,
+  ) {}
 }
 
 /** One column of the archive's Glue table. */
@@ -50,15 +92,27 @@ export interface S3ArchiveDestinationProps {
   readonly tableName?: string;
   /** Key prefix of archived objects, followed by `year=/month=/day=/hour=` (UTC arrival time). @default 'data/' */
   readonly prefix?: string;
+  /**
+   * Dynamic partitioning: the keys read from each record come between the prefix and the date, e.g.
+   * `data/deviceId=dev-1/year=2026/...`. Needs a buffer of at least 64 MiB and an interval of at least 60 seconds;
+   * with PARQUET the keys become partition columns of the Glue table (projected with type `injected`, so Athena
+   * queries must name a value of each).
+   * @default - partitioned by arrival time only
+   */
+  readonly partitioning?: ArchivePartitioning;
   /** Key prefix of records Firehose could not convert or deliver, followed by the error type and date. @default 'errors/' */
   readonly errorPrefix?: string;
   /** Key that encrypts the archive bucket and the objects Firehose writes. @default - a new KMS key with rotation */
   readonly encryptionKey?: kms.IKey;
-  /** Deliver after this long even if the buffer is not full, 0 to 900 seconds. @default Duration.seconds(300) */
+  /**
+   * Deliver after this long even if the buffer is not full, 0 to 900 seconds (60 to 900 with partitioning).
+   * @default Duration.seconds(300)
+   */
   readonly bufferingInterval?: Duration;
   /**
-   * Deliver when this much data is buffered: 64 to 128 MiB with Parquet conversion, 1 to 128 MiB for JSON.
-   * @default - Size.mebibytes(128) for PARQUET, Size.mebibytes(5) for JSON
+   * Deliver when this much data is buffered: 64 to 128 MiB with Parquet conversion or dynamic partitioning, 1 to
+   * 128 MiB otherwise.
+   * @default - Size.mebibytes(128) for PARQUET or with partitioning, Size.mebibytes(5) for JSON
    */
   readonly bufferingSize?: Size;
   /** Compression of JSON objects (PARQUET uses Snappy inside the files). @default firehose.Compression.UNCOMPRESSED */
@@ -86,6 +140,10 @@ export interface S3ArchiveDestinationProps {
 }
 
 const DATE_PREFIX = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
+const DATE_KEYS = ['year', 'month', 'day', 'hour'];
+const PARTITION_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** Firehose's limit on inline-parsing keys. */
+const MAX_PARTITION_KEYS = 50;
 /** Glue database and table names Athena can query. */
 const GLUE_NAME = /^[a-z0-9_]+$/;
 const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)*$/;
@@ -128,6 +186,8 @@ export class S3ArchiveDestination extends Construct {
   public readonly format: ArchiveFormat;
   /** Key prefix of archived objects, e.g. for a replay reader. */
   public readonly prefix: string;
+  /** Dynamic partitioning, when enabled. */
+  public readonly partitioning?: ArchivePartitioning;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: S3ArchiveDestinationProps) {
@@ -138,6 +198,10 @@ export class S3ArchiveDestination extends Construct {
     const parquet = this.format === ArchiveFormat.PARQUET;
     const columns = props.columns ?? ArchiveColumns.telemetryRecord();
     validate(props, this.format, this.prefix, errorPrefix, columns);
+    const keys = props.partitioning?.keys ?? [];
+    // The keys come first so a reader can list one key's objects without scanning every date.
+    const keyPrefix = keys.map((k) => `${k.name}=!{partitionKeyFromQuery:${k.name}}/`).join('');
+    this.partitioning = props.partitioning;
 
     this.encryptionKey =
       props.encryptionKey ??
@@ -173,14 +237,30 @@ export class S3ArchiveDestination extends Construct {
         s3Prefix: this.prefix,
         dataFormat: glue.DataFormat.PARQUET,
         columns: columns.map((c) => ({ name: c.name, type: glue.Schema.custom(c.type, !/[<(]/.test(c.type)) })),
-        partitionKeys: ['year', 'month', 'day', 'hour'].map((name) => ({ name, type: glue.Schema.STRING })),
+        partitionKeys: [...keys.map((k) => k.name.toLowerCase()), ...DATE_KEYS].map((name) => ({
+          name,
+          type: glue.Schema.STRING,
+        })),
         // Athena computes partitions from the key layout, so no crawler or MSCK REPAIR is needed.
         partitionProjection: {
+          // Values of record keys are not known in advance: queries supply them (`WHERE deviceid = '...'`).
+          ...Object.fromEntries(
+            keys.map((k) => [k.name.toLowerCase(), glue.PartitionProjectionConfiguration.injected()]),
+          ),
           year: glue.PartitionProjectionConfiguration.integer({ min: 2020, max: 2100, digits: 4 }),
           month: glue.PartitionProjectionConfiguration.integer({ min: 1, max: 12, digits: 2 }),
           day: glue.PartitionProjectionConfiguration.integer({ min: 1, max: 31, digits: 2 }),
           hour: glue.PartitionProjectionConfiguration.integer({ min: 0, max: 23, digits: 2 }),
         },
+        // Athena lower-cases column names; the template maps them back to the keys' spelling in the object names.
+        parameters:
+          keys.length === 0
+            ? undefined
+            : {
+                'storage.location.template': `s3://${this.bucket.bucketName}/${this.prefix}${keys
+                  .map((k) => `${k.name}=\${${k.name.toLowerCase()}}/`)
+                  .join('')}${DATE_KEYS.map((d) => `${d}=\${${d}}/`).join('')}`,
+              },
       });
       const mappings = Object.fromEntries(columns.filter((c) => c.jsonKey).map((c) => [c.name, c.jsonKey!]));
       dataFormatConversion = {
@@ -207,16 +287,18 @@ export class S3ArchiveDestination extends Construct {
       role: fixedRole,
       destination: new firehose.S3Bucket(this.bucket, {
         role: fixedRole,
-        dataOutputPrefix: `${this.prefix}${DATE_PREFIX}`,
+        dataOutputPrefix: `${this.prefix}${keyPrefix}${DATE_PREFIX}`,
         errorOutputPrefix: `${errorPrefix}!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`,
         bufferingInterval: props.bufferingInterval ?? Duration.seconds(300),
-        bufferingSize: props.bufferingSize ?? Size.mebibytes(parquet ? 128 : 5),
+        bufferingSize: props.bufferingSize ?? Size.mebibytes(parquet || keys.length > 0 ? 128 : 5),
         compression: parquet ? undefined : (props.jsonCompression ?? firehose.Compression.UNCOMPRESSED),
         encryptionKey: this.encryptionKey,
         loggingConfig: new firehose.EnableLogging(this.logGroup),
         dataFormatConversion,
-        // Firehose concatenates records as they arrive; a newline after each makes the objects NDJSON.
-        processors: parquet ? undefined : [new firehose.AppendDelimiterToRecordProcessor()],
+        dynamicPartitioning: props.partitioning
+          ? { enabled: true, retryDuration: props.partitioning.retryDuration }
+          : undefined,
+        processors: processors(parquet, keys),
       }),
     });
     this.deliveryStream.node.addDependency(policy);
@@ -336,6 +418,62 @@ export class S3ArchiveDestination extends Construct {
   }
 }
 
+function processors(parquet: boolean, keys: PartitionKey[]): firehose.IDataProcessor[] | undefined {
+  const list: firehose.IDataProcessor[] = [];
+  if (keys.length > 0) {
+    list.push(firehose.MetadataExtractionProcessor.jq16(Object.fromEntries(keys.map((k) => [k.name, k.jqExpression]))));
+  }
+  // Firehose concatenates records as they arrive; a newline after each makes the objects NDJSON.
+  if (!parquet) list.push(new firehose.AppendDelimiterToRecordProcessor());
+  return list.length > 0 ? list : undefined;
+}
+
+function validatePartitioning(
+  partitioning: ArchivePartitioning,
+  format: ArchiveFormat,
+  columns: ArchiveColumn[],
+  bufferingInterval: Duration | undefined,
+): void {
+  const keys = partitioning.keys;
+  if (keys.length === 0 || keys.length > MAX_PARTITION_KEYS) {
+    throw new Error(`partitioning needs 1 to ${MAX_PARTITION_KEYS} keys, got ${keys.length}`);
+  }
+  const columnNames = new Set(format === ArchiveFormat.PARQUET ? columns.map((c) => c.name) : []);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    requireResolved('partition key name', key.name, 'it is part of the object prefix and the Glue table');
+    const lower = key.name.toLowerCase();
+    if (!PARTITION_KEY.test(key.name) || DATE_KEYS.includes(lower) || seen.has(lower)) {
+      throw new Error(
+        `partition key names must be 1-64 letters, digits and '_' (not starting with a digit), unique ignoring case, and not year, month, day or hour, got '${key.name}'`,
+      );
+    }
+    if (columnNames.has(lower)) {
+      // Hive tables cannot hold a partition column and a data column of the same name.
+      throw new Error(
+        `partition key '${key.name}' is also a column of the Glue table; give the key another name (e.g. 'device' for .deviceId)`,
+      );
+    }
+    seen.add(lower);
+    if (!Token.isUnresolved(key.jqExpression) && key.jqExpression.trim() === '') {
+      throw new Error(`partition key '${key.name}' needs a jq expression, got '${key.jqExpression}'`);
+    }
+  }
+  validateDuration(
+    'partitioning retryDuration',
+    partitioning.retryDuration,
+    Duration.seconds(0),
+    Duration.seconds(7200),
+  );
+  // Firehose buffers each partition separately and needs at least a minute per buffer.
+  validateDuration(
+    'bufferingInterval with partitioning',
+    bufferingInterval,
+    Duration.seconds(60),
+    Duration.seconds(900),
+  );
+}
+
 function lifecycleRule(props: S3ArchiveDestinationProps): s3.LifecycleRule {
   return {
     id: 'TierArchive',
@@ -405,10 +543,12 @@ function validate(
   validateName('databaseName', props.databaseName, GLUE_NAME, 1, 255, "lower-case letters, digits and '_'");
   validateName('tableName', props.tableName, GLUE_NAME, 1, 255, "lower-case letters, digits and '_'");
   validateDuration('bufferingInterval', props.bufferingInterval, Duration.seconds(0), Duration.seconds(900));
+  if (props.partitioning) validatePartitioning(props.partitioning, format, columns, props.bufferingInterval);
   const size = props.bufferingSize?.toMebibytes();
-  const minSize = format === ArchiveFormat.PARQUET ? 64 : 1;
+  const minSize = format === ArchiveFormat.PARQUET || props.partitioning ? 64 : 1;
+  const mode = props.partitioning ? `format ${format} and partitioning` : `format ${format}`;
   if (size !== undefined && !Token.isUnresolved(size) && (size < minSize || size > 128)) {
-    throw new Error(`bufferingSize must be between ${minSize} and 128 MiB with format ${format}, got ${size} MiB`);
+    throw new Error(`bufferingSize must be between ${minSize} and 128 MiB with ${mode}, got ${size} MiB`);
   }
   // The lifecycle steps are compared only when both ends are known at synth time.
   const days = (d: Duration | undefined) => (d === undefined || d.isUnresolved() ? undefined : d.toDays());

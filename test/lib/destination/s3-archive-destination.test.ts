@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   ArchiveColumns,
   ArchiveFormat,
+  ArchivePartitioning,
   S3ArchiveDestination,
   S3ArchiveDestinationProps,
 } from '../../../lib/destination/s3-archive-destination';
@@ -345,6 +346,186 @@ describe('S3ArchiveDestination options', () => {
       type: 'bigint',
       jsonKey: 'timestamp',
     });
+  });
+});
+
+describe('S3ArchiveDestination dynamic partitioning', () => {
+  const byDevice = ArchivePartitioning.fromJqQuery([{ name: 'deviceId', jqExpression: '.deviceId' }]);
+
+  test('is off by default: no partitioning configuration, no MetadataExtraction processor', () => {
+    const { t, archive } = build({ format: ArchiveFormat.JSON });
+    expect(archive.partitioning).toBeUndefined();
+    const config = s3Config(t);
+    expect(config.DynamicPartitioningConfiguration).toBeUndefined();
+    expect(JSON.stringify(config)).not.toContain('partitionKeyFromQuery');
+  });
+
+  test('JSON: the jq query, a newline per record, the key in the prefix before the date, 300 s of retries', () => {
+    const { t, archive } = build({ format: ArchiveFormat.JSON, partitioning: byDevice });
+    expect(archive.partitioning).toBe(byDevice);
+    const config = s3Config(t);
+    expect(config.DynamicPartitioningConfiguration).toEqual({
+      Enabled: true,
+      RetryOptions: { DurationInSeconds: 300 },
+    });
+    expect(config.ProcessingConfiguration).toEqual({
+      Enabled: true,
+      Processors: [
+        {
+          Type: 'MetadataExtraction',
+          Parameters: [
+            { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{"deviceId":.deviceId}' },
+            { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+          ],
+        },
+        { Type: 'AppendDelimiterToRecord', Parameters: [] },
+      ],
+    });
+    expect(config.Prefix).toBe(
+      'data/deviceId=!{partitionKeyFromQuery:deviceId}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/',
+    );
+    // Records whose key jq cannot evaluate land under the error prefix, by error type.
+    expect(config.ErrorOutputPrefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
+  });
+
+  test('JSON with partitioning buffers 128 MiB by default (Firehose needs at least 64 MiB)', () => {
+    const { t } = build({ format: ArchiveFormat.JSON, partitioning: byDevice });
+    expect(s3Config(t).BufferingHints).toEqual({ IntervalInSeconds: 300, SizeInMBs: 128 });
+  });
+
+  test('several keys appear in the prefix in order, each in the query', () => {
+    const { t } = build({
+      format: ArchiveFormat.JSON,
+      partitioning: ArchivePartitioning.fromJqQuery(
+        [
+          { name: 'site', jqExpression: '.attributes.site' },
+          { name: 'deviceId', jqExpression: '.deviceId' },
+        ],
+        { retryDuration: Duration.minutes(30) },
+      ),
+    });
+    const config = s3Config(t);
+    expect(config.Prefix).toMatch(
+      /^data\/site=!\{partitionKeyFromQuery:site\}\/deviceId=!\{partitionKeyFromQuery:deviceId\}\/year=/,
+    );
+    expect(config.ProcessingConfiguration.Processors[0].Parameters[0].ParameterValue).toBe(
+      '{"site":.attributes.site,"deviceId":.deviceId}',
+    );
+    expect(config.DynamicPartitioningConfiguration.RetryOptions).toEqual({ DurationInSeconds: 1800 });
+  });
+
+  test('PARQUET: the key becomes an injected partition column before the date, located by a template', () => {
+    const { t } = build({
+      partitioning: ArchivePartitioning.fromJqQuery([{ name: 'Device', jqExpression: '.deviceId' }]),
+    });
+    const config = s3Config(t);
+    expect(config.Prefix).toMatch(/^data\/Device=!\{partitionKeyFromQuery:Device\}\/year=/);
+    expect(config.DataFormatConversionConfiguration.Enabled).toBe(true);
+    expect(config.ProcessingConfiguration.Processors.map((p: { Type: string }) => p.Type)).toEqual([
+      'MetadataExtraction',
+    ]);
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        PartitionKeys: ['device', 'year', 'month', 'day', 'hour'].map((Name) => ({ Name, Type: 'string' })),
+        Parameters: Match.objectLike({
+          'projection.device.type': 'injected',
+          'projection.year.type': 'integer',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              [
+                's3://',
+                { Ref: Match.stringLikeRegexp('^ArchiveBucket') },
+                '/data/Device=${device}/year=${year}/month=${month}/day=${day}/hour=${hour}/',
+              ],
+            ],
+          },
+        }),
+      }),
+    });
+  });
+
+  test('the role writes only under the prefix, which also holds the partitions', () => {
+    const { t } = build({ format: ArchiveFormat.JSON, partitioning: byDevice });
+    const statements = archivePolicyStatements(t);
+    expect(JSON.stringify(statements[2].Resource)).toMatch(/"\/data\/\*".*"\/errors\/\*"/);
+  });
+
+  test('passes the AWS Solutions checks', () => {
+    expect(() =>
+      synthWithNag(
+        (stack, store) =>
+          new S3ArchiveDestination(stack, 'Archive', {
+            stream: store.stream,
+            partitioning: ArchivePartitioning.fromJqQuery([{ name: 'device', jqExpression: '.deviceId' }]),
+          }),
+      ),
+    ).not.toThrow();
+  });
+
+  const key = (name: string, jqExpression = '.x') => ({ name, jqExpression });
+  const cases: Array<[string, Options, RegExp]> = [
+    ['no keys', { partitioning: ArchivePartitioning.fromJqQuery([]) }, /partitioning needs 1 to 50 keys, got 0/],
+    [
+      '51 keys',
+      {
+        format: ArchiveFormat.JSON,
+        partitioning: ArchivePartitioning.fromJqQuery(Array.from({ length: 51 }, (_, i) => key(`k${i}`))),
+      },
+      /partitioning needs 1 to 50 keys, got 51/,
+    ],
+    [
+      'a key name with a dash',
+      { format: ArchiveFormat.JSON, partitioning: ArchivePartitioning.fromJqQuery([key('device-id')]) },
+      /partition key names must be 1-64 letters, digits and '_'.*got 'device-id'/,
+    ],
+    [
+      'a key name starting with a digit',
+      { format: ArchiveFormat.JSON, partitioning: ArchivePartitioning.fromJqQuery([key('1st')]) },
+      /got '1st'/,
+    ],
+    [
+      'a date key name',
+      { format: ArchiveFormat.JSON, partitioning: ArchivePartitioning.fromJqQuery([key('Year')]) },
+      /not year, month, day or hour, got 'Year'/,
+    ],
+    [
+      'duplicate key names ignoring case',
+      { format: ArchiveFormat.JSON, partitioning: ArchivePartitioning.fromJqQuery([key('site'), key('Site')]) },
+      /unique ignoring case.*got 'Site'/,
+    ],
+    [
+      'a key named like a Parquet column',
+      { partitioning: ArchivePartitioning.fromJqQuery([key('deviceId', '.deviceId')]) },
+      /partition key 'deviceId' is also a column of the Glue table/,
+    ],
+    [
+      'an empty jq expression',
+      { format: ArchiveFormat.JSON, partitioning: ArchivePartitioning.fromJqQuery([key('site', ' ')]) },
+      /partition key 'site' needs a jq expression, got ' '/,
+    ],
+    [
+      'a retry duration over 2 hours',
+      {
+        format: ArchiveFormat.JSON,
+        partitioning: ArchivePartitioning.fromJqQuery([key('site')], { retryDuration: Duration.seconds(7201) }),
+      },
+      /partitioning retryDuration must be between 0 seconds and 2 hours, got 2 hours 1 second/,
+    ],
+    [
+      'a buffer under 64 MiB',
+      { format: ArchiveFormat.JSON, partitioning: byDevice, bufferingSize: Size.mebibytes(5) },
+      /bufferingSize must be between 64 and 128 MiB with format JSON and partitioning, got 5 MiB/,
+    ],
+    [
+      'an interval under 60 s',
+      { format: ArchiveFormat.JSON, partitioning: byDevice, bufferingInterval: Duration.seconds(30) },
+      /bufferingInterval with partitioning must be between 1 minute and 15 minutes, got 30 seconds/,
+    ],
+  ];
+  test.each(cases)('rejects %s with the received value', (_name, props, message) => {
+    const { stack, store } = stackWithStream();
+    expect(() => new S3ArchiveDestination(stack, 'Archive', { stream: store.stream, ...props })).toThrow(message);
   });
 });
 
