@@ -142,7 +142,8 @@ export class EventSourcedMicroservicesStack extends Stack {
         props.statefulFunctionsCode ??
         packagedFlinkCode('stateful-functions', 'EventSourcedMicroservicesStackProps.statefulFunctionsCode'),
       eventStore: this.eventStore.stream,
-      functions: [this.orderFunction, this.inventoryFunction],
+      // Functions added to the API later (addFunction, or functionsApi.addFunction) are called too.
+      functionsApis: [this.functionsApi],
       ingress: COMMANDS.map((c) => ({ eventType: c.name, functionType: c.functionType })),
       egress: [
         { name: 'order-events', stream: this.orderEvents.stream },
