@@ -31,9 +31,8 @@ export interface IRemoteFunctionEndpoint {
   /**
    * Function types the function sends messages to (`ctx.send`); the processor checks that each one is known, and
    * counts a function these messages reach as called even without an ingress route.
-   * @default - none
    */
-  readonly messageTargets?: string[];
+  readonly messageTargets: string[];
   /** Lets `grantee` call the endpoint (e.g. the Flink application role). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 }

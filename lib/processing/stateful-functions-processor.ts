@@ -473,7 +473,7 @@ function moduleProblems(
         );
       }
     }
-    for (const target of fn.messageTargets ?? []) {
+    for (const target of fn.messageTargets) {
       if (!types.has(target)) {
         problems.push(
           `function '${fn.functionType}' sends messages to unknown function type '${target}' (functions: ${known})`,

@@ -63,7 +63,7 @@ interface Fixture {
 }
 
 function fixture(bundle = true): Fixture {
-  // Tests of RemoteFunctions skip bundling: they assert the wiring, not the Lambda bundle.
+  // Tests of RemoteFunctions go without bundling: they assert the wiring, not the Lambda bundle.
   const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'TestStack', { env: { account: '111122223333', region: 'eu-west-1' } });
   return {
@@ -469,6 +469,13 @@ describe('StatefulFunctionsProcessor', () => {
         /egress name must match .* got 'bad name'/,
       );
       expect(() => p.addFunction(endpoints()[0])).toThrow(/function types must be unique, got 'order' twice/);
+      expect(() =>
+        ExternalFunctionEndpoint.fromUrl({
+          functionType: 'shipping',
+          endpointUrl: 'https://example.com/shipping',
+          messageTargets: ['Order Service'],
+        }),
+      ).toThrow(/messageTargets entry must match .* got 'Order Service'/);
     });
   });
 
