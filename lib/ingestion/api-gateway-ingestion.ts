@@ -131,6 +131,11 @@ export class ApiGatewayIngestion extends Construct {
   public readonly partitionKeyField: string;
 
   private readonly methodAuth: Pick<apigw.MethodOptions, 'authorizationType' | 'apiKeyRequired'>;
+  private readonly validator: apigw.RequestValidator;
+  private readonly stream: kinesis.IStream;
+  private readonly idempotencyKeyHeader?: string;
+  private readonly eventTypeNames = new Set<string>();
+  private eventsResource?: apigw.Resource;
 
   constructor(scope: Construct, id: string, props: ApiGatewayIngestionProps) {
     super(scope, id);
@@ -159,6 +164,9 @@ export class ApiGatewayIngestion extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
+    this.validator = validator;
+    this.stream = props.stream;
+    this.idempotencyKeyHeader = props.idempotencyKeyHeader;
     const streamArn = props.stream.streamArn;
 
     if (enableRecords) {
@@ -184,32 +192,37 @@ export class ApiGatewayIngestion extends Construct {
       });
     }
 
-    if (eventTypes.length > 0) {
-      const events = this.api.root.addResource('events');
-      for (const eventType of eventTypes) {
-        const model = this.addModel(
-          `EventModel${eventType.name}`,
-          `${eventType.name.replace(/[^A-Za-z0-9]/g, '')}Event`,
-          {
-            type: 'object',
-            required: ['aggregateId', 'payload'],
-            additionalProperties: false,
-            properties: {
-              aggregateId: { type: 'string', minLength: 1, maxLength: 256 },
-              occurredAt: { type: 'string', pattern: ISO_UTC },
-              payload: withoutDialect(eventType.schema),
-            },
-          },
-        );
-        this.addWriteMethod(events.addResource(eventType.name), 'PutRecord', {
-          template: putEventTemplate(streamArn, eventType.name, props.idempotencyKeyHeader),
-          responseTemplate: putRecordResponseTemplate(true, props.idempotencyKeyHeader),
-          model,
-          validator,
-          requiredHeader: props.idempotencyKeyHeader,
-        });
-      }
+    for (const eventType of eventTypes) this.addEventType(eventType);
+  }
+
+  /**
+   * Accepts `eventType` at `POST /events/<name>` (with the idempotency key header, when the API has one), e.g. a
+   * command added after construction. Names must be unique.
+   */
+  public addEventType(eventType: EventTypeIngestion): void {
+    validateEventTypeName(eventType.name);
+    if (this.eventTypeNames.has(eventType.name)) {
+      throw new Error(`event type names must be unique, got '${eventType.name}' twice`);
     }
+    this.eventTypeNames.add(eventType.name);
+    this.eventsResource ??= this.api.root.addResource('events');
+    const model = this.addModel(`EventModel${eventType.name}`, `${eventType.name.replace(/[^A-Za-z0-9]/g, '')}Event`, {
+      type: 'object',
+      required: ['aggregateId', 'payload'],
+      additionalProperties: false,
+      properties: {
+        aggregateId: { type: 'string', minLength: 1, maxLength: 256 },
+        occurredAt: { type: 'string', pattern: ISO_UTC },
+        payload: withoutDialect(eventType.schema),
+      },
+    });
+    this.addWriteMethod(this.eventsResource.addResource(eventType.name), 'PutRecord', {
+      template: putEventTemplate(this.stream.streamArn, eventType.name, this.idempotencyKeyHeader),
+      responseTemplate: putRecordResponseTemplate(true, this.idempotencyKeyHeader),
+      model,
+      validator: this.validator,
+      requiredHeader: this.idempotencyKeyHeader,
+    });
   }
 
   /** Grants `execute-api:Invoke` on every write method of this API (IAM authorization). */
@@ -333,12 +346,16 @@ function validateProps(
   }
   const seen = new Set<string>();
   for (const eventType of eventTypes) {
-    if (!EVENT_NAME.test(eventType.name)) {
-      throw new Error(`event type name must match ${EVENT_NAME.source}, got '${eventType.name}'`);
-    }
+    validateEventTypeName(eventType.name);
     if (seen.has(eventType.name)) {
       throw new Error(`event type names must be unique, got '${eventType.name}' twice`);
     }
     seen.add(eventType.name);
+  }
+}
+
+function validateEventTypeName(name: string): void {
+  if (!EVENT_NAME.test(name)) {
+    throw new Error(`event type name must match ${EVENT_NAME.source}, got '${name}'`);
   }
 }

@@ -11,6 +11,7 @@ import { RestApiAuthorization, RestApiOptions } from '../internal/rest-api-optio
 import { createObservedFunction } from '../internal/observed-function';
 import { createAlarm, validateThreshold } from '../internal/alarms';
 import { createSecureRestApi, grantInvokeMethods } from '../internal/secure-rest-api';
+import type { StatefulFunctionsProcessor } from './stateful-functions-processor';
 
 /**
  * A remote function the stateful-functions runtime can call: its type, its HTTP endpoint and how the runtime calls
@@ -27,6 +28,11 @@ export interface IRemoteFunctionEndpoint {
   readonly maxAttempts: number;
   /** Egress names the function writes to; the processor checks that each one is declared. */
   readonly egressNames: string[];
+  /**
+   * Function types the function sends messages to (`ctx.send`); the processor checks that each one is known, and
+   * counts a function these messages reach as called even without an ingress route.
+   */
+  readonly messageTargets: string[];
   /** Lets `grantee` call the endpoint (e.g. the Flink application role). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 }
@@ -49,6 +55,8 @@ export interface ExternalFunctionEndpointProps {
   readonly maxAttempts?: number;
   /** Egress names the function writes to. @default - none */
   readonly egressNames?: string[];
+  /** Function types the function sends messages to. @default - none */
+  readonly messageTargets?: string[];
 }
 
 /** A remote function endpoint deployed outside this construct tree (another stack, account or platform). */
@@ -63,6 +71,7 @@ export class ExternalFunctionEndpoint implements IRemoteFunctionEndpoint {
   public readonly invocationTimeout: Duration;
   public readonly maxAttempts: number;
   public readonly egressNames: string[];
+  public readonly messageTargets: string[];
   private readonly executeApiArn?: string;
 
   private constructor(props: ExternalFunctionEndpointProps) {
@@ -75,8 +84,11 @@ export class ExternalFunctionEndpoint implements IRemoteFunctionEndpoint {
     this.invocationTimeout = props.invocationTimeout ?? Duration.seconds(5);
     this.maxAttempts = props.maxAttempts ?? 5;
     this.egressNames = [...(props.egressNames ?? [])];
+    this.messageTargets = [...(props.messageTargets ?? [])];
     this.executeApiArn = props.executeApiArn;
     validateInvocation(this.invocationTimeout, this.maxAttempts);
+    for (const name of this.egressNames) validateEgressName(name);
+    for (const target of this.messageTargets) validateFunctionType(target, 'messageTargets entry');
   }
 
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
@@ -121,6 +133,12 @@ export interface RemoteFunctionOptions {
   readonly maxAttempts?: number;
   /** Egress names the function writes to; `StatefulFunctionsProcessor` checks each one is declared. @default - none */
   readonly egressNames?: string[];
+  /**
+   * Function types the function sends messages to (`ctx.send`). `StatefulFunctionsProcessor` checks each one is known;
+   * a function no ingress route targets must be one of them, else synth fails (nothing would ever call it).
+   * @default - none
+   */
+  readonly messageTargets?: string[];
   /** Create the function's alarms (5XX and p99 latency of its method, Lambda errors and throttles). @default true */
   readonly createAlarms?: boolean;
   /** Alarm when 5XX responses of the method in 5 minutes reach this count. @default 1 */
@@ -166,6 +184,8 @@ export class StatefulFunctionsApi extends Construct {
   public readonly invocationModel: apigw.Model;
   /** Functions added so far, by type. */
   public readonly functions: { [functionType: string]: RemoteFunction } = {};
+  /** Processors that call every function of this API, including those added later. */
+  private readonly processors: StatefulFunctionsProcessor[] = [];
 
   constructor(scope: Construct, id: string, props: RestApiOptions = {}) {
     super(scope, id);
@@ -226,6 +246,18 @@ export class StatefulFunctionsApi extends Construct {
     return this.api.root.addResource(fn.functionType);
   }
 
+  /** @internal Hands every function, present and future, to `processor` (`StatefulFunctionsProcessor.addFunctionsApi`). */
+  public _subscribe(processor: StatefulFunctionsProcessor): void {
+    if (this.processors.includes(processor)) return;
+    this.processors.push(processor);
+    for (const fn of Object.values(this.functions)) processor.addFunction(fn);
+  }
+
+  /** @internal Called by a function once its method exists, so the processors can grant and list it. */
+  public _announce(fn: RemoteFunction): void {
+    for (const processor of this.processors) processor.addFunction(fn);
+  }
+
   /** Grants `execute-api:Invoke` on every function method of this API. */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
     return grantInvokeMethods(
@@ -265,6 +297,7 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
   public readonly invocationTimeout: Duration;
   public readonly maxAttempts: number;
   public readonly egressNames: string[];
+  public readonly messageTargets: string[];
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RemoteFunctionProps) {
@@ -277,6 +310,7 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
     this.invocationTimeout = props.invocationTimeout ?? Duration.seconds(5);
     this.maxAttempts = props.maxAttempts ?? 5;
     this.egressNames = [...(props.egressNames ?? [])];
+    this.messageTargets = [...(props.messageTargets ?? [])];
     const timeout = props.timeout ?? Duration.seconds(4);
     validateInvocation(this.invocationTimeout, this.maxAttempts);
     validateRange('memorySize', props.memorySize, 128, 10240, 'MB');
@@ -291,6 +325,7 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
       );
     }
     for (const name of this.egressNames) validateEgressName(name);
+    for (const target of this.messageTargets) validateFunctionType(target, 'messageTargets entry');
     validateThreshold('serverErrorThreshold', props.serverErrorThreshold);
     validateThreshold('errorsThreshold', props.errorsThreshold);
     validateThreshold('throttlesThreshold', props.throttlesThreshold);
@@ -337,6 +372,7 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
     this.endpointUrl = this.api.api.urlForPath(resource.path);
 
     if (props.createAlarms ?? true) this.createAlarms(props);
+    this.api._announce(this);
   }
 
   /** Grants `execute-api:Invoke` on this function's method of the deployed stage only. */
@@ -438,10 +474,11 @@ export class RemoteFunction extends Construct implements IRemoteFunctionEndpoint
   }
 }
 
-function validateFunctionType(type: string): void {
-  requireResolved('functionType', type, 'it routes events to the function and names its API resource at synth time');
+/** Function types name API resources and are matched against routes and message targets at synth time. */
+function validateFunctionType(type: string, name = 'functionType'): void {
+  requireResolved(name, type, 'it routes events to the function and names its API resource at synth time');
   if (!FUNCTION_TYPE.test(type)) {
-    throw new Error(`functionType must match ${FUNCTION_TYPE.source}, got '${type}'`);
+    throw new Error(`${name} must match ${FUNCTION_TYPE.source}, got '${type}'`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -14,7 +14,7 @@ import { FLINK_SINK_WRITE_ACTIONS, grantPutRecords } from '../internal/stream-gr
 import { StreamStore } from '../storage';
 import { FlinkCode } from './flink-code';
 import { FlinkInitialPosition, FlinkStreamProcessor } from './flink-stream-processor';
-import { IRemoteFunctionEndpoint, validateEgressName } from './remote-function';
+import { IRemoteFunctionEndpoint, StatefulFunctionsApi, validateEgressName } from './remote-function';
 
 /** Events of one type on the event store go to the function of this type (address id = the envelope's aggregateId). */
 export interface IngressRoute {
@@ -48,11 +48,25 @@ export interface StatefulFunctionsProcessorProps {
   /** Retention of the event store this construct creates, 1 to 365 days. @default Duration.days(7) */
   readonly eventStoreRetention?: Duration;
 
-  /** The remote functions (e.g. `RemoteFunction`s), one per function type. */
-  readonly functions: IRemoteFunctionEndpoint[];
-  /** Which function receives each event type of the event store. Unrouted types are dead-lettered (`UNKNOWN_EVENT_TYPE`). */
-  readonly ingress: IngressRoute[];
-  /** Egress streams by name. @default - none */
+  /**
+   * Remote functions (e.g. `ExternalFunctionEndpoint`s), one per function type. More can be added with `addFunction`;
+   * synth fails when there is none at all.
+   * @default - none: the functions of `functionsApis`
+   */
+  readonly functions?: IRemoteFunctionEndpoint[];
+  /**
+   * APIs whose functions the runtime calls: those they have now and those added to them later (`api.addFunction`),
+   * each listed in module.json and granted `execute-api:Invoke`.
+   * @default - none
+   */
+  readonly functionsApis?: StatefulFunctionsApi[];
+  /**
+   * Which function receives each event type of the event store. Unrouted types are dead-lettered
+   * (`UNKNOWN_EVENT_TYPE`). More can be added with `addIngress`; synth fails when there is none at all.
+   * @default - none: routes added with `addIngress`
+   */
+  readonly ingress?: IngressRoute[];
+  /** Egress streams by name. More can be added with `addEgress`. @default - none */
   readonly egress?: EgressStream[];
 
   /**
@@ -103,9 +117,19 @@ export interface StatefulFunctionsProcessorProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/** One function of module.json. */
+export interface ModuleFunction {
+  /** URL the runtime POSTs invocations to. */
+  readonly endpoint: string;
+  /** Per-call timeout. */
+  readonly timeoutMs: number;
+  /** Calls before the messages are dead-lettered. */
+  readonly maxAttempts: number;
+}
+
 /** The module definition the runtime reads from `StatefulFunctions` / `module.json`. */
 export interface ModuleDefinition {
-  readonly functions: { [functionType: string]: { endpoint: string; timeoutMs: number; maxAttempts: number } };
+  readonly functions: { [functionType: string]: ModuleFunction };
   readonly ingress: IngressRoute[];
   readonly egress: { [name: string]: { [key: string]: string } };
 }
@@ -124,6 +148,11 @@ const MIN_TOKEN_LENGTH = 9;
  * reason) and exports state to S3. It builds `module.json` and the `StatefulFunctions`, `Egress.<name>` and
  * `StateExport` property groups, grants `execute-api:Invoke` on each function's method, write on each egress and
  * dead-letter stream, and write to the export prefix only.
+ *
+ * Functions, routes and egress streams can be added after construction (`addFunction`, `addFunctionsApi`,
+ * `addIngress`, `addEgress`, or a function added to one of `functionsApis`): module.json is rendered at synth, and the
+ * references between them are checked then, so synth fails on a route to an unknown function, an undeclared egress, an
+ * unknown message target or a function nothing calls.
  */
 export class StatefulFunctionsProcessor extends Construct {
   /** The Flink application and its role, log group and alarms. */
@@ -138,15 +167,16 @@ export class StatefulFunctionsProcessor extends Construct {
   public readonly stateExportBucket?: s3.IBucket;
   /** Key prefix of state exports, without a trailing slash. */
   public readonly stateExportPrefix?: string;
-  /** The module definition passed to the runtime (endpoints and ARNs may be tokens). */
-  public readonly moduleDefinition: ModuleDefinition;
   /** Alarms of the application, of the streams it creates and of the dead letters. */
   public readonly alarms: cloudwatch.Alarm[] = [];
 
+  private readonly endpoints: IRemoteFunctionEndpoint[] = [];
+  private readonly routes: IngressRoute[] = [];
+  private readonly egressStreams: EgressStream[] = [];
+
   constructor(scope: Construct, id: string, props: StatefulFunctionsProcessorProps) {
     super(scope, id);
-    const egress = props.egress ?? [];
-    validate(props, egress);
+    validate(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const createAlarms = props.createAlarms ?? true;
 
@@ -194,29 +224,14 @@ export class StatefulFunctionsProcessor extends Construct {
     if (this.deadLetterStore) this.alarms.push(...this.deadLetterStore.alarms);
 
     const region = Stack.of(this).region;
-    for (const fn of props.functions) fn.grantInvoke(this.role);
-    for (const e of egress) {
-      this.flink.addPropertyGroup(`Egress.${e.name}`, {
-        'stream.arn': e.stream.streamArn,
-        'aws.region': e.stream.env.region,
-      });
-      grantPutRecords(this.role, e.stream, FLINK_SINK_WRITE_ACTIONS);
-    }
+    for (const fn of props.functions ?? []) this.addFunction(fn);
+    for (const api of props.functionsApis ?? []) this.addFunctionsApi(api);
+    for (const e of props.egress ?? []) this.addEgress(e);
+    for (const route of props.ingress ?? []) this.addIngress(route);
 
-    this.moduleDefinition = {
-      functions: Object.fromEntries(
-        props.functions.map((f) => [
-          f.functionType,
-          { endpoint: f.endpointUrl, timeoutMs: f.invocationTimeout.toMilliseconds(), maxAttempts: f.maxAttempts },
-        ]),
-      ),
-      ingress: props.ingress.map((r) => ({ eventType: r.eventType, functionType: r.functionType })),
-      // The Egress.<name> group carries stream.arn; leaving it out here keeps module.json under the 2048-character limit.
-      egress: Object.fromEntries(egress.map((e) => [e.name, {}])),
-    };
-    // Measured on the plain JSON, where tokens are still visible as markers.
-    checkPropertyLength('module.json', JSON.stringify(this.moduleDefinition));
-    const moduleJson = Stack.of(this).toJsonString(this.moduleDefinition);
+    // Rendered at synth, so functions, routes and egress added after construction are in it.
+    const moduleJson = Lazy.string({ produce: () => Stack.of(this).toJsonString(this.moduleDefinition) });
+    this.node.addValidation({ validate: () => this.validateModule() });
     const functionsGroup: { [key: string]: string } = {
       'module.json': moduleJson,
       'max.concurrent.calls': String(props.maxConcurrentCalls ?? 100),
@@ -254,6 +269,80 @@ export class StatefulFunctionsProcessor extends Construct {
     }
   }
 
+  /** The module definition passed to the runtime, as of now (endpoints and ARNs may be tokens). */
+  public get moduleDefinition(): ModuleDefinition {
+    return {
+      functions: Object.fromEntries(
+        this.endpoints.map((f) => [
+          f.functionType,
+          { endpoint: f.endpointUrl, timeoutMs: f.invocationTimeout.toMilliseconds(), maxAttempts: f.maxAttempts },
+        ]),
+      ),
+      ingress: this.routes.map((r) => ({ eventType: r.eventType, functionType: r.functionType })),
+      // The Egress.<name> group carries stream.arn; leaving it out here keeps module.json under the 2048-character limit.
+      egress: Object.fromEntries(this.egressStreams.map((e) => [e.name, {}])),
+    };
+  }
+
+  /** The functions the runtime calls (a copy). */
+  public get functions(): IRemoteFunctionEndpoint[] {
+    return [...this.endpoints];
+  }
+
+  /** The ingress routes (a copy). */
+  public get ingress(): IngressRoute[] {
+    return [...this.routes];
+  }
+
+  /** The egress streams (a copy). */
+  public get egress(): EgressStream[] {
+    return [...this.egressStreams];
+  }
+
+  /**
+   * Calls `fn`: lists it in module.json and grants the application role `fn.grantInvoke`. Its egress names and
+   * message targets are checked at synth, against the egress and functions added by then.
+   */
+  public addFunction(fn: IRemoteFunctionEndpoint): void {
+    if (this.endpoints.some((f) => f.functionType === fn.functionType)) {
+      throw new Error(
+        `function types must be unique, got '${fn.functionType}' twice (the functions of functionsApis are added with their API)`,
+      );
+    }
+    this.endpoints.push(fn);
+    fn.grantInvoke(this.role);
+  }
+
+  /** Calls every function of `api`: those it has now and those added to it later. */
+  public addFunctionsApi(api: StatefulFunctionsApi): void {
+    api._subscribe(this);
+  }
+
+  /** Routes the event type `route.eventType` of the event store to `route.functionType` (checked at synth). */
+  public addIngress(route: IngressRoute): void {
+    if (!EVENT_TYPE.test(route.eventType)) {
+      throw new Error(`ingress eventType must match ${EVENT_TYPE.source}, got '${route.eventType}'`);
+    }
+    if (this.routes.some((r) => r.eventType === route.eventType)) {
+      throw new Error(`ingress routes event type '${route.eventType}' twice`);
+    }
+    this.routes.push({ eventType: route.eventType, functionType: route.functionType });
+  }
+
+  /** Declares an egress: the `Egress.<name>` property group, and write on the stream (and its key) for the role. */
+  public addEgress(egress: EgressStream): void {
+    validateEgressName(egress.name);
+    if (this.egressStreams.some((e) => e.name === egress.name)) {
+      throw new Error(`egress names must be unique, got '${egress.name}' twice`);
+    }
+    this.egressStreams.push(egress);
+    this.flink.addPropertyGroup(`Egress.${egress.name}`, {
+      'stream.arn': egress.stream.streamArn,
+      'aws.region': egress.stream.env.region,
+    });
+    grantPutRecords(this.role, egress.stream, FLINK_SINK_WRITE_ACTIONS);
+  }
+
   /** The runtime property groups (a copy), e.g. to write a dev properties file. */
   public get runtimePropertyGroups(): { [group: string]: { [key: string]: string } } {
     return this.flink.runtimePropertyGroups;
@@ -275,6 +364,13 @@ export class StatefulFunctionsProcessor extends Construct {
       throw new Error(`${this.node.path} has no state export: stateExportEnabled is false`);
     }
     return this.stateExportBucket.grantRead(grantee, `${this.stateExportPrefix}/*`);
+  }
+
+  private validateModule(): string[] {
+    const problems = moduleProblems(this.endpoints, this.routes, this.egressStreams);
+    // Measured on the plain JSON, where tokens are still visible as markers.
+    const length = propertyLengthProblem('module.json', JSON.stringify(this.moduleDefinition));
+    return length ? [...problems, length] : problems;
   }
 
   private createExportBucket(
@@ -305,7 +401,7 @@ export class StatefulFunctionsProcessor extends Construct {
   }
 }
 
-function validate(props: StatefulFunctionsProcessorProps, egress: EgressStream[]): void {
+function validate(props: StatefulFunctionsProcessorProps): void {
   if (props.eventStore && props.eventStoreRetention) {
     throw new Error('eventStoreRetention configures a new event store and cannot be combined with eventStore');
   }
@@ -337,56 +433,84 @@ function validate(props: StatefulFunctionsProcessorProps, egress: EgressStream[]
       'deadLetterThreshold applies to the dead-letter stream this construct creates, not to deadLetterStream',
     );
   }
+}
 
-  if (props.functions.length === 0)
-    throw new Error('functions must not be empty: the runtime needs a function to call');
-  const types = new Set<string>();
-  for (const fn of props.functions) {
-    if (types.has(fn.functionType)) throw new Error(`function types must be unique, got '${fn.functionType}' twice`);
-    types.add(fn.functionType);
+/**
+ * The references between functions, routes and egress that the runtime resolves (or dead-letters) at run time, checked
+ * at synth: by then every `add*` call has been made.
+ */
+function moduleProblems(
+  functions: IRemoteFunctionEndpoint[],
+  routes: IngressRoute[],
+  egress: EgressStream[],
+): string[] {
+  const problems: string[] = [];
+  if (functions.length === 0) {
+    problems.push(
+      'functions must not be empty: the runtime needs a function to call (functions, functionsApis or addFunction)',
+    );
   }
-  const known = [...types].join(', ');
-  if (props.ingress.length === 0)
-    throw new Error('ingress must not be empty: no event of the event store would reach a function');
-  const routed = new Set<string>();
-  for (const route of props.ingress) {
-    if (!EVENT_TYPE.test(route.eventType)) {
-      throw new Error(`ingress eventType must match ${EVENT_TYPE.source}, got '${route.eventType}'`);
-    }
-    if (routed.has(route.eventType)) throw new Error(`ingress routes event type '${route.eventType}' twice`);
-    routed.add(route.eventType);
+  if (routes.length === 0) {
+    problems.push(
+      'ingress must not be empty: no event of the event store would reach a function (ingress or addIngress)',
+    );
+  }
+  const types = new Set(functions.map((f) => f.functionType));
+  const known = [...types].join(', ') || 'none';
+  for (const route of routes) {
     if (!types.has(route.functionType)) {
-      throw new Error(
+      problems.push(
         `ingress for '${route.eventType}' targets unknown function type '${route.functionType}' (functions: ${known})`,
       );
     }
   }
-  const names = new Set<string>();
-  for (const e of egress) {
-    validateEgressName(e.name);
-    if (names.has(e.name)) throw new Error(`egress names must be unique, got '${e.name}' twice`);
-    names.add(e.name);
-  }
-  for (const fn of props.functions) {
+  const names = new Set(egress.map((e) => e.name));
+  for (const fn of functions) {
     for (const name of fn.egressNames) {
       if (!names.has(name)) {
-        throw new Error(
+        problems.push(
           `function '${fn.functionType}' writes to egress '${name}', which is not declared (egress: ${[...names].join(', ') || 'none'})`,
         );
       }
     }
+    for (const target of fn.messageTargets) {
+      if (!types.has(target)) {
+        problems.push(
+          `function '${fn.functionType}' sends messages to unknown function type '${target}' (functions: ${known})`,
+        );
+      }
+    }
   }
+  if (routes.length > 0) {
+    // Called = reached from an ingress route, directly or through the message targets of called functions.
+    const called = new Set(routes.map((r) => r.functionType));
+    const queue = [...called];
+    while (queue.length > 0) {
+      const type = queue.shift()!;
+      for (const target of functions.find((f) => f.functionType === type)?.messageTargets ?? []) {
+        if (!called.has(target)) {
+          called.add(target);
+          queue.push(target);
+        }
+      }
+    }
+    for (const fn of functions) {
+      if (!called.has(fn.functionType)) {
+        problems.push(
+          `function '${fn.functionType}' is never called: no ingress route targets it and no called function lists it in messageTargets (route an event type to it with addIngress, or declare the functions that message it)`,
+        );
+      }
+    }
+  }
+  return problems;
 }
 
-/** Fails synth when a property value is certainly over Managed Flink's limit (tokens counted at their shortest). */
-function checkPropertyLength(key: string, value: string): void {
+/** The problem when a property value is certainly over Managed Flink's limit (tokens counted at their shortest). */
+function propertyLengthProblem(key: string, value: string): string | undefined {
   const tokens = Tokenization.reverseString(value).tokens.length;
   const length = value.replace(TOKEN_MARKER, '').length + tokens * MIN_TOKEN_LENGTH;
-  if (length > MAX_PROPERTY_VALUE) {
-    throw new Error(
-      `${key} must be at most ${MAX_PROPERTY_VALUE} characters (a Managed Flink property value), got at least ${length}: use fewer functions or routes, or shorter names`,
-    );
-  }
+  if (length <= MAX_PROPERTY_VALUE) return undefined;
+  return `${key} must be at most ${MAX_PROPERTY_VALUE} characters (a Managed Flink property value), got at least ${length}: use fewer functions or routes, or shorter names`;
 }
 
 /** The runtime jar this package ships; a failure names the prop that replaces it. */

@@ -4,10 +4,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ArchiveFormat, S3ArchiveDestination } from '../destination';
-import { ApiGatewayIngestion, JsonSchemaObject } from '../ingestion';
+import { ApiGatewayIngestion, EventTypeIngestion, JsonSchemaObject } from '../ingestion';
 import { handlerEntry, validateDuration, validateInteger } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
-import { FlinkCode, RemoteFunction, StatefulFunctionsApi, StatefulFunctionsProcessor } from '../processing';
+import {
+  FlinkCode,
+  RemoteFunction,
+  RemoteFunctionOptions,
+  StatefulFunctionsApi,
+  StatefulFunctionsProcessor,
+  validateEgressName,
+} from '../processing';
 import { PipelineDashboard, ReplayRole } from '../operations';
 import { CommandSchemas, ReadModel } from '../patterns';
 import { StreamStore } from '../storage';
@@ -44,6 +51,49 @@ export interface EventSourcedMicroservicesStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Egress streams besides `order-events` and `inventory-events`, each created as `addEgressStream` does (stream,
+   * runtime egress, archive, replay permissions, dashboard row, outputs).
+   * @default - none
+   */
+  readonly egressStreams?: EventSourcedEgressStreamOptions[];
+  /**
+   * Remote functions besides `order` and `inventory`, each added as `addFunction` does (Lambda and `POST /<type>`,
+   * module.json entry and invoke grant, commands and their routes, dashboard row), after `egressStreams`.
+   * @default - none
+   */
+  readonly functions?: EventSourcedFunctionOptions[];
+}
+
+/** A remote function of the event-sourced stack and the commands routed to it. */
+export interface EventSourcedFunctionOptions extends RemoteFunctionOptions {
+  /**
+   * Commands accepted at `POST /events/<name>` of the commands API (the schema is the payload's; the stack's
+   * idempotency key header is required) and routed by the runtime to this function (address id = `aggregateId`).
+   * @default - none: the function must be among the `messageTargets` of a function that is called
+   */
+  readonly commands?: EventTypeIngestion[];
+}
+
+/** An egress stream added to the event-sourced stack. */
+export interface EventSourcedEgressStreamOptions {
+  /**
+   * Egress name the functions write to (`ctx.egress('<name>', ...)`), e.g. `shipping-events`. It also names the
+   * constructs (`ShippingEvents`, `ShippingEventsArchive`), the archive prefix (`shipping-events/`) and the outputs.
+   */
+  readonly name: string;
+  /** Retention of the stream, 1 to 365 days. @default - the stack's `egressRetention` */
+  readonly retentionPeriod?: Duration;
+}
+
+/** An egress stream of the event-sourced stack and the archive of its records. */
+export interface EventSourcedEgressStream {
+  /** The egress name. */
+  readonly name: string;
+  /** The stream the runtime writes the egress records to. */
+  readonly store: StreamStore;
+  /** Its Firehose archive (newline-delimited JSON under `<name>/`), which the replay CLI reads. */
+  readonly archive: S3ArchiveDestination;
 }
 
 /** Command types, the function that handles each, and their payload schemas. */
@@ -84,10 +134,17 @@ export class EventSourcedMicroservicesStack extends Stack {
   public readonly inventoryEventsArchive: S3ArchiveDestination;
   public readonly replayRole: ReplayRole;
   public readonly dashboard: PipelineDashboard;
+  /** Every egress stream by name, with its archive: `order-events`, `inventory-events` and those added. */
+  public readonly egressStreams: { [name: string]: EventSourcedEgressStream } = {};
+
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly egressRetention: Duration;
+  private readonly archiveKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: EventSourcedMicroservicesStackProps = {}) {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.removalPolicy = removalPolicy;
     const generation = props.readModelGeneration ?? 1;
     validateProps(props, generation);
 
@@ -116,16 +173,20 @@ export class EventSourcedMicroservicesStack extends Stack {
       functionType: 'order',
       entry: handlerEntry('functions/order'),
       egressNames: ['order-events'],
+      messageTargets: ['inventory'],
       alarmTopic,
     });
     this.inventoryFunction = this.functionsApi.addFunction({
       functionType: 'inventory',
       entry: handlerEntry('functions/inventory'),
       egressNames: ['inventory-events'],
+      // Replies to the order that reserved stock.
+      messageTargets: ['order'],
       alarmTopic,
     });
 
     const egressRetention = props.egressRetention ?? Duration.days(7);
+    this.egressRetention = egressRetention;
     this.orderEvents = new StreamStore(this, 'OrderEvents', {
       retentionPeriod: egressRetention,
       removalPolicy,
@@ -142,7 +203,8 @@ export class EventSourcedMicroservicesStack extends Stack {
         props.statefulFunctionsCode ??
         packagedFlinkCode('stateful-functions', 'EventSourcedMicroservicesStackProps.statefulFunctionsCode'),
       eventStore: this.eventStore.stream,
-      functions: [this.orderFunction, this.inventoryFunction],
+      // Functions added to the API later (addFunction, or functionsApi.addFunction) are called too.
+      functionsApis: [this.functionsApi],
       ingress: COMMANDS.map((c) => ({ eventType: c.name, functionType: c.functionType })),
       egress: [
         { name: 'order-events', stream: this.orderEvents.stream },
@@ -181,6 +243,7 @@ export class EventSourcedMicroservicesStack extends Stack {
       enableKeyRotation: true,
       removalPolicy,
     });
+    this.archiveKey = archiveKey;
     this.eventArchive = new S3ArchiveDestination(this, 'EventArchive', {
       stream: this.eventStore.stream,
       format: ArchiveFormat.JSON,
@@ -228,7 +291,11 @@ export class EventSourcedMicroservicesStack extends Stack {
       latestState: this.readModel.table,
       archive: this.eventArchive,
       apiIngestion: this.ingestion,
-      extraWidgets: [this.functionWidgets(), this.projectionWidgets(), this.egressWidgets()],
+      extraWidgets: [
+        this.functionWidgets([this.orderFunction, this.inventoryFunction]),
+        this.projectionWidgets(),
+        this.egressWidgets(),
+      ],
       extraAlarms: [
         ...this.functionsApi.alarms,
         ...this.orderFunction.alarms,
@@ -240,18 +307,126 @@ export class EventSourcedMicroservicesStack extends Stack {
     });
 
     this.outputs();
+    this.egressStreams['order-events'] = {
+      name: 'order-events',
+      store: this.orderEvents,
+      archive: this.orderEventsArchive,
+    };
+    this.egressStreams['inventory-events'] = {
+      name: 'inventory-events',
+      store: this.inventoryEvents,
+      archive: this.inventoryEventsArchive,
+    };
+
+    for (const egress of props.egressStreams ?? []) this.addEgressStream(egress);
+    for (const fn of props.functions ?? []) this.addFunction(fn);
   }
 
-  private functionWidgets(): cloudwatch.IWidget[] {
-    const fns = [this.orderFunction, this.inventoryFunction];
+  /**
+   * Adds a remote function, wired end to end: the Lambda behind `POST /<functionType>` of `functionsApi` (its alarms
+   * notify `alarmTopic` unless the options name another topic), its module.json entry and the runtime's invoke
+   * grant, each command at `POST /events/<name>` of the commands API with its route to the function, and a dashboard
+   * row. Synth fails if the function writes to an egress that is not declared (`addEgressStream`), sends messages to
+   * an unknown function type, or is called by nothing (no command and no called function's `messageTargets`).
+   */
+  public addFunction(options: EventSourcedFunctionOptions): RemoteFunction {
+    const { commands, ...functionOptions } = options;
+    const fn = this.functionsApi.addFunction({
+      ...functionOptions,
+      alarmTopic: functionOptions.alarmTopic ?? this.alarmTopic,
+    });
+    for (const command of commands ?? []) {
+      this.ingestion.addEventType(command);
+      this.runtime.addIngress({ eventType: command.name, functionType: fn.functionType });
+    }
+    const row: cloudwatch.IWidget[] = [...this.functionWidgets([fn], `Remote function ${fn.functionType}`)];
+    this.dashboard.dashboard.addWidgets(...row);
+    if (fn.alarms.length > 0) {
+      this.dashboard.dashboard.addWidgets(
+        new cloudwatch.AlarmStatusWidget({
+          title: `Alarms: function ${fn.functionType}`,
+          alarms: fn.alarms,
+          width: 24,
+        }),
+      );
+    }
+    return fn;
+  }
+
+  /**
+   * Adds an egress stream, wired like `order-events`: the stream (`egressRetention`, the stack's removal policy and
+   * alarm topic), the runtime's `Egress.<name>` group and write grant, a Firehose archive under `<name>/` (archive key
+   * and access logs of the other archives), read, archive-read and write permissions of the replay role, a dashboard
+   * row and the outputs `<Name>StreamArn` and `<Name>ArchiveBucket`. The read model does not project it: its
+   * reducers are the projection Lambda's code (`lambda/projection/reducers.ts`).
+   */
+  public addEgressStream(options: EventSourcedEgressStreamOptions): EventSourcedEgressStream {
+    const name = options.name;
+    validateEgressName(name);
+    validateDuration('retentionPeriod', options.retentionPeriod, Duration.days(1), Duration.days(365));
+    if (this.egressStreams[name]) {
+      throw new Error(`egress stream '${name}' already exists in ${this.node.path}`);
+    }
+    const id = name
+      .split(/[-_]/)
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join('');
+    for (const taken of [id, `${id}Archive`, `${id}StreamArn`, `${id}ArchiveBucket`]) {
+      if (this.node.tryFindChild(taken)) {
+        throw new Error(`egress name '${name}' would reuse the construct id '${taken}' of ${this.node.path}`);
+      }
+    }
+    const store = new StreamStore(this, id, {
+      retentionPeriod: options.retentionPeriod ?? this.egressRetention,
+      removalPolicy: this.removalPolicy,
+      alarmTopic: this.alarmTopic,
+    });
+    this.runtime.addEgress({ name, stream: store.stream });
+    const archive = new S3ArchiveDestination(this, `${id}Archive`, {
+      format: ArchiveFormat.JSON,
+      encryptionKey: this.archiveKey,
+      accessLogsBucket: this.eventArchive.accessLogsBucket,
+      alarmTopic: this.alarmTopic,
+      stream: store.stream,
+      prefix: `${name}/`,
+    });
+    // As for the other egress streams: a replay into it is a redelivery its consumers apply by sequence.
+    this.replayRole.allowReadStream(store.stream);
+    this.replayRole.allowReadArchive(archive.bucket, archive.prefix);
+    this.replayRole.allowWriteStream(store.stream);
+    this.dashboard.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `Egress ${name}: incoming records`,
+        width: 8,
+        left: [store.metricIncomingRecords({ label: name, period: Duration.minutes(1) })],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `Archive ${name}: data freshness (s)`,
+        width: 8,
+        left: [archive.metricDataFreshness({ label: archive.prefix, period: Duration.minutes(5) })],
+      }),
+      new cloudwatch.AlarmStatusWidget({
+        title: `Alarms: egress ${name}`,
+        alarms: [...store.alarms, ...archive.alarms],
+        width: 8,
+      }),
+    );
+    new CfnOutput(this, `${id}StreamArn`, { value: store.streamArn });
+    new CfnOutput(this, `${id}ArchiveBucket`, { value: archive.bucket.bucketName });
+    const egress = { name, store, archive };
+    this.egressStreams[name] = egress;
+    return egress;
+  }
+
+  private functionWidgets(fns: RemoteFunction[], title = 'Remote functions'): cloudwatch.IWidget[] {
     return [
       new cloudwatch.GraphWidget({
-        title: 'Remote functions: p99 latency (ms)',
+        title: `${title}: p99 latency (ms)`,
         width: 8,
         left: fns.map((f) => f.metricLatency({ label: f.functionType, period: Duration.minutes(1) })),
       }),
       new cloudwatch.GraphWidget({
-        title: 'Remote functions: 4XX / 5XX',
+        title: `${title}: 4XX / 5XX`,
         width: 8,
         left: fns.flatMap((f) => [
           f.metricClientError({ label: `${f.functionType} 4XX`, period: Duration.minutes(1) }),
@@ -259,7 +434,7 @@ export class EventSourcedMicroservicesStack extends Stack {
         ]),
       }),
       new cloudwatch.GraphWidget({
-        title: 'Remote functions: Lambda errors / throttles',
+        title: `${title}: Lambda errors / throttles`,
         width: 8,
         left: fns.flatMap((f) => [
           f.metricErrors({ label: `${f.functionType} errors`, period: Duration.minutes(1) }),

@@ -310,6 +310,35 @@ describe('ApiGatewayIngestion options', () => {
     });
   });
 
+  test('addEventType adds an event route after construction, with the idempotency key and one /events resource', () => {
+    const { stack, store } = stackWithStream();
+    const ingestion = new ApiGatewayIngestion(stack, 'Ingestion', {
+      stream: store.stream,
+      eventTypes: [{ name: 'PlaceOrder', schema: {} }],
+      idempotencyKeyHeader: 'Idempotency-Key',
+    });
+    ingestion.addEventType({ name: 'ShipmentRequested', schema: { type: 'object', required: ['orderId'] } });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ApiGateway::Resource', {
+      PathPart: 'ShipmentRequested',
+      ParentId: { Ref: resourceIdOf(t, 'events') },
+    });
+    t.hasResourceProperties('AWS::ApiGateway::Method', {
+      ResourceId: { Ref: resourceIdOf(t, 'ShipmentRequested') },
+      RequestParameters: { 'method.request.header.Idempotency-Key': true },
+    });
+    expect(modelSchema(t, 'ShipmentRequestedEvent')).toMatchObject({
+      properties: { payload: { required: ['orderId'] } },
+    });
+    expect(ingestion.methods).toHaveLength(2);
+    expect(() => ingestion.addEventType({ name: 'PlaceOrder', schema: {} })).toThrow(
+      /event type names must be unique, got 'PlaceOrder' twice/,
+    );
+    expect(() => ingestion.addEventType({ name: 'Ship It', schema: {} })).toThrow(
+      /event type name must match .* got 'Ship It'/,
+    );
+  });
+
   test('stage name, throttling, tracing, log retention and the CloudWatch role are configurable', () => {
     const { t } = build({
       stageName: 'v1',

@@ -6,10 +6,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../../bin/nag';
+import { handlerEntry } from '../../../lib/internal';
 import {
   ExternalFunctionEndpoint,
   FlinkCode,
   IRemoteFunctionEndpoint,
+  StatefulFunctionsApi,
   StatefulFunctionsProcessor,
   StatefulFunctionsProcessorProps,
 } from '../../../lib/processing';
@@ -60,8 +62,9 @@ interface Fixture {
   inventoryEvents: StreamStore;
 }
 
-function fixture(): Fixture {
-  const app = new App();
+function fixture(bundle = true): Fixture {
+  // Tests of RemoteFunctions go without bundling: they assert the wiring, not the Lambda bundle.
+  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'TestStack', { env: { account: '111122223333', region: 'eu-west-1' } });
   return {
     app,
@@ -314,17 +317,188 @@ describe('StatefulFunctionsProcessor', () => {
     expect(() => f.app.synth()).not.toThrow();
   });
 
-  describe('validation', () => {
-    test('an ingress route to an unknown function type', () => {
+  describe('functions, routes and egress added after construction', () => {
+    /** The statements of the application role's policy. */
+    const roleStatements = (stack: Stack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+        .filter((p) =>
+          (p.Properties.Roles as { Ref: string }[]).some((r) => /^FunctionsRuntimeServiceRole/.test(r.Ref)),
+        )
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+
+    test('a function added to a functionsApi later is in module.json with its route, and may be invoked', () => {
+      const f = fixture(false);
+      const api = new StatefulFunctionsApi(f.stack, 'Api');
+      api.addFunction({ functionType: 'order', entry: handlerEntry('functions/order'), egressNames: ['order-events'] });
+      const p = processor(f, {
+        functions: [],
+        functionsApis: [api],
+        ingress: [{ eventType: 'PlaceOrder', functionType: 'order' }],
+        egress: [{ name: 'order-events', stream: f.orderEvents.stream }],
+      });
+      // WHEN: added after the processor exists
+      api.addFunction({ functionType: 'shipping', entry: handlerEntry('functions/inventory') });
+      p.addIngress({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+
+      // THEN
+      const module = moduleJson(f.stack) as {
+        functions: Record<string, { endpoint: string }>;
+        ingress: unknown[];
+      };
+      expect(Object.keys(module.functions)).toEqual(['order', 'shipping']);
+      expect(module.functions.shipping.endpoint).toMatch(/^https:\/\/REF_Api.*\/shipping$/);
+      expect(module.ingress).toContainEqual({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      const invoke = roleStatements(f.stack).filter((st) => st.Action === 'execute-api:Invoke');
+      expect(JSON.stringify(invoke.map((st) => st.Resource))).toContain('/POST/shipping');
+      expect(p.functions.map((fn) => fn.functionType)).toEqual(['order', 'shipping']);
+    });
+
+    test('addFunction, addIngress and addEgress after construction are rendered, granted and checked', () => {
       const f = fixture();
-      expect(() => processor(f, { ingress: [{ eventType: 'ShipOrder', functionType: 'shipping' }] })).toThrow(
+      const p = processor(f);
+      const shippingEvents = new StreamStore(f.stack, 'ShippingEvents', { createAlarms: false });
+      p.addFunction(
+        ExternalFunctionEndpoint.fromUrl({
+          functionType: 'shipping',
+          endpointUrl: 'https://api123.execute-api.eu-west-1.amazonaws.com/prod/shipping',
+          executeApiArn: 'arn:aws:execute-api:eu-west-1:111122223333:api123/prod/POST/shipping',
+          egressNames: ['shipping-events'],
+        }),
+      );
+      p.addIngress({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      p.addEgress({ name: 'shipping-events', stream: shippingEvents.stream });
+
+      const module = moduleJson(f.stack) as { functions: Record<string, unknown>; egress: Record<string, unknown> };
+      expect(module.functions.shipping).toEqual({
+        endpoint: 'https://api123.execute-api.eu-west-1.amazonaws.com/prod/shipping',
+        timeoutMs: 5000,
+        maxAttempts: 5,
+      });
+      expect(Object.keys(module.egress)).toEqual(['order-events', 'inventory-events', 'shipping-events']);
+      expect(groups(f.stack)['Egress.shipping-events']['stream.arn']).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^ShippingEvents/), 'Arn'],
+      });
+      const statements = roleStatements(f.stack);
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'execute-api:Invoke',
+          Resource: 'arn:aws:execute-api:eu-west-1:111122223333:api123/prod/POST/shipping',
+        }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: expect.arrayContaining(['kinesis:PutRecords']),
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ShippingEvents/), 'Arn'] },
+        }),
+      );
+    });
+
+    test('a function added to a functionsApi later with an undeclared egress fails synth, naming both', () => {
+      const f = fixture(false);
+      const api = new StatefulFunctionsApi(f.stack, 'Api');
+      api.addFunction({ functionType: 'order', entry: handlerEntry('functions/order') });
+      const p = processor(f, {
+        functions: [],
+        functionsApis: [api],
+        ingress: [{ eventType: 'PlaceOrder', functionType: 'order' }],
+      });
+      api.addFunction({
+        functionType: 'shipping',
+        entry: handlerEntry('functions/inventory'),
+        egressNames: ['shipping-events'],
+      });
+      // Routed, so the undeclared egress is what fails, at synth and not when the function is added.
+      p.addIngress({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      expect(() => f.app.synth()).toThrow(
+        /function 'shipping' writes to egress 'shipping-events', which is not declared \(egress: order-events, inventory-events\)/,
+      );
+    });
+
+    test('a function nothing calls fails synth; one reached through messageTargets does not', () => {
+      const called = (name: string, messageTargets: string[] = []) =>
+        ExternalFunctionEndpoint.fromUrl({
+          functionType: name,
+          endpointUrl: `https://api123.execute-api.eu-west-1.amazonaws.com/prod/${name}`,
+          messageTargets,
+        });
+      const f = fixture();
+      const p = processor(f, {
+        functions: [],
+        egress: [],
+        ingress: [{ eventType: 'PlaceOrder', functionType: 'order' }],
+      });
+      p.addFunction(called('order', ['payment']));
+      p.addFunction(called('payment', ['ledger']));
+      p.addFunction(called('ledger'));
+      p.addFunction(called('shipping', ['shipping']));
+      expect(() => f.app.synth()).toThrow(
+        /function 'shipping' is never called: no ingress route targets it and no called function lists it in messageTargets/,
+      );
+      expect(() => f.app.synth()).not.toThrow(/function '(payment|ledger)' is never called/);
+    });
+
+    test('a message target that is no function fails synth', () => {
+      const f = fixture();
+      processor(f, {
+        functions: endpoints().map((e) =>
+          e.functionType === 'order'
+            ? ExternalFunctionEndpoint.fromUrl({
+                functionType: 'order',
+                endpointUrl: e.endpointUrl,
+                egressNames: ['order-events'],
+                messageTargets: ['inventroy'],
+              })
+            : e,
+        ),
+      });
+      expect(() => f.app.synth()).toThrow(
+        /function 'order' sends messages to unknown function type 'inventroy' \(functions: order, inventory\)/,
+      );
+    });
+
+    test('route and egress formats and duplicates are rejected when added', () => {
+      const f = fixture();
+      const p = processor(f);
+      expect(() => p.addIngress({ eventType: 'PlaceOrder', functionType: 'inventory' })).toThrow(
+        /ingress routes event type 'PlaceOrder' twice/,
+      );
+      expect(() => p.addEgress({ name: 'order-events', stream: f.inventoryEvents.stream })).toThrow(
+        /egress names must be unique, got 'order-events' twice/,
+      );
+      expect(() => p.addEgress({ name: 'bad name', stream: f.inventoryEvents.stream })).toThrow(
+        /egress name must match .* got 'bad name'/,
+      );
+      expect(() => p.addFunction(endpoints()[0])).toThrow(/function types must be unique, got 'order' twice/);
+      expect(() =>
+        ExternalFunctionEndpoint.fromUrl({
+          functionType: 'shipping',
+          endpointUrl: 'https://example.com/shipping',
+          messageTargets: ['Order Service'],
+        }),
+      ).toThrow(/messageTargets entry must match .* got 'Order Service'/);
+    });
+  });
+
+  describe('validation', () => {
+    // References are checked at synth, when every add* call has been made.
+    test('an ingress route to an unknown function type fails synth', () => {
+      const f = fixture();
+      processor(f, {
+        ingress: [
+          { eventType: 'PlaceOrder', functionType: 'order' },
+          { eventType: 'RestockItem', functionType: 'inventory' },
+          { eventType: 'ShipOrder', functionType: 'shipping' },
+        ],
+      });
+      expect(() => f.app.synth()).toThrow(
         /ingress for 'ShipOrder' targets unknown function type 'shipping' \(functions: order, inventory\)/,
       );
     });
 
-    test('a function writing to an undeclared egress', () => {
+    test('a function writing to an undeclared egress fails synth', () => {
       const f = fixture();
-      expect(() => processor(f, { functions: endpoints({ order: ['orders'] }) })).toThrow(
+      processor(f, { functions: endpoints({ order: ['orders'] }) });
+      expect(() => f.app.synth()).toThrow(
         /function 'order' writes to egress 'orders', which is not declared \(egress: order-events, inventory-events\)/,
       );
     });
@@ -364,9 +538,13 @@ describe('StatefulFunctionsProcessor', () => {
       ).toThrow(/egress names must be unique, got 'order-events' twice/);
     });
 
-    test('no functions or no ingress', () => {
-      expect(() => processor(fixture(), { functions: [] })).toThrow(/functions must not be empty/);
-      expect(() => processor(fixture(), { ingress: [] })).toThrow(/ingress must not be empty/);
+    test('no functions or no ingress fails synth', () => {
+      const f = fixture();
+      processor(f, { functions: [] });
+      expect(() => f.app.synth()).toThrow(/functions must not be empty/);
+      const g = fixture();
+      processor(g, { ingress: [] });
+      expect(() => g.app.synth()).toThrow(/ingress must not be empty/);
     });
 
     test('event store retention beyond 365 days, or with an existing event store', () => {
@@ -417,9 +595,13 @@ describe('StatefulFunctionsProcessor', () => {
           endpointUrl: `https://api123.execute-api.eu-west-1.amazonaws.com/prod/function-number-${i}`,
         }),
       );
-      expect(() =>
-        processor(f, { functions: many, ingress: [{ eventType: 'PlaceOrder', functionType: 'function-number-0' }] }),
-      ).toThrow(/module.json must be at most 2048 characters \(a Managed Flink property value\), got at least \d+/);
+      processor(f, {
+        functions: many,
+        ingress: many.map((fn, i) => ({ eventType: `Event${i}`, functionType: fn.functionType })),
+      });
+      expect(() => f.app.synth()).toThrow(
+        /module.json must be at most 2048 characters \(a Managed Flink property value\), got at least \d+/,
+      );
     });
   });
 });

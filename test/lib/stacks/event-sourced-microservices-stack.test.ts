@@ -15,6 +15,13 @@ import { alarmDeliveryProblems } from './alarm-delivery';
 
 process.env.JSII_DEPRECATED = 'quiet';
 
+/** The shipping function of the docs' recipe (docs/event-sourced-microservices.md). */
+const SHIPPING = path.resolve(__dirname, '..', '..', '..', 'examples', 'docs', 'functions', 'shipping', 'index.ts');
+const SHIPMENT_REQUESTED = {
+  name: 'ShipmentRequested',
+  schema: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
+};
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'event-sourced-stack-'));
 const jar = path.join(tmp, 'stateful-functions.jar');
 // An empty zip archive is a valid jar for asset staging: the tests need no Maven build.
@@ -71,6 +78,22 @@ function propertyGroups(template: Template): Record<string, Record<string, unkno
     PropertyMap: Record<string, unknown>;
   }[];
   return Object.fromEntries(list.map((g) => [g.PropertyGroupId, g.PropertyMap]));
+}
+
+/** module.json of a template, with the tokens of its Fn::Join flattened (`REF_<id>`, `ATT_<id>`), parsed. */
+function moduleJsonOf(template: Template): {
+  functions: Record<string, { endpoint: string; timeoutMs: number; maxAttempts: number }>;
+  ingress: { eventType: string; functionType: string }[];
+  egress: Record<string, unknown>;
+} {
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, unknown>;
+    if (o['Fn::Join']) return (o['Fn::Join'] as [string, unknown[]])[1].map(flatten).join('');
+    if (o.Ref) return `REF_${o.Ref as string}`;
+    return JSON.stringify(v);
+  };
+  return JSON.parse(flatten(propertyGroups(template).StatefulFunctions['module.json']));
 }
 
 /** Statements of the policies attached to roles whose logical id matches `role`. */
@@ -428,6 +451,180 @@ describe('EventSourcedMicroservicesStack', () => {
     new s3.Bucket(s, 'Unreviewed');
     applyNagChecks(app);
     expect(() => app.synth()).toThrow(/AwsSolutions-S1|Validation failed/);
+  });
+
+  describe('adding functions and egress streams', () => {
+    const invokeResources = (t: Template): string =>
+      JSON.stringify(
+        statementsOf(t, /^RuntimeServiceRole[0-9A-F]{8}$/)
+          .filter((st) => st.Action === 'execute-api:Invoke')
+          .map((st) => st.Resource),
+      );
+
+    test('a function added later through functionsApi.addFunction is in module.json, routed and invocable', () => {
+      // GIVEN the stack as built
+      const { stack } = build({}, false);
+      // WHEN a function, its egress and its route are added from outside
+      stack.functionsApi.addFunction({ functionType: 'shipping', entry: SHIPPING, egressNames: ['shipping-events'] });
+      stack.addEgressStream({ name: 'shipping-events' });
+      stack.runtime.addIngress({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+
+      // THEN
+      const t = Template.fromStack(stack);
+      const module = moduleJsonOf(t);
+      expect(Object.keys(module.functions)).toEqual(['order', 'inventory', 'shipping']);
+      expect(module.functions.shipping).toEqual({
+        endpoint: expect.stringMatching(/^https:\/\/REF_FunctionsApi[0-9A-F]{8}\..*\/shipping$/),
+        timeoutMs: 5000,
+        maxAttempts: 5,
+      });
+      expect(module.ingress).toContainEqual({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      expect(invokeResources(t)).toContain('/POST/shipping');
+    });
+
+    test('functions and egressStreams props wire a function end to end, and pass cdk-nag', () => {
+      const { app, stack } = build(
+        {
+          egressStreams: [{ name: 'shipping-events', retentionPeriod: Duration.days(14) }],
+          functions: [
+            {
+              functionType: 'shipping',
+              entry: SHIPPING,
+              egressNames: ['shipping-events'],
+              commands: [SHIPMENT_REQUESTED],
+            },
+          ],
+        },
+        false,
+      );
+      applyNagChecks(app);
+      const t = Template.fromJSON(app.synth().getStackByName(stack.stackName).template);
+
+      // The Lambda behind POST /shipping of the functions API, alarming to the stack's topic.
+      const fn = logicalIdOf(t, 'AWS::Lambda::Function', /^FunctionsFunctionshippingFunction[0-9A-F]{8}$/);
+      const functionsApi = logicalIdOf(t, 'AWS::ApiGateway::RestApi', /^FunctionsApi[0-9A-F]{8}$/);
+      t.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'shipping', RestApiId: { Ref: functionsApi } });
+      t.hasResourceProperties('AWS::ApiGateway::Method', {
+        RestApiId: { Ref: functionsApi },
+        AuthorizationType: 'AWS_IAM',
+        Integration: Match.objectLike({
+          Uri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [fn, 'Arn'] }])] }),
+        }),
+      });
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopic') }],
+      });
+      expect(stack.functionsApi.functions.shipping).toBeDefined();
+
+      // The command is accepted with the idempotency key and routed to the function.
+      t.hasResourceProperties('AWS::ApiGateway::Model', { Name: 'ShipmentRequestedEvent' });
+      const command = Object.values(t.findResources('AWS::ApiGateway::Method')).filter((m) =>
+        JSON.stringify(m.Properties.Integration.RequestTemplates ?? {}).includes('ShipmentRequested'),
+      );
+      expect(command).toHaveLength(1);
+      expect(command[0].Properties.RequestParameters).toEqual({ 'method.request.header.Idempotency-Key': true });
+      const module = moduleJsonOf(t);
+      expect(module.ingress).toContainEqual({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      expect(Object.keys(module.functions)).toContain('shipping');
+      expect(Object.keys(module.egress)).toEqual(['order-events', 'inventory-events', 'shipping-events']);
+      expect(invokeResources(t)).toContain('/POST/shipping');
+
+      // The egress stream exists, the runtime may write to it, it is archived, and the replay role can use it.
+      const stream = logicalIdOf(t, 'AWS::Kinesis::Stream', /^ShippingEvents[0-9A-F]{8}$/);
+      expect(t.toJSON().Resources[stream].Properties.RetentionPeriodHours).toBe(336);
+      const streamArn = { 'Fn::GetAtt': [stream, 'Arn'] };
+      expect(propertyGroups(t)['Egress.shipping-events']['stream.arn']).toEqual(streamArn);
+      expect(statementsOf(t, /^RuntimeServiceRole[0-9A-F]{8}$/)).toContainEqual(
+        expect.objectContaining({ Action: expect.arrayContaining(['kinesis:PutRecords']), Resource: streamArn }),
+      );
+      t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+        KinesisStreamSourceConfiguration: { KinesisStreamARN: streamArn, RoleARN: Match.anyValue() },
+        ExtendedS3DestinationConfiguration: Match.objectLike({
+          Prefix: Match.stringLikeRegexp('^shipping-events/year='),
+        }),
+      });
+      const replay = statementsOf(t, /^ReplayRole[0-9A-F]{8}$/);
+      for (const action of ['kinesis:GetRecords', 'kinesis:PutRecords']) {
+        expect(replay.filter((st) => [st.Action].flat().includes(action)).map((st) => st.Resource)).toContainEqual(
+          streamArn,
+        );
+      }
+      t.hasOutput('ShippingEventsStreamArn', { Value: streamArn });
+      t.hasOutput('ShippingEventsArchiveBucket', {});
+      expect(stack.egressStreams['shipping-events'].store.stream.node.path).toBe(
+        'EventSourced/ShippingEvents/Resource',
+      );
+      expect(Object.keys(stack.egressStreams)).toEqual(['order-events', 'inventory-events', 'shipping-events']);
+      const dashboard = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
+      expect(dashboard).toContain('Remote function shipping: p99 latency');
+      expect(dashboard).toContain('Egress shipping-events: incoming records');
+    });
+
+    test('addFunction after construction routes its commands through the ingestion API and the runtime', () => {
+      const { stack } = build({}, false);
+      stack.addEgressStream({ name: 'shipping-events' });
+      const fn = stack.addFunction({
+        functionType: 'shipping',
+        entry: SHIPPING,
+        egressNames: ['shipping-events'],
+        commands: [SHIPMENT_REQUESTED],
+      });
+      const t = Template.fromStack(stack);
+      t.hasResourceProperties('AWS::ApiGateway::Resource', {
+        PathPart: 'ShipmentRequested',
+        RestApiId: { Ref: logicalIdOf(t, 'AWS::ApiGateway::RestApi', /^IngestionApi[0-9A-F]{8}$/) },
+      });
+      expect(moduleJsonOf(t).ingress).toContainEqual({ eventType: 'ShipmentRequested', functionType: 'shipping' });
+      expect(fn.alarms).toHaveLength(4);
+    });
+
+    test('a function writing to an undeclared egress fails synth, naming the function and the egress', () => {
+      const { app, stack } = build({}, false);
+      stack.addFunction({
+        functionType: 'shipping',
+        entry: SHIPPING,
+        egressNames: ['shipping-events'],
+        commands: [SHIPMENT_REQUESTED],
+      });
+      expect(() => app.synth()).toThrow(
+        /function 'shipping' writes to egress 'shipping-events', which is not declared \(egress: order-events, inventory-events\)/,
+      );
+    });
+
+    test('functionsApi.addFunction alone (no route, no egress) fails synth instead of deploying an orphan', () => {
+      const { app, stack } = build({}, false);
+      // Construction accepts it: routes and egress may still be added.
+      expect(() =>
+        stack.functionsApi.addFunction({ functionType: 'shipping', entry: SHIPPING, egressNames: ['shipping-events'] }),
+      ).not.toThrow();
+      expect(() => app.synth()).toThrow(
+        /function 'shipping' writes to egress 'shipping-events', which is not declared/,
+      );
+    });
+
+    test('a function nothing routes to or messages fails synth', () => {
+      const { app, stack } = build({}, false);
+      stack.addEgressStream({ name: 'shipping-events' });
+      stack.addFunction({ functionType: 'shipping', entry: SHIPPING, egressNames: ['shipping-events'] });
+      expect(() => app.synth()).toThrow(
+        /function 'shipping' is never called: no ingress route targets it and no called function lists it in messageTargets/,
+      );
+    });
+
+    test('an egress stream that exists, or whose construct ids are taken, is rejected with its name', () => {
+      const { stack } = build({}, false);
+      expect(() => stack.addEgressStream({ name: 'order-events' })).toThrow(
+        /egress stream 'order-events' already exists in EventSourced/,
+      );
+      expect(() => stack.addEgressStream({ name: 'order_events' })).toThrow(
+        /egress name 'order_events' would reuse the construct id 'OrderEvents' of EventSourced/,
+      );
+      expect(() => stack.addEgressStream({ name: 'shipping events' })).toThrow(/egress name must match/);
+      expect(() => stack.addEgressStream({ name: 'shipping-events', retentionPeriod: Duration.days(400) })).toThrow(
+        /retentionPeriod must be between 1 day and 365 days, got 400 days/,
+      );
+    });
   });
 
   describe('validation', () => {
