@@ -1,4 +1,3 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToNative } from '@aws-sdk/util-dynamodb';
 import { DeadLetterError } from './errors';
 import type { DecodedRecord } from './records';
@@ -181,13 +180,15 @@ function toNative(v: unknown, options: { wrapNumbers: boolean }): unknown {
     case 'S':
     case 'N':
       if (typeof x !== 'string') throw new Error(`${type} must be a string, got ${describe(x)}`);
-      return convertToNative({ [type]: x } as AttributeValue, options);
+      return convertToNative(type === 'S' ? { S: x } : { N: x }, options);
     case 'SS':
-    case 'NS':
-      for (const m of asArray(x, type)) {
+    case 'NS': {
+      const members = asArray(x, type).map((m) => {
         if (typeof m !== 'string') throw new Error(`${type} members must be strings, got ${describe(m)}`);
-      }
-      return convertToNative({ [type]: x } as AttributeValue, options);
+        return m;
+      });
+      return convertToNative(type === 'SS' ? { SS: members } : { NS: members }, options);
+    }
     case 'BOOL':
       if (typeof x !== 'boolean') throw new Error(`BOOL must be a boolean, got ${describe(x)}`);
       return x;

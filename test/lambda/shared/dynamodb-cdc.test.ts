@@ -198,7 +198,7 @@ describe('parseDynamoDbChange', () => {
     expect(Object.getPrototypeOf(image)).toBe(Object.prototype);
     expect(Object.keys(image)).toEqual(['__proto__', 'constructor']);
     expect(Object.getOwnPropertyDescriptor(image, '__proto__')?.value).toBe('p');
-    const nested = image.constructor as Record<string, unknown>;
+    const nested = Object.getOwnPropertyDescriptor(image, 'constructor')?.value as object;
     expect(Object.getOwnPropertyDescriptor(nested, '__proto__')?.value).toBe(1);
   });
 
