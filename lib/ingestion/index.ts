@@ -4,3 +4,4 @@ export * from './api-gateway-ingestion';
 export * from './iot-core-ingestion';
 export * from './dynamodb-cdc-ingestion';
 export * from './dms-cdc-ingestion';
+export * from './kinesis-agent-ingestion';
