@@ -1,4 +1,4 @@
-import { IResolveContext, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { IResolveContext, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -61,6 +61,12 @@ export class DynamoDbCdcIngestion extends Construct {
         throw new Error('tableProps.kinesisStream must be left out: the stream is the stream prop');
       }
       let encryption = props.tableProps.encryption;
+      if (!encryption && Token.isUnresolved(Stack.of(this).region)) {
+        throw new Error(
+          'a new table gets a customer-managed key, which TableV2 can only render in a stack with an explicit region: ' +
+            'give the stack env.region, or tableProps.encryption',
+        );
+      }
       if (!encryption) {
         const key = new kms.Key(this, 'TableKey', {
           description: `Encrypts the table of ${this.node.path}`,

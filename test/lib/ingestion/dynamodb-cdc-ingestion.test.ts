@@ -1,8 +1,10 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DynamoDbCdcIngestion } from '../../../lib/ingestion';
+import { StreamStore } from '../../../lib/storage';
 import { stackWithStream, synthWithNag } from './helpers';
 
 const STREAM_ARN = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Store'), 'Arn'] };
@@ -148,6 +150,28 @@ describe('DynamoDbCdcIngestion validation', () => {
     expect(() => new DynamoDbCdcIngestion(stack, 'Cdc', { stream: store.stream })).toThrow(
       /give existingTable .* or tableProps/,
     );
+  });
+
+  test('rejects a new table with the default key in a region-agnostic stack', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    const store = new StreamStore(stack, 'Store');
+    expect(
+      () => new DynamoDbCdcIngestion(stack, 'Cdc', { stream: store.stream, tableProps: { partitionKey } }),
+    ).toThrow(
+      /TableV2 can only render in a stack with an explicit region: give the stack env.region, or tableProps.encryption/,
+    );
+  });
+
+  test('a region-agnostic stack works with the table encryption given', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    const store = new StreamStore(stack, 'Store');
+    new DynamoDbCdcIngestion(stack, 'Cdc', {
+      stream: store.stream,
+      tableProps: { partitionKey, encryption: dynamodb.TableEncryptionV2.awsManagedKey() },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      Replicas: [Match.objectLike({ Region: { Ref: 'AWS::Region' }, KinesisStreamSpecification: Match.anyValue() })],
+    });
   });
 
   test('rejects both a table and table props', () => {
