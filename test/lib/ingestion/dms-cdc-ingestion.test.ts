@@ -147,6 +147,22 @@ describe('DmsCdcIngestion defaults', () => {
     t.resourcePropertiesCountIs('AWS::IAM::Role', { RoleName: 'dms-vpc-role' }, 0);
   });
 
+  test('both endpoints wait for their role and its policy (DMS uses them when it tests the endpoint)', () => {
+    const { t } = build();
+    for (const [type, role] of [
+      ['target', 'CdcTargetRole'],
+      ['source', 'CdcSourceSecretRole'],
+    ]) {
+      t.hasResource('AWS::DMS::Endpoint', {
+        Properties: { EndpointType: type },
+        DependsOn: Match.arrayWith([
+          Match.stringLikeRegexp(`^${role}DefaultPolicy`),
+          Match.stringLikeRegexp(`^${role}[A-F0-9]`),
+        ]),
+      });
+    }
+  });
+
   test('the table mapping is built from the selection list in order', () => {
     const { t, cdc } = build({
       tables: [

@@ -1,4 +1,6 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -293,6 +295,26 @@ describe('KinesisAgentIngestion delivery', () => {
     ]);
     expect(JSON.parse(commands[3].split('\n')[1])).toEqual(config);
     expect(stack.resolve(agent.documentName)).toEqual({ Ref: expect.stringMatching(/^Agent/) });
+  });
+
+  test('run by bash, the heredoc writes the config byte for byte, with no shell expansion', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kinesis-agent-'));
+    try {
+      const { stack, agent, config } = literal({
+        flows: [
+          {
+            filePattern: '/var/log/app/*.log',
+            dataProcessingOptions: [KinesisAgentProcessor.addMetadata({ shell: '$HOME `id` $(id) \\ \' "q"' })],
+          },
+        ],
+      });
+      const target = path.join(dir, 'agent.json');
+      const write = (stack.resolve(agent.commands[3]) as string).replace('/etc/aws-kinesis/agent.json', target);
+      execFileSync('bash', ['-c', write]);
+      expect(JSON.parse(fs.readFileSync(target, 'utf8'))).toEqual(config);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('document name and agent package are configurable', () => {
