@@ -1,6 +1,7 @@
 export * from './batch';
 export * from './clients';
 export * from './dead-letter';
+export * from './dynamodb-cdc';
 export * from './errors';
 export * from './kpl';
 export * from './observability';

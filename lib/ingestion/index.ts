@@ -2,3 +2,6 @@
 export * from '../internal/rest-api-options';
 export * from './api-gateway-ingestion';
 export * from './iot-core-ingestion';
+export * from './dynamodb-cdc-ingestion';
+export * from './dms-cdc-ingestion';
+export * from './kinesis-agent-ingestion';

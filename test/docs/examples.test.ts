@@ -119,6 +119,7 @@ describe('construction examples synthesize with cdk-nag', () => {
 });
 
 const KINESIS_HANDLERS = ['examples/readme/audit-handler.ts', 'examples/processing/handler.ts'];
+const DYNAMODB_CDC_HANDLER = 'examples/ingestion/dynamodb-cdc-handler.ts';
 const REMOTE_FUNCTIONS = [
   'examples/processing/functions/order.ts',
   'examples/docs/functions/shipping/index.ts',
@@ -128,7 +129,9 @@ const REMOTE_FUNCTIONS = [
 describe('other examples run', () => {
   test('every example that builds no app has a run test here', () => {
     const others = exampleFiles.filter((f) => !constructionExamples.includes(f));
-    expect(others.sort()).toEqual(['examples/storage/shard-plan.ts', ...KINESIS_HANDLERS, ...REMOTE_FUNCTIONS].sort());
+    expect(others.sort()).toEqual(
+      ['examples/storage/shard-plan.ts', DYNAMODB_CDC_HANDLER, ...KINESIS_HANDLERS, ...REMOTE_FUNCTIONS].sort(),
+    );
   });
 
   test('examples/storage/shard-plan.ts prints the plan', () => {
@@ -170,6 +173,49 @@ describe('other examples run', () => {
       expect(response.batchItemFailures).toEqual([]);
       expect(sent.map((body) => JSON.parse(body).reason)).toEqual(['SCHEMA', 'MALFORMED_JSON']);
     });
+  });
+
+  test(`${DYNAMODB_CDC_HANDLER} applies a change and dead-letters a record that is not one`, async () => {
+    const sent: string[] = [];
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    process.env.DEAD_LETTER_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111122223333/dead-letters';
+    process.env.AWS_REGION ??= 'eu-west-1';
+    const send = jest.spyOn(SQSClient.prototype, 'send').mockImplementation(async (command: unknown) => {
+      for (const e of (command as SendMessageBatchCommand).input.Entries ?? []) sent.push(e.MessageBody ?? '');
+      return { Successful: [], Failed: [] };
+    });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const { handler } = load(DYNAMODB_CDC_HANDLER) as unknown as {
+        handler: (e: KinesisStreamEvent) => Promise<{ batchItemFailures: unknown[] }>;
+      };
+      const insert = {
+        awsRegion: 'eu-west-1',
+        eventID: 'e-1',
+        eventName: 'INSERT',
+        recordFormat: 'application/json',
+        tableName: 'Orders',
+        eventSource: 'aws:dynamodb',
+        dynamodb: {
+          Keys: { orderId: { S: 'o-1' } },
+          NewImage: { orderId: { S: 'o-1' }, total: { N: '5' } },
+          SizeBytes: 20,
+        },
+      };
+      const response = await handler(
+        kinesisEvent([
+          kinesisRecord(JSON.stringify(insert), { sequenceNumber: '1' }),
+          kinesisRecord('{"orderId":"o-2"}', { sequenceNumber: '2' }),
+        ]),
+      );
+      expect(response.batchItemFailures).toEqual([]);
+      expect(log).toHaveBeenCalledWith('INSERT', 'o-1', 5);
+      expect(sent.map((body) => JSON.parse(body).reason)).toEqual(['MALFORMED_DYNAMODB_RECORD']);
+    } finally {
+      send.mockRestore();
+      log.mockRestore();
+    }
   });
 
   test.each([
