@@ -6,3 +6,4 @@ export * from './dynamodb-destination';
 export * from './grafana-visualisation';
 export * from './s3-archive-destination';
 export * from './eventbridge-destination';
+export * from './redshift-streaming-ingestion';
