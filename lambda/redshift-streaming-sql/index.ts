@@ -6,6 +6,7 @@ import {
   RedshiftDataClient,
   SqlParameter,
 } from '@aws-sdk/client-redshift-data';
+import { GetNamespaceCommand, RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import {
@@ -90,6 +91,22 @@ export function parsePhysicalId(id: string): Owned | undefined {
   };
 }
 
+/**
+ * The secret the statements run with: `SecretArn` when given; else, with `NamespaceName`, the admin secret Redshift
+ * manages for that namespace (`ManageAdminPassword`), which CloudFormation does not return; else none (IAM).
+ */
+export async function resolveSecretArn(
+  deps: SqlDependencies,
+  properties: Record<string, unknown>,
+): Promise<string | undefined> {
+  if (typeof properties.SecretArn === 'string' && properties.SecretArn !== '') return properties.SecretArn;
+  if (typeof properties.NamespaceName !== 'string' || properties.NamespaceName === '') return undefined;
+  const out = await deps.serverless.send(new GetNamespaceCommand({ namespaceName: properties.NamespaceName }));
+  const arn = out.namespace?.adminPasswordSecretArn;
+  if (!arn) throw new Error(`namespace ${properties.NamespaceName} has no Redshift-managed admin secret`);
+  return arn;
+}
+
 function required(properties: Record<string, unknown>, key: string): string {
   const value = properties[key];
   if (typeof value !== 'string' || value === '') throw new Error(`${key} is missing`);
@@ -156,6 +173,8 @@ export async function sendResponse(responseUrl: string, response: CustomResource
 
 export interface SqlDependencies {
   readonly data: RedshiftDataClient;
+  /** Reads a namespace's Redshift-managed admin secret (CloudFormation has no attribute for it). */
+  readonly serverless: RedshiftServerlessClient;
   /** Time between two DescribeStatement calls. */
   readonly pollIntervalMs: number;
 }
@@ -280,8 +299,8 @@ export function createHandler(deps: SqlDependencies) {
         const owned = parsePhysicalId(event.PhysicalResourceId);
         // An id this handler did not write (a Create that failed before making anything): nothing to undo.
         if (owned) {
-          const secretArn = event.ResourceProperties.SecretArn as string | undefined;
-          const runner = new StatementRunner(deps, { ...owned, secretArn: secretArn || undefined }, deadline);
+          const secretArn = await resolveSecretArn(deps, event.ResourceProperties);
+          const runner = new StatementRunner(deps, { ...owned, secretArn }, deadline);
           await remove(runner, owned);
         }
         await sendResponse(event.ResponseURL, {
@@ -293,7 +312,11 @@ export function createHandler(deps: SqlDependencies) {
         return;
       }
       request = parseRequest(event.ResourceProperties);
-      const runner = new StatementRunner(deps, request, deadline);
+      const runner = new StatementRunner(
+        deps,
+        { ...request, secretArn: await resolveSecretArn(deps, event.ResourceProperties) },
+        deadline,
+      );
       const previous = event.RequestType === 'Update' ? parsePhysicalId(event.PhysicalResourceId) : undefined;
       let physicalId: string;
       if (event.RequestType === 'Update' && previous && sameObject(request, previous)) {
@@ -338,4 +361,8 @@ function idOf(request: Request, owned: boolean): string {
   return physicalIdOf({ ...request, name: nameOf(request), owned });
 }
 
-export const handler = createHandler({ data: new RedshiftDataClient({}), pollIntervalMs: 1_000 });
+export const handler = createHandler({
+  data: new RedshiftDataClient({}),
+  serverless: new RedshiftServerlessClient({}),
+  pollIntervalMs: 1_000,
+});

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -8,6 +8,7 @@ import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { assertExclusive, handlerEntry, validateName } from '../internal';
+import { acknowledgeWildcardResource } from '../internal/nag';
 import { createObservedFunction } from '../internal/observed-function';
 
 /** A Redshift Serverless workgroup made elsewhere, for `RedshiftStreamingIngestionProps.existingWorkgroup`. */
@@ -130,6 +131,7 @@ export class RedshiftStreamingIngestion extends Construct {
 
     let secretArn: string | undefined;
     let secretKey: kms.IKey | undefined;
+    let managedSecret: { namespaceName: string; namespaceArn: string } | undefined;
     if (props.existingWorkgroup) {
       this.workgroupName = props.existingWorkgroup.workgroupName;
       this.workgroupArn = props.existingWorkgroup.workgroupArn;
@@ -165,7 +167,8 @@ export class RedshiftStreamingIngestion extends Construct {
       });
       namespace.applyRemovalPolicy(removalPolicy);
       this.namespace = namespace;
-      secretArn = Token.asString(namespace.getAtt('Namespace.AdminPasswordSecretArn'));
+      // CloudFormation returns no ARN for the secret Redshift manages: the handler reads it with GetNamespace.
+      managedSecret = { namespaceName: namespace.namespaceName, namespaceArn: namespace.attrNamespaceNamespaceArn };
 
       const securityGroups = props.securityGroups ?? [
         new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -190,7 +193,7 @@ export class RedshiftStreamingIngestion extends Construct {
           { parameterKey: 'enable_user_activity_logging', parameterValue: 'true' },
         ],
       });
-      workgroup.addDependency(namespace);
+      workgroup.addResourceDependency(namespace);
       workgroup.applyRemovalPolicy(removalPolicy);
       this.workgroup = workgroup;
       this.workgroupName = workgroup.attrWorkgroupWorkgroupName;
@@ -227,12 +230,37 @@ export class RedshiftStreamingIngestion extends Construct {
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
     );
+    const stack = Stack.of(this);
+    if (managedSecret) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['redshift-serverless:GetNamespace'],
+          resources: [managedSecret.namespaceArn],
+        }),
+      );
+      // Redshift names the secret it manages `redshift!<namespace>-admin` (plus Secrets Manager's random suffix).
+      const managedSecretArn = stack.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `redshift!${managedSecret.namespaceName}-admin-*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [managedSecretArn] }),
+      );
+      acknowledgeWildcardResource(
+        role,
+        managedSecretArn,
+        "The admin secret Redshift manages for the namespace has no ARN in CloudFormation; its name is fixed and only Secrets Manager's 6-character suffix is matched.",
+      );
+    }
     if (secretArn) {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
       );
+    }
+    if (secretArn || managedSecret) {
       if (secretKey) {
-        const stack = Stack.of(this);
         role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['kms:Decrypt'],
@@ -256,6 +284,7 @@ export class RedshiftStreamingIngestion extends Construct {
       WorkgroupName: this.workgroupName,
       Database: this.databaseName,
       SecretArn: secretArn,
+      NamespaceName: managedSecret?.namespaceName,
     };
     this.externalSchema = new CustomResource(this, 'ExternalSchema', {
       serviceToken: fn.functionArn,

@@ -24,6 +24,10 @@ export class FakeRedshiftData {
   readonly schemas = new Map<string, { roleArn?: string }>();
   /** Views by `<workgroup>/<database>/<schema>.<name>`, with the schema they read. */
   readonly views = new Map<string, { source: string }>();
+  /** Namespaces (also served: redshift-serverless GetNamespace) and the admin secret Redshift manages for each. */
+  readonly managedSecrets = new Map<string, string>([
+    ['streaming-ns', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:redshift!streaming-ns-admin-Q1w2E3'],
+  ]);
   /** A statement matching this fails with `failWith`. */
   failMatching?: RegExp;
   failWith = 'ERROR: injected failure';
@@ -70,8 +74,15 @@ export class FakeRedshiftData {
       this.responses.push(JSON.parse(raw));
       return [200, undefined];
     }
-    const operation = target.startsWith('RedshiftData.') ? target.slice('RedshiftData.'.length) : '';
     const body = raw ? JSON.parse(raw) : {};
+    if (target === 'RedshiftServerless.GetNamespace') {
+      const secret = this.managedSecrets.get(body.namespaceName);
+      if (secret === undefined) {
+        return [400, { __type: 'ResourceNotFoundException', message: `namespace ${body.namespaceName} not found` }];
+      }
+      return [200, { namespace: { namespaceName: body.namespaceName, adminPasswordSecretArn: secret } }];
+    }
+    const operation = target.startsWith('RedshiftData.') ? target.slice('RedshiftData.'.length) : '';
     switch (operation) {
       case 'ExecuteStatement':
         return this.submit(body, [body.Sql], body.Parameters ?? []);

@@ -1,4 +1,5 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createHandler, parsePhysicalId, physicalIdOf } from '../../../lambda/redshift-streaming-sql';
 import { LOCAL_AWS } from '../../support/local-servers';
@@ -12,7 +13,11 @@ let handler: ReturnType<typeof createHandler>;
 
 beforeAll(async () => {
   await fake.start();
-  handler = createHandler({ data: new RedshiftDataClient({ ...LOCAL_AWS, endpoint: fake.url }), pollIntervalMs: 5 });
+  handler = createHandler({
+    data: new RedshiftDataClient({ ...LOCAL_AWS, endpoint: fake.url }),
+    serverless: new RedshiftServerlessClient({ ...LOCAL_AWS, endpoint: fake.url }),
+    pollIntervalMs: 5,
+  });
 });
 
 afterAll(async () => {
@@ -109,6 +114,16 @@ describe('redshift-streaming-sql', () => {
     await send(event('Create', iam));
     expect(fake.log.length).toBeGreaterThan(0);
     expect(fake.log.every((l) => l.secretArn === undefined)).toBe(true);
+  });
+
+  test('with a namespace and no secret, the statements run with the admin secret Redshift manages for it', async () => {
+    const { SecretArn: _, ...props } = schemaProps({ NamespaceName: 'streaming-ns' });
+    const created = await send(event('Create', props));
+    expect(created.Status).toBe('SUCCESS');
+    const dropped = await send(event('Delete', props, String(created.PhysicalResourceId)));
+    expect(dropped.Status).toBe('SUCCESS');
+    expect(fake.log.length).toBe(3);
+    expect(new Set(fake.log.map((l) => l.secretArn))).toEqual(new Set([fake.managedSecrets.get('streaming-ns')]));
   });
 
   test('a schema that existed before is adopted, not owned, and Delete leaves it', async () => {

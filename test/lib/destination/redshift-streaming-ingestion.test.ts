@@ -136,12 +136,14 @@ describe('RedshiftStreamingIngestion', () => {
     });
   });
 
-  test('the schema and the view run on the workgroup through the managed admin secret', () => {
+  test('the schema and the view run on the workgroup through the admin secret Redshift manages', () => {
     const { template, stack, ingestion } = build();
     const common = {
       WorkgroupName: { 'Fn::GetAtt': [id(stack, ingestion.workgroup!), 'Workgroup.WorkgroupName'] },
       Database: 'dev',
-      SecretArn: { 'Fn::GetAtt': [id(stack, ingestion.namespace!), 'Namespace.AdminPasswordSecretArn'] },
+      // The handler looks the secret up: CloudFormation has no attribute for it.
+      NamespaceName: ingestion.namespace!.namespaceName,
+      SecretArn: Match.absent(),
     };
     template.hasResourceProperties('Custom::RedshiftExternalSchema', {
       ...common,
@@ -186,8 +188,22 @@ describe('RedshiftStreamingIngestion', () => {
           },
           {
             Effect: 'Allow',
+            Action: 'redshift-serverless:GetNamespace',
+            Resource: { 'Fn::GetAtt': [id(stack, ingestion.namespace!), 'Namespace.NamespaceArn'] },
+          },
+          {
+            Effect: 'Allow',
             Action: 'secretsmanager:GetSecretValue',
-            Resource: { 'Fn::GetAtt': [id(stack, ingestion.namespace!), 'Namespace.AdminPasswordSecretArn'] },
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:secretsmanager:us-east-1:123456789012:secret:redshift!${ingestion.namespace!.namespaceName}-admin-*`,
+                ],
+              ],
+            },
           },
           Match.objectLike({
             Action: 'kms:Decrypt',
