@@ -8,3 +8,4 @@ export * from './s3-archive-destination';
 export * from './eventbridge-destination';
 export * from './iceberg-destination';
 export * from './opensearch-destination';
+export * from './redshift-streaming-ingestion';
