@@ -130,6 +130,8 @@ export async function ensureRunning(
         }),
       );
       logger.info('Started the application', { applicationName: request.applicationName, restoreType: started });
+      // Describe again at once: the status to wait on (and to report) is the one after the start.
+      continue;
     } else if (!TRANSITIONAL.has(status)) {
       throw new Error(`${request.applicationName} is ${status}, which StartApplication cannot start from`);
     }

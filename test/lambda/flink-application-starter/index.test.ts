@@ -228,7 +228,8 @@ describe('flink-application-starter', () => {
 
   test('an application that does not reach RUNNING before the deadline fails the deploy', async () => {
     fake.afterStart = ['STARTING'];
-    await handler(event('Create'), { getRemainingTimeInMillis: () => 30_050 });
+    // 30 s of the remaining time are kept for the answer: 1.5 s of polling are left.
+    await handler(event('Create'), { getRemainingTimeInMillis: () => 31_500 });
     expect(fake.responses[0]).toMatchObject({
       Status: 'FAILED',
       Reason: 'enrichment is still STARTING: it did not reach RUNNING before the deadline',
