@@ -3,8 +3,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from 'aws-lambda';
+import { kinesisClient } from '../shared/clients';
 import { DeadLetterEntry, DeadLetterSink } from '../shared/dead-letter';
 import { isDeadLetterError } from '../shared/errors';
+import { createObservability, MetricUnit, Observability } from '../shared/observability';
 import { DecodedRecord } from '../shared/records';
 import { EnrichedTelemetryRecord, parseEnrichedTelemetry } from '../shared/telemetry';
 import { kinesisWindowHandler, WindowInfo, WindowProcessor } from '../shared/window';
@@ -34,6 +36,7 @@ import {
   LatestStateStore,
   MAX_ITEM_BYTES,
 } from './sinks';
+import { inheritedEventIds, LineageUnavailable, ShardLineage } from './shard-lineage';
 import { decodeState, encodeStateWithin, isEncodedState } from './state-codec';
 import {
   AggregatePoint,
@@ -53,6 +56,11 @@ export interface CalculatorSinks {
   readonly timeSeries?: TimeSeriesWriter;
   readonly latestState?: LatestStateStore;
   readonly anomalies?: AnomalyPublisher;
+  /**
+   * Where a shard's parents are looked up, for a new shard (after a reshard) to start from their remembered event ids.
+   * Without it (or without `latestState`), a shard starts from its own ids only.
+   */
+  readonly shardLineage?: ShardLineage;
 }
 
 export interface CalculatorOptions {
@@ -125,7 +133,19 @@ export function createCalculatorProcessor(
     async prepare(state, records, w) {
       // A window's first records: carry the shard's duplicate memory over from its previous window.
       if (state.eventIds.length === 0 && sinks.latestState) {
-        carryEventIds(state, await sinks.latestState.loadRecentEventIds(w.shardId), agg.maxRememberedEventIds);
+        const store = sinks.latestState;
+        let ids: readonly string[] = await store.loadRecentEventIds(w.shardId);
+        // Nothing of its own: a new shard, whose parents' last windows hold the ids a producer retry may repeat here.
+        if (ids.length === 0 && sinks.shardLineage) {
+          ids = await inheritedEventIds(
+            sinks.shardLineage,
+            (shardId) => store.loadRecentEventIds(shardId),
+            w.eventSourceArn,
+            w.shardId,
+            agg.maxRememberedEventIds,
+          );
+        }
+        carryEventIds(state, ids, agg.maxRememberedEventIds);
       }
       const newDevices = new Set<string>();
       pending = records;
@@ -322,6 +342,22 @@ export function sinksFromEnv(env: NodeJS.ProcessEnv = process.env, percentile = 
     anomalies: env.EVENT_BUS_NAME
       ? new AnomalyPublisher({ client: new EventBridgeClient({}), eventBusName: env.EVENT_BUS_NAME })
       : undefined,
+    shardLineage: env.LATEST_STATE_TABLE
+      ? new ShardLineage({ client: kinesisClient(), onUnavailable: reportLineageUnavailable() })
+      : undefined,
+  };
+}
+
+/**
+ * A warning and the `ShardLineageUnavailable` metric (published at once) when a shard's parents cannot be known for
+ * good: the shard goes on without their ids, so a producer retry across the reshard may be counted twice.
+ */
+export function reportLineageUnavailable(
+  obs: Observability = createObservability(STAGE),
+): (info: LineageUnavailable) => void {
+  return (info) => {
+    obs.logger.warn('parent shards unknown: the shard starts without their remembered event ids', { ...info });
+    obs.metrics.singleMetric().addMetric('ShardLineageUnavailable', MetricUnit.Count, 1);
   };
 }
 

@@ -180,6 +180,8 @@ export class TimeSeriesAnalyticsStack extends Stack {
         ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
         ec2.InterfaceVpcEndpointAwsService.SQS,
         ec2.InterfaceVpcEndpointAwsService.XRAY,
+        // ListShards, for a new shard's parents after a reshard (the event source mapping reads outside the VPC).
+        ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
       ],
     });
     this.latestState = new DynamoDbDestination(this, 'LatestState', {
@@ -221,6 +223,16 @@ export class TimeSeriesAnalyticsStack extends Stack {
     });
     db.grantWrite(this.calculator.role);
     grantLatestState(this.calculator.role, this.latestState);
+    // The handler's own call (shard-lineage.ts): the parents of a new shard, so its duplicate memory starts from
+    // theirs. Its own statement (the Sid keeps CDK from folding it into the mapping's read grant, which may change
+    // with the read mode), on the enriched stream only.
+    this.calculator.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ShardLineage',
+        actions: ['kinesis:ListShards'],
+        resources: [this.enrichedStream.stream.streamArn],
+      }),
+    );
     this.anomalyEvents.grantPutEvents(this.calculator.role);
 
     // Everything that arrived, as it arrived, in Parquet for Athena (records Parquet cannot hold go to errors/).

@@ -286,6 +286,20 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
     expect(JSON.stringify(statementsOf(t, 'CalculatorServiceRole'))).not.toMatch(/kinesis:Put|RawStream/);
   });
 
+  test('the calculator may list the enriched stream’s shards (a new shard’s parents), and no other stream’s', () => {
+    // Its own statement, not only the event source mapping's read grant.
+    expect(statementsOf(t, 'CalculatorServiceRole')).toContainEqual({
+      Sid: 'ShardLineage',
+      Action: 'kinesis:ListShards',
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EnrichedStream[0-9A-F]{8}$/), 'Arn'] },
+    });
+    const listing = statementsOf(t, 'CalculatorServiceRole').filter((s) =>
+      [s.Action].flat().includes('kinesis:ListShards'),
+    );
+    for (const s of listing) expect(referencedId(s.Resource)).toMatch(/^EnrichedStream[0-9A-F]{8}$/);
+  });
+
   test('the calculator runs in the isolated subnets of the database VPC with the writer security group', () => {
     const subnets = Object.keys(t.findResources('AWS::EC2::Subnet'));
     t.hasResourceProperties('AWS::Lambda::Function', {
@@ -326,7 +340,7 @@ describe('TimeSeriesAnalyticsStack (defaults, cdk-nag applied)', () => {
     const names = services.map(
       (s) => s.match(/\.(secretsmanager|events|sqs|xray|dynamodb|kinesis-streams|monitoring)"/)?.[1],
     );
-    expect(names.sort()).toEqual(['dynamodb', 'events', 'secretsmanager', 'sqs', 'xray']);
+    expect(names.sort()).toEqual(['dynamodb', 'events', 'kinesis-streams', 'secretsmanager', 'sqs', 'xray']);
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
   });
 
