@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import {
+  ChangeDataCaptureStack,
   EventSourcedMicroservicesStack,
   TimeSeriesAnalyticsStack,
   eventSourcedMicroservicesPropsFromContext,
@@ -10,6 +11,7 @@ import {
 export interface AppStacks {
   readonly timeSeries: TimeSeriesAnalyticsStack;
   readonly eventSourced: EventSourcedMicroservicesStack;
+  readonly changeDataCapture: ChangeDataCaptureStack;
 }
 
 /**
@@ -29,5 +31,7 @@ export function addAppStacks(app: App): AppStacks {
       env,
       ...eventSourcedMicroservicesPropsFromContext(app),
     }),
+    // DynamoDB CDC -> Kinesis -> Redshift streaming ingestion and OpenSearch (no context keys).
+    changeDataCapture: new ChangeDataCaptureStack(app, 'ChangeDataCapture', { env }),
   };
 }
