@@ -103,9 +103,20 @@ export interface StatefulFunctionsProcessorProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/** How the runtime calls the remote function of one function type: one entry of `ModuleDefinition.functions`. */
+export interface ModuleFunctionDefinition {
+  /** URL the runtime POSTs invocations to (`IRemoteFunctionEndpoint.endpointUrl`). */
+  readonly endpoint: string;
+  /** Per-call timeout of the runtime in milliseconds (`IRemoteFunctionEndpoint.invocationTimeout`). */
+  readonly timeoutMs: number;
+  /** Calls before the runtime dead-letters the messages (`IRemoteFunctionEndpoint.maxAttempts`). */
+  readonly maxAttempts: number;
+}
+
 /** The module definition the runtime reads from `StatefulFunctions` / `module.json`. */
 export interface ModuleDefinition {
-  readonly functions: { [functionType: string]: { endpoint: string; timeoutMs: number; maxAttempts: number } };
+  /** The remote function of each function type, keyed by function type. */
+  readonly functions: { [functionType: string]: ModuleFunctionDefinition };
   readonly ingress: IngressRoute[];
   readonly egress: { [name: string]: { [key: string]: string } };
 }
