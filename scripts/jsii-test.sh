@@ -29,10 +29,13 @@ if ! cmp -s API.md "$work/API.md"; then
   echo "API.md is not what jsii-docgen writes for lib/ today: run npm run docgen and commit API.md" >&2
   exit 1
 fi
-# --ignore-scripts: prepack would copy Maven's Flink jars into the package; StreamStore and LambdaStreamProcessor do
-# not use them, and scripts/pack-test.sh checks the jars the published package ships.
+# jsii-pacmak embeds what `npm pack` writes. Without prepack's first step: it would copy Maven's Flink jars into the
+# package, which StreamStore and LambdaStreamProcessor do not use (scripts/pack-test.sh checks the jars the published
+# package ships). Scripts are skipped through npm's environment, not --pack-command, which would make jsii-pacmak copy
+# the whole checkout, node_modules included, before packing.
+node scripts/break-hard-links.js
 for target in $targets; do
-  timed "jsii-pacmak $target" npx jsii-pacmak --no-npmignore --pack-command 'npm pack --ignore-scripts' --targets "$target"
+  timed "jsii-pacmak $target" env npm_config_ignore_scripts=true npx jsii-pacmak --no-npmignore --targets "$target"
 done
 
 wheel=$(ls dist-jsii/python/*.whl)
