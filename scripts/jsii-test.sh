@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The library from Python, through jsii: compile with jsii, generate and build the Python package with jsii-pacmak,
-# install the wheel into a fresh virtual environment with aws-cdk-lib and constructs from PyPI, and run test/jsii/app.py, which synthesizes a StreamStore read by a LambdaStreamProcessor (its handler a
-# TypeScript file shipped with the test) and asserts on the template and the bundled code. Fails as well when the
-# committed API.md is not what jsii-docgen writes.
-# JSII_TEST_TARGETS="python java go" builds the Java and Go packages as well (into dist-jsii/, like npm run package:jsii).
+# install the wheel into a fresh virtual environment with aws-cdk-lib and constructs from PyPI, and run
+# test/jsii/app.py, which synthesizes a StreamStore read by a LambdaStreamProcessor (its handler a TypeScript file
+# shipped with the test) and asserts on the template and the bundled code. Fails as well when the committed API.md is
+# not what jsii-docgen writes. JSII_TEST_TARGETS="python java go" builds the Java and Go packages too, where their
+# registries serve the Flink alpha (README, Other languages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,6 +36,8 @@ fi
 # the whole checkout, node_modules included, before packing.
 node scripts/break-hard-links.js
 for target in $targets; do
+  # Never an earlier build: the tarball inside also carries lambda/, which the assembly's fingerprint does not cover.
+  rm -rf "dist-jsii/$target"
   timed "jsii-pacmak $target" env npm_config_ignore_scripts=true npx jsii-pacmak --no-npmignore --targets "$target"
 done
 
