@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite: types, lint, Maven (Flink apps, builds the jars the app synthesizes), jest (constructs,
-# handlers against real local servers, nag, snapshots), synth + cfn-lint, and the packed library in a fresh app.
+# handlers against real local servers, nag, snapshots), synth + cfn-lint, the packed library in a fresh app, and
+# the library from Python through jsii.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JSII_DEPRECATED=quiet CDK_DISABLE_CLI_TELEMETRY=true
@@ -87,6 +88,8 @@ step "cfn-lint"
 bash scripts/cfn-lint.sh
 step "package consumer (npm pack, install, synth with cdk-nag, cfn-lint)"
 bash scripts/pack-test.sh
+step "jsii: the Python package (jsii-pacmak) in a fresh venv synthesizes a stack"
+bash scripts/jsii-test.sh
 finish_step
 echo
 echo "all tests passed"

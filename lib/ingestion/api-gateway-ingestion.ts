@@ -18,10 +18,12 @@ import { grantPutRecords } from '../internal/stream-grants';
 import { RestApiOptions } from '../internal/rest-api-options';
 import { requireResolved } from '../internal/validation';
 
-/** A JSON schema (draft-04, the dialect API Gateway models use), as a plain object. */
-export interface JsonSchemaObject {
-  readonly [key: string]: unknown;
-}
+/**
+ * A JSON schema (draft-04, the dialect API Gateway models use), as a plain object. A type alias of a string-keyed map,
+ * not an interface with an index signature, which jsii cannot translate: other languages see a map (a Python `dict`,
+ * a Java `Map<String, Object>`).
+ */
+export type JsonSchemaObject = { readonly [key: string]: unknown };
 
 /** One event type accepted at `POST /events/{name}`. */
 export interface EventTypeIngestion {

@@ -129,6 +129,7 @@ export interface ModuleFunction {
 
 /** The module definition the runtime reads from `StatefulFunctions` / `module.json`. */
 export interface ModuleDefinition {
+  /** The remote function of each function type, keyed by function type. */
   readonly functions: { [functionType: string]: ModuleFunction };
   readonly ingress: IngressRoute[];
   readonly egress: { [name: string]: { [key: string]: string } };
