@@ -3,3 +3,4 @@ export * from './flink-code';
 export * from './flink-stream-processor';
 export * from './remote-function';
 export * from './stateful-functions-processor';
+export * from './glue-streaming-etl';
