@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The full test suite: types, lint, Maven (Flink apps, builds the jars the app synthesizes), jest (constructs,
-# handlers against real local servers, nag, snapshots), synth + cfn-lint, the packed library in a fresh app, and
-# the library from Python through jsii.
+# The full test suite: types, lint, Maven (Flink apps, builds the jars the app synthesizes), the Glue job's PySpark
+# transform (pytest), jest (constructs, handlers against real local servers, nag, snapshots), synth + cfn-lint, the
+# packed library in a fresh app, and the library from Python through jsii.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JSII_DEPRECATED=quiet CDK_DISABLE_CLI_TELEMETRY=true
@@ -31,8 +31,8 @@ summary() {
 trap summary EXIT
 SECONDS=0
 
-# What the local test servers need (pinned Python tools in .venv/, Debian's influxdb) installs in the background
-# while types, lint and Maven run: it mostly waits on the network. The "local servers" step waits for it.
+# What the local test servers need (pinned Python tools in .venv/, pyspark among them, Debian's influxdb) installs in
+# the background while types, lint and Maven run: it mostly waits on the network. The "local servers" step waits for it.
 servers_log=$(mktemp)
 bash scripts/ensure-local-servers.sh >"$servers_log" 2>&1 &
 servers_pid=$!
@@ -65,6 +65,9 @@ if ! wait "$servers_pid"; then
 fi
 servers_pid=""
 cat "$servers_log"
+step "glue: PySpark transform tests (pyspark from PyPI on a local SparkSession, no Glue runtime)"
+command -v java >/dev/null || { echo "pyspark needs Java 17 (java not found); on Debian: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
+.venv/bin/python -m pytest -q -p no:cacheprovider glue/streaming_etl
 step "jest"
 npx jest --ci
 step "bench smoke (every npm run bench row once, on tiny inputs; figures fail nothing)"
