@@ -13,6 +13,7 @@ import {
   EventBridgeDestination,
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
+  IcebergDestination,
   InfluxDbDatabase,
   S3ArchiveDestination,
 } from '../destination';
@@ -21,7 +22,13 @@ import { handlerEntry, validateInteger, validateRange } from '../internal';
 import { createAlarmTopic } from '../internal/alarms';
 import { nagLabel } from '../internal/nag';
 import { PipelineDashboard } from '../operations';
-import { FlinkApplicationStart, FlinkCode, FlinkStreamProcessor, LambdaStreamProcessor } from '../processing';
+import {
+  FlinkApplicationStart,
+  FlinkCode,
+  FlinkStreamProcessor,
+  GlueStreamingEtl,
+  LambdaStreamProcessor,
+} from '../processing';
 import { DeviceFleetSimulator } from '../source';
 import { StreamStore } from '../storage';
 import { flinkCodeFromContext, packagedFlinkCode, rejectReplacedContextKeys } from './flink-code-from-context';
@@ -58,6 +65,18 @@ export interface TimeSeriesAnalyticsStackProps extends StackProps {
   /** Percentile computed per metric and window, 0 (exclusive) to 100. @default 95 */
   readonly percentile?: number;
 
+  /**
+   * Also run a Glue streaming ETL job on the raw stream (`GlueStreamingEtl`): validated records as Parquet, bad ones
+   * dead-lettered with their reason, in S3. Billed per DPU-hour for as long as the job runs.
+   * @default false
+   */
+  readonly enableGlueEtl?: boolean;
+  /**
+   * Also archive the raw stream into an Apache Iceberg table (`IcebergDestination`, Glue Data Catalog), upserted by
+   * event id so that producer retries do not add rows.
+   * @default false
+   */
+  readonly enableIcebergArchive?: boolean;
   /** Create the Amazon Managed Grafana workspace (needs IAM Identity Center or SAML). @default false */
   readonly enableGrafana?: boolean;
   /** @default [GrafanaAuthenticationProvider.AWS_SSO] */
@@ -106,6 +125,10 @@ export class TimeSeriesAnalyticsStack extends Stack {
   public readonly calculator: LambdaStreamProcessor;
   public readonly archive: S3ArchiveDestination;
   public readonly grafana?: GrafanaVisualisation;
+  /** The Glue streaming ETL job, with `enableGlueEtl`. */
+  public readonly glueEtl?: GlueStreamingEtl;
+  /** The Iceberg archive of the raw stream, with `enableIcebergArchive`. */
+  public readonly icebergArchive?: IcebergDestination;
   public readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: TimeSeriesAnalyticsStackProps = {}) {
@@ -243,6 +266,19 @@ export class TimeSeriesAnalyticsStack extends Stack {
       failedConversionThreshold: 500,
       alarmTopic,
     });
+
+    if (props.enableGlueEtl ?? false) {
+      this.glueEtl = new GlueStreamingEtl(this, 'GlueEtl', { stream: this.rawStream.stream });
+    }
+    if (props.enableIcebergArchive ?? false) {
+      this.icebergArchive = new IcebergDestination(this, 'IcebergArchive', {
+        stream: this.rawStream.stream,
+        uniqueKeys: ['eventid'],
+        // As for the S3 archive: the raw stream carries malformed input by design; alarm only on a surge.
+        failedRowsThreshold: 500,
+        alarmTopic,
+      });
+    }
 
     if (props.enableGrafana ?? false) {
       this.grafana = this.createGrafana(props);
@@ -399,6 +435,8 @@ export function timeSeriesAnalyticsPropsFromContext(scope: Construct): TimeSerie
     window: windowSeconds === undefined ? undefined : Duration.seconds(windowSeconds),
     anomalyZThreshold: num('anomalyZThreshold'),
     percentile: num('percentile'),
+    enableGlueEtl: bool('enableGlueEtl'),
+    enableIcebergArchive: bool('enableIcebergArchive'),
     enableGrafana,
     // Settings of a disabled workspace are ignored rather than rejected, so cdk.json can keep them around.
     grafanaAuthenticationProviders: enableGrafana ? providerList : undefined,

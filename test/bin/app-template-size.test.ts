@@ -36,6 +36,16 @@ describe('app template sizes', () => {
     // The README's replay-and-switch-over procedure: two read models, each with its read API.
     ['a read model being rebuilt', { 'eventsourced:rebuildReadModelGeneration': 2 }],
     ['Grafana on', { 'timeseries:enableGrafana': true }],
+    [
+      'every optional path on',
+      {
+        'timeseries:enableGrafana': true,
+        'timeseries:enableGlueEtl': true,
+        'timeseries:enableIcebergArchive': true,
+        'timeseries:startFlinkOnDeploy': 'latest-snapshot',
+        'eventsourced:rebuildReadModelGeneration': 2,
+      },
+    ],
   ])('every stack stays under half the CloudFormation limit with %s', (_name, extra) => {
     const stacks = synthesizeApp(extra);
     expect(stacks.map((s) => s.stackName).sort()).toEqual([

@@ -515,6 +515,45 @@ describe('TimeSeriesAnalyticsStack options', () => {
     t.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { ServiceName: Match.stringLikeRegexp('monitoring') }, 0);
   });
 
+  test('the Glue ETL path and the Iceberg archive are off by default', () => {
+    const { stack, template: t } = synth({}, false);
+    t.resourceCountIs('AWS::Glue::Job', 0);
+    t.resourcePropertiesCountIs(
+      'AWS::KinesisFirehose::DeliveryStream',
+      { IcebergDestinationConfiguration: Match.anyValue() },
+      0,
+    );
+    expect(stack.glueEtl).toBeUndefined();
+    expect(stack.icebergArchive).toBeUndefined();
+  });
+
+  test('enableGlueEtl and enableIcebergArchive add both readers of the raw stream, cdk-nag clean', () => {
+    const { stack, template: t } = synth({ enableGlueEtl: true, enableIcebergArchive: true }, false);
+    const [rawId] = Object.entries(t.findResources('AWS::Kinesis::Stream')).find(([id]) => id.startsWith('Raw'))!;
+    t.hasResourceProperties('AWS::Glue::Job', { Command: Match.objectLike({ Name: 'gluestreaming' }) });
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Parameters: Match.objectLike({ streamARN: { 'Fn::GetAtt': [rawId, 'Arn'] } }),
+      }),
+    });
+    t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      KinesisStreamSourceConfiguration: Match.objectLike({ KinesisStreamARN: { 'Fn::GetAtt': [rawId, 'Arn'] } }),
+      IcebergDestinationConfiguration: Match.objectLike({
+        DestinationTableConfigurationList: [Match.objectLike({ UniqueKeys: ['eventid'] })],
+      }),
+    });
+    expect(stack.glueEtl).toBeDefined();
+    expect(stack.icebergArchive).toBeDefined();
+    expect(JSON.stringify(t.toJSON()).length).toBeLessThan(500_000);
+  });
+
+  test('timeseries:enableGlueEtl and timeseries:enableIcebergArchive switch them on', () => {
+    const props = timeSeriesAnalyticsPropsFromContext(
+      new App({ context: { 'timeseries:enableGlueEtl': 'true', 'timeseries:enableIcebergArchive': true } }),
+    );
+    expect(props).toMatchObject({ enableGlueEtl: true, enableIcebergArchive: true });
+  });
+
   test('flinkStartOnDeploy starts the enrichment application after the deploy', () => {
     const { template: t } = synth(() => ({ flinkStartOnDeploy: FlinkApplicationStart.fromLatestSnapshot() }), false);
     t.hasResourceProperties('Custom::FlinkApplicationStart', { RestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' });
