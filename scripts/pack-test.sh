@@ -11,7 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 npm run -s build
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
-cp test/package-consumer/app.js test/package-consumer/handler.ts test/package-consumer/tsconfig.json "$work/"
+cp test/package-consumer/app.js test/package-consumer/handler.ts test/package-consumer/shipping.ts \
+  test/package-consumer/tsconfig.json "$work/"
 cd "$work"
 version() { node -p "require('$root/node_modules/$1/package.json').version"; }
 npm init -y >/dev/null

@@ -36,6 +36,27 @@ new EventSourcedMicroservicesStack(app, 'EventSourcedMicroservices', {
   eventStoreRetention: Duration.hours(Lazy.number({ produce: () => 72 })),
 });
 
+// The documented recipe for adding a function, from the package alone: a function with its command and its egress
+// stream, wired into module.json, the commands API and the runtime's grants by the stack's props.
+const withShipping = new EventSourcedMicroservicesStack(app, 'EventSourcedWithShipping', {
+  env,
+  egressStreams: [{ name: 'shipping-events' }],
+  functions: [
+    {
+      functionType: 'shipping',
+      entry: path.join(__dirname, 'shipping.ts'),
+      egressNames: ['shipping-events'],
+      invocationTimeout: Duration.seconds(5),
+      commands: [
+        {
+          name: 'ShipmentRequested',
+          schema: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
+        },
+      ],
+    },
+  ],
+});
+
 const stack = new Stack(app, 'ConsumerStack', { env });
 const plan = ShardCalculator.calculate({ recordsPerSecond: 200, averageRecordBytes: 400 });
 const retentionHours = new CfnParameter(stack, 'RetentionHours', { type: 'Number', default: 48 });
@@ -63,7 +84,17 @@ new FlinkStreamProcessor(stack, 'PackagedEnrichment', {
   sourceStream: store.stream,
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-app.synth();
+const assembly = app.synth();
+
+// The added function is wired end to end: in module.json with its route, and its egress group exists.
+const template = assembly.getStackByName(withShipping.stackName).template;
+const flinkApp = Object.values(template.Resources).find((r) => r.Type === 'AWS::KinesisAnalyticsV2::Application');
+const groups = flinkApp.Properties.ApplicationConfiguration.EnvironmentProperties.PropertyGroups;
+const moduleJson = JSON.stringify(withShipping.resolve(groups));
+for (const expected of ['shipping', 'ShipmentRequested', 'Egress.shipping-events']) {
+  if (!moduleJson.includes(expected))
+    throw new Error(`the added function is not wired: no ${expected} in ${moduleJson}`);
+}
 console.log(
   `synthesized ${app.node.children.filter((c) => Stack.isStack(c)).length} stacks, ConsumerStack with a ${plan.capacityMode} stream`,
 );
