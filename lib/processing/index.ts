@@ -4,3 +4,4 @@ export * from './flink-application-start';
 export * from './flink-stream-processor';
 export * from './remote-function';
 export * from './stateful-functions-processor';
+export * from './kcl-consumer';
