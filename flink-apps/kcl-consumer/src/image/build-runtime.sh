@@ -34,8 +34,9 @@ for lib in $(libraries); do
   cp -L "$lib" "$target/"
 done
 # glibc loads these by name at run time (host and user lookups), not through ldd's list.
+ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
 for lib in libnss_files.so.2 libnss_dns.so.2 libresolv.so.2; do
-  found=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|aarch64/ { print $NF; exit }')
+  found=$("$ldconfig" -p | awk -v l="$lib" '$1 == l && /x86-64|aarch64/ { print $NF; exit }')
   if [ -n "$found" ]; then
     mkdir -p "$out$(dirname "$found")"
     cp -L "$found" "$out$(dirname "$found")/"

@@ -15,7 +15,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 
 /**
@@ -81,9 +84,22 @@ final class DynaliteServer implements BeforeAllCallback, AfterAllCallback {
         return URI.create("http://127.0.0.1:" + port);
     }
 
+    /** dynalite accepts any credentials; static ones keep the clients off the machine's credential chain. */
+    static final StaticCredentialsProvider CREDENTIALS =
+            StaticCredentialsProvider.create(AwsBasicCredentials.create("000000000000", "local-secret"));
+
     DynamoDbClient client() {
         return DynamoDbClient.builder()
                 .region(Region.US_EAST_1)
+                .credentialsProvider(CREDENTIALS)
+                .endpointOverride(endpoint())
+                .build();
+    }
+
+    DynamoDbAsyncClient asyncClient() {
+        return DynamoDbAsyncClient.builder()
+                .region(Region.US_EAST_1)
+                .credentialsProvider(CREDENTIALS)
                 .endpointOverride(endpoint())
                 .build();
     }

@@ -28,6 +28,7 @@ import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.Projection;
 import software.amazon.awssdk.services.dynamodb.model.ProjectionType;
 import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
+import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequest;
 import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
@@ -177,7 +178,7 @@ class KclConsumerIntegrationTest {
                         .attributeName("deviceId")
                         .keyType(KeyType.HASH)
                         .build()));
-        dynamo.waiter().waitUntilTableExists(b -> b.tableName(name));
+        awaitActive(dynamo, name);
     }
 
     /**
@@ -197,7 +198,23 @@ class KclConsumerIntegrationTest {
                                 .projectionType(ProjectionType.KEYS_ONLY)
                                 .build())
                         .build()));
-        dynamo.waiter().waitUntilTableExists(b -> b.tableName(name));
+        awaitActive(dynamo, name);
+    }
+
+    /** Polls DescribeTable: the SDK's waiter sleeps 20 s between attempts, dynalite needs 50 ms. */
+    private static void awaitActive(DynamoDbClient dynamo, String name) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (dynamo.describeTable(b -> b.tableName(name)).table().tableStatus() != TableStatus.ACTIVE) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("table " + name + " is not ACTIVE after 30 s");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
     }
 
     private static AttributeDefinition stringAttribute(String name) {
