@@ -5,3 +5,4 @@ export * from './flink-stream-processor';
 export * from './remote-function';
 export * from './stateful-functions-processor';
 export * from './glue-streaming-etl';
+export * from './kcl-consumer';
