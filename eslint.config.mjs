@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist-jsii/',
       'cdk.out/',
       'cdk.out.again/',
+      'cdk.out.optional/',
       'coverage/',
       'flink-apps/',
       '.venv/',

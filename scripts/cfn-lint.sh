@@ -4,13 +4,15 @@
 # mask).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Usage: bash scripts/cfn-lint.sh [assembly directory, default cdk.out]
+out=${1:-cdk.out}
 bin=$(bash scripts/ensure-python-tools.sh)
 shopt -s nullglob
-templates=(cdk.out/*.template.json cdk.out/assembly-*/*.template.json)
+templates=("$out"/*.template.json "$out"/assembly-*/*.template.json)
 if [ ${#templates[@]} -eq 0 ]; then
-  echo "no templates in cdk.out: run 'npm run synth' first" >&2
+  echo "no templates in $out: run 'npm run synth' first" >&2
   exit 1
 fi
 "$bin/cfn-lint" "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} template(s) clean"
-node scripts/cdk-validate.js cdk.out
+node scripts/cdk-validate.js "$out"

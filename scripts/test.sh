@@ -89,6 +89,14 @@ fi
 rm -rf cdk.out.again
 step "cfn-lint"
 bash scripts/cfn-lint.sh
+step "synth, cdk-nag and cfn-lint with every optional path of the app on"
+# The context switches that default to off add resources the default synth never lints.
+rm -rf cdk.out.optional
+npx cdk synth --quiet -o cdk.out.optional -c timeseries:enableGrafana=true -c timeseries:enableGlueEtl=true \
+  -c timeseries:enableIcebergArchive=true -c timeseries:startFlinkOnDeploy=latest-snapshot \
+  -c eventsourced:rebuildReadModelGeneration=2 >/dev/null
+bash scripts/cfn-lint.sh cdk.out.optional
+rm -rf cdk.out.optional
 step "package consumer (npm pack, install, synth with cdk-nag, cfn-lint)"
 bash scripts/pack-test.sh
 step "jsii: the Python package (jsii-pacmak) in a fresh venv synthesizes a stack"
