@@ -7,7 +7,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { describeDuration, findInPackage, validateDuration, validateInteger, validateName } from '../internal';
+import { findInPackage, validateDuration, validateInteger, validateName } from '../internal';
 import { allowCloudWatchLogs } from '../internal/encrypted-log-group';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { createSecureBucket } from '../internal/secure-bucket';
@@ -372,8 +372,9 @@ export class GlueStreamingEtl extends Construct {
   }
 }
 
+/** The number of seconds alone: the caller appends the unit (describeDuration would append it a second time). */
 function describeSeconds(d: Duration): string {
-  return d.isUnresolved() ? describeDuration(d) : String(d.toSeconds());
+  return d.isUnresolved() ? Token.asString(d.toSeconds()) : String(d.toSeconds());
 }
 
 function describeMilliseconds(d: Duration): string {

@@ -449,6 +449,23 @@ describe('GlueStreamingEtl options', () => {
     expect(args['--starting_position']).toBe('latest');
   });
 
+  test('a deploy-time windowSize in seconds reaches the script with its unit once', () => {
+    const f = fixture();
+    const seconds = new CfnParameter(f.stack, 'Window', { type: 'Number' });
+    etl(f, { windowSize: Duration.seconds(seconds.valueAsNumber) });
+    expect(jobArguments(Template.fromStack(f.stack))['--window_size']).toEqual({
+      'Fn::Join': ['', [{ Ref: 'Window' }, ' seconds']],
+    });
+  });
+
+  test('a deploy-time windowSize in another unit is refused: it cannot be converted to seconds', () => {
+    const f = fixture();
+    const minutes = new CfnParameter(f.stack, 'Window', { type: 'Number' });
+    expect(() => etl(f, { windowSize: Duration.minutes(minutes.valueAsNumber) })).toThrow(
+      /Duration must be specified as 'Duration.seconds\(\)' here/,
+    );
+  });
+
   test('maxFutureSkew and maxPastAge become the event-time window of the script', () => {
     const args = jobArguments(template({ maxFutureSkew: Duration.minutes(5), maxPastAge: Duration.days(1) }));
     expect(args['--max_future_skew_ms']).toBe('300000');
