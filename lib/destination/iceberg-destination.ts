@@ -24,11 +24,14 @@ import {
 } from '../internal/firehose-delivery';
 import { acknowledgeWildcardResource } from '../internal/nag';
 import { createAccessLogsBucket, createSecureBucket } from '../internal/secure-bucket';
-import { describeDuration, validateDuration, validateName } from '../internal/validation';
+import { describeDuration, requireResolved, validateDuration, validateName } from '../internal/validation';
 
 /** One column of an Iceberg table this construct creates. */
 export interface IcebergColumn {
-  /** Column name: lower-case letters, digits and `_`. Firehose fills it from the JSON key of the same name. */
+  /**
+   * Column name: lower-case letters, digits and `_`. Firehose fills it from the JSON key of the same name. A literal,
+   * not a token: it is checked against the other columns and `uniqueKeys` at synth time.
+   */
   readonly name: string;
   /** Glue type of the column, e.g. `string`, `bigint`, `double`, `boolean`, `timestamp`, `map<string,double>`. */
   readonly type: string;
@@ -554,6 +557,8 @@ function validate(props: IcebergDestinationProps, options: ResolvedOptions): voi
   if (columns.length === 0) throw new Error('columns must not be empty, got []');
   const names = new Set<string>();
   for (const column of columns) {
+    // A deploy-time name could not be checked for uniqueness, nor matched with uniqueKeys.
+    requireResolved('column name', column.name, 'it is compared with the other columns and with uniqueKeys');
     if (!COLUMN.test(column.name) || names.has(column.name)) {
       throw new Error(`column names must match ${COLUMN.source} and be unique, got '${column.name}'`);
     }

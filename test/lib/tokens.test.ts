@@ -1,26 +1,52 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import * as s3tables from 'aws-cdk-lib/aws-s3tables';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { applyNagChecks } from '../../bin/nag';
 import {
+  ArchiveFormat,
+  ArchivePartitioning,
   DynamoDbDestination,
   EventBridgeDestination,
   GrafanaAuthenticationProvider,
   GrafanaVisualisation,
+  IcebergCatalog,
+  IcebergDestination,
   InfluxDbDatabase,
   LiveAnalyticsDatabase,
+  OpenSearchDestination,
+  OpenSearchTarget,
+  RedshiftStreamingIngestion,
   S3ArchiveDestination,
 } from '../../lib/destination';
-import { ApiGatewayIngestion, IotCoreIngestion } from '../../lib/ingestion';
+import {
+  ApiGatewayIngestion,
+  DmsCdcIngestion,
+  DmsSource,
+  DmsSslMode,
+  DynamoDbCdcIngestion,
+  IotCoreIngestion,
+  KinesisAgentIngestion,
+  KinesisAgentLogFormat,
+  KinesisAgentProcessor,
+} from '../../lib/ingestion';
 import { handlerEntry } from '../../lib/internal';
 import { PipelineDashboard, ReplayRole } from '../../lib/operations';
 import {
   ExternalFunctionEndpoint,
   FlinkCode,
   FlinkStreamProcessor,
+  GlueStreamingEtl,
+  KclConsumer,
+  KclConsumerImage,
   LambdaStreamProcessor,
   RemoteFunction,
   StatefulFunctionsProcessor,
@@ -56,6 +82,7 @@ const mins = (s: Stack): Duration => Duration.minutes(num(s));
 const hours = (s: Stack): Duration => Duration.hours(num(s));
 const days = (s: Stack): Duration => Duration.days(num(s));
 const millis = (s: Stack): Duration => Duration.millis(num(s));
+const mebibytes = (s: Stack): Size => Size.mebibytes(num(s));
 
 type Token = (s: Stack) => unknown;
 /** Builds the construct under test in `stack`, with `props` merged over what it needs. */
@@ -450,3 +477,320 @@ describe('ReplayRole accepts tokens', () => {
     );
   });
 });
+
+tokenTests(
+  'S3ArchiveDestination with partitioning',
+  (stack, store, props) =>
+    new S3ArchiveDestination(stack, 'Subject', {
+      stream: store.stream,
+      format: ArchiveFormat.JSON,
+      partitioning: ArchivePartitioning.fromJqQuery(
+        [{ name: 'device', jqExpression: (props.jqExpression as string) ?? '.deviceId' }],
+        { retryDuration: props.retryDuration as Duration },
+      ),
+    }),
+  { jqExpression: str, retryDuration: secs },
+);
+
+rejectedTokenTests(
+  'S3ArchiveDestination with partitioning',
+  (stack, store, props) =>
+    new S3ArchiveDestination(stack, 'Subject', {
+      stream: store.stream,
+      format: ArchiveFormat.JSON,
+      partitioning: ArchivePartitioning.fromJqQuery([{ name: props.name as string, jqExpression: '.deviceId' }]),
+    }),
+  { name: [str, /partition key name must be a literal value, got an unresolved token/] },
+);
+
+const glue: Build = (stack, store, props) => new GlueStreamingEtl(stack, 'Subject', { stream: store.stream, ...props });
+tokenTests('GlueStreamingEtl', glue, {
+  outputPrefix: str,
+  deadLetterPrefix: str,
+  jobName: str,
+  databaseName: str,
+  tableName: str,
+  numberOfWorkers: num,
+  windowSize: secs,
+});
+
+tokenTests(
+  'GlueStreamingEtl with an event-time window',
+  (stack, store, props) =>
+    glue(stack, store, { maxFutureSkew: Duration.minutes(5), maxPastAge: Duration.days(1), ...props }),
+  { maxFutureSkew: millis, maxPastAge: millis },
+);
+
+function kclConsumer(stack: Stack, store: StreamStore, props: Record<string, unknown>, image?: KclConsumerImage) {
+  const vpc = new ec2.Vpc(stack, 'Vpc', { flowLogs: { all: {} } });
+  new KclConsumer(stack, 'Subject', {
+    stream: store.stream,
+    vpc,
+    image: image ?? KclConsumerImage.fromRegistry('registry.example.com/kcl-consumer:1.0'),
+    ...props,
+  });
+}
+
+tokenTests('KclConsumer', kclConsumer, { desiredCount: num, cpu: num, memoryLimitMiB: num });
+
+rejectedTokenTests('KclConsumer', kclConsumer, {
+  applicationName: [str, /applicationName must be a literal value, got an unresolved token: it names the lease table/],
+  failoverTime: [millis, /failoverTime must be a literal value, got an unresolved token/],
+});
+
+tokenTests(
+  'KclConsumerImage',
+  (stack, store, props) =>
+    kclConsumer(
+      stack,
+      store,
+      {},
+      props.name
+        ? KclConsumerImage.fromRegistry(props.name as string)
+        : KclConsumerImage.fromEcrRepository(
+            ecr.Repository.fromRepositoryName(stack, 'Images', 'kcl-consumer'),
+            props.tag as string,
+          ),
+    ),
+  { name: str, tag: str },
+);
+
+const iceberg: Build = (stack, store, props) =>
+  new IcebergDestination(stack, 'Subject', { stream: store.stream, ...props });
+tokenTests('IcebergDestination', iceberg, {
+  databaseName: str,
+  tableName: str,
+  uniqueKeys: (s) => [str(s)],
+  warehousePrefix: str,
+  errorPrefix: str,
+  bufferingInterval: secs,
+  bufferingSize: mebibytes,
+  retryDuration: secs,
+  accessLogsExpiration: days,
+  dataFreshnessThreshold: secs,
+  failedRowsThreshold: num,
+});
+
+tokenTests(
+  'IcebergDestination with S3 Tables',
+  (stack, store, props) =>
+    iceberg(stack, store, {
+      catalog: IcebergCatalog.s3Tables(new s3tables.CfnTableBucket(stack, 'TableBucket', { tableBucketName: 'lake' })),
+      databaseName: 'telemetry',
+      tableName: 'raw',
+      ...props,
+    }),
+  { databaseName: str, tableName: str },
+);
+
+const icebergColumns: Build = (stack, store, props) =>
+  iceberg(stack, store, {
+    columns: [
+      { name: (props.name as string) ?? 'eventid', type: (props.type as string) ?? 'string' },
+      { name: 'deviceid', type: 'string' },
+    ],
+  });
+tokenTests('IcebergDestination columns', icebergColumns, { type: str });
+rejectedTokenTests('IcebergDestination columns', icebergColumns, {
+  name: [str, /column name must be a literal value, got an unresolved token: it is compared with the other columns/],
+});
+
+const openSearch: Build = (stack, store, props) =>
+  new OpenSearchDestination(stack, 'Subject', { stream: store.stream, ...props });
+tokenTests('OpenSearchDestination', openSearch, {
+  indexName: str,
+  errorPrefix: str,
+  bufferingInterval: secs,
+  bufferingSize: mebibytes,
+  retryDuration: secs,
+  accessLogsExpiration: days,
+  dataFreshnessThreshold: secs,
+});
+
+tokenTests(
+  'OpenSearchDestination backing up all documents',
+  (stack, store, props) => openSearch(stack, store, { backupAllDocuments: true, ...props }),
+  { backupPrefix: str },
+);
+
+tokenTests(
+  'OpenSearchTarget.serverlessCollection',
+  (stack, store, props) => openSearch(stack, store, { target: OpenSearchTarget.serverlessCollection(props) }),
+  { collectionName: str },
+);
+
+tokenTests(
+  'OpenSearchTarget.domain',
+  (stack, store, props) =>
+    openSearch(stack, store, {
+      target: OpenSearchTarget.domain(
+        opensearch.Domain.fromDomainAttributes(stack, 'Domain', {
+          domainArn: (props.domainArn as string) ?? 'arn:aws:es:eu-west-1:111122223333:domain/search',
+          domainEndpoint: 'https://search-search-abc.eu-west-1.es.amazonaws.com',
+        }),
+      ),
+      indexName: props.indexName,
+    }),
+  { domainArn: str, indexName: str },
+);
+
+const redshift: Build = (stack, store, props) =>
+  new RedshiftStreamingIngestion(stack, 'Subject', {
+    stream: store.stream,
+    vpc: props.existingWorkgroup
+      ? undefined
+      : new ec2.Vpc(stack, 'Vpc', { maxAzs: 3, natGateways: 0, flowLogs: { all: {} } }),
+    ...props,
+  });
+tokenTests('RedshiftStreamingIngestion', redshift, {
+  baseCapacity: num,
+  namespaceName: str,
+  workgroupName: str,
+  databaseName: str,
+  schemaName: str,
+  viewName: str,
+});
+
+tokenTests(
+  'RedshiftStreamingIngestion with an existing workgroup',
+  (stack, store, props) =>
+    redshift(stack, store, {
+      existingWorkgroup: {
+        workgroupName: 'analytics',
+        workgroupArn: 'arn:aws:redshift-serverless:eu-west-1:111122223333:workgroup/0123',
+        ...props,
+      },
+    }),
+  { workgroupName: str, workgroupArn: str },
+);
+
+tokenTests(
+  'DynamoDbCdcIngestion',
+  (stack, store, props) =>
+    new DynamoDbCdcIngestion(stack, 'Subject', {
+      stream: store.stream,
+      tableProps: {
+        partitionKey: { name: (props.partitionKeyName as string) ?? 'orderId', type: dynamodb.AttributeType.STRING },
+        tableName: props.tableName as string,
+      },
+    }),
+  { partitionKeyName: str, tableName: str },
+);
+
+function dmsCdc(stack: Stack, store: StreamStore, props: Record<string, unknown>, source?: DmsSource) {
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, flowLogs: { all: {} } });
+  const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'DbSecret', 'orders-db');
+  new DmsCdcIngestion(stack, 'Subject', {
+    stream: store.stream,
+    vpc,
+    source: source ?? DmsSource.postgres({ secret, databaseName: 'orders' }),
+    tables: [{ schemaName: 'public' }],
+    ...props,
+  });
+}
+
+tokenTests('DmsCdcIngestion', dmsCdc, {
+  maxCapacityUnits: num,
+  minCapacityUnits: num,
+  replicationConfigIdentifier: str,
+  tables: (s) => [{ schemaName: str(s) }],
+});
+
+tokenTests(
+  'DmsCdcIngestion table selection',
+  (stack, store, props) => dmsCdc(stack, store, { tables: [{ schemaName: 'public', ...props }] }),
+  { tableName: str },
+);
+
+const dmsSource = (factory: (secret: secretsmanager.ISecret, props: Record<string, unknown>) => DmsSource): Build => {
+  return (stack, store, props) =>
+    dmsCdc(stack, store, {}, factory(secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'db'), props));
+};
+
+tokenTests(
+  'DmsSource.postgres',
+  dmsSource((secret, props) => DmsSource.postgres({ secret, databaseName: 'orders', ...props })),
+  { databaseName: str, endpointIdentifier: str, slotName: str },
+);
+
+tokenTests(
+  'DmsSource.postgres verifying the server',
+  dmsSource((secret, props) =>
+    DmsSource.postgres({ secret, databaseName: 'orders', sslMode: DmsSslMode.VERIFY_FULL, ...props }),
+  ),
+  { certificateArn: str },
+);
+
+tokenTests(
+  'DmsSource.mysql',
+  dmsSource((secret, props) => DmsSource.mysql({ secret, databaseName: 'orders', ...props })),
+  { serverTimezone: str },
+);
+
+tokenTests(
+  'DmsSource.fromEndpointArn',
+  dmsSource((_secret, props) => DmsSource.fromEndpointArn(props.endpointArn as string)),
+  { endpointArn: str },
+);
+
+const kinesisAgent: Build = (stack, store, props) =>
+  new KinesisAgentIngestion(stack, 'Subject', {
+    stream: store.stream,
+    flows: [{ filePattern: '/var/log/app/*.log' }],
+    ...props,
+  });
+tokenTests('KinesisAgentIngestion', kinesisAgent, {
+  kinesisEndpoint: str,
+  cloudWatchEndpoint: str,
+  agentPackage: str,
+  documentName: str,
+});
+
+tokenTests(
+  'KinesisAgentIngestion flows',
+  (stack, store, props) => kinesisAgent(stack, store, { flows: [{ filePattern: '/var/log/app/*.log', ...props }] }),
+  {
+    filePattern: str,
+    multiLineStartPattern: str,
+    skipHeaderLines: num,
+    truncatedRecordTerminator: str,
+    maxBufferAge: millis,
+    maxBufferSizeRecords: num,
+    maxBufferSizeBytes: num,
+  },
+);
+
+const agentProcessor = (processor: (props: Record<string, unknown>) => KinesisAgentProcessor): Build => {
+  return (stack, store, props) =>
+    kinesisAgent(stack, store, {
+      flows: [{ filePattern: '/var/log/app/*.log', dataProcessingOptions: [processor(props)] }],
+    });
+};
+
+tokenTests(
+  'KinesisAgentProcessor.csvToJson',
+  agentProcessor((props) =>
+    KinesisAgentProcessor.csvToJson((props.customFieldNames as string[]) ?? ['a'], props.delimiter as string),
+  ),
+  { customFieldNames: (s) => [str(s)], delimiter: str },
+);
+
+tokenTests(
+  'KinesisAgentProcessor.logToJson',
+  agentProcessor((props) => KinesisAgentProcessor.logToJson({ logFormat: KinesisAgentLogFormat.SYSLOG, ...props })),
+  { matchPattern: str, customFieldNames: (s) => [str(s)] },
+);
+
+tokenTests(
+  'KinesisAgentProcessor.addMetadata',
+  agentProcessor((props) => KinesisAgentProcessor.addMetadata(props as Record<string, string>)),
+  { environment: str },
+);
+
+tokenTests(
+  'KinesisAgentProcessor.addEc2Metadata',
+  agentProcessor((props) =>
+    KinesisAgentProcessor.addEc2Metadata({ logFormat: KinesisAgentLogFormat.SYSLOG, ...props }),
+  ),
+  { metadataTtl: secs },
+);
