@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,8 +20,9 @@ import {
 } from '../destination';
 import { ApiGatewayIngestion, IngestionSchemas, IotCoreIngestion } from '../ingestion';
 import { handlerEntry, validateInteger, validateRange } from '../internal';
-import { createAlarmTopic } from '../internal/alarms';
+import { createAlarm, createAlarmTopic } from '../internal/alarms';
 import { nagLabel } from '../internal/nag';
+import { serviceNameOf } from '../internal/observed-function';
 import { PipelineDashboard } from '../operations';
 import {
   FlinkApplicationStart,
@@ -125,6 +127,8 @@ export class TimeSeriesAnalyticsStack extends Stack {
   public readonly calculator: LambdaStreamProcessor;
   public readonly archive: S3ArchiveDestination;
   public readonly grafana?: GrafanaVisualisation;
+  /** Fires when the calculator starts a new shard without its parents' remembered event ids. */
+  public readonly shardLineageAlarm: cloudwatch.Alarm;
   /** The Glue streaming ETL job, with `enableGlueEtl`. */
   public readonly glueEtl?: GlueStreamingEtl;
   /** The Iceberg archive of the raw stream, with `enableIcebergArchive`. */
@@ -284,7 +288,27 @@ export class TimeSeriesAnalyticsStack extends Stack {
       this.grafana = this.createGrafana(props);
     }
 
+    // The calculator goes on without a new shard's parents when ListShards cannot name them (a duplicate across
+    // the reshard may then count twice): rare, and worth a look when it happens.
+    this.shardLineageAlarm = createAlarm(
+      this,
+      'ShardLineageAlarm',
+      {
+        metric: new cloudwatch.Metric({
+          namespace: 'CdkStreamingPatterns',
+          metricName: 'ShardLineageUnavailable',
+          dimensionsMap: { service: serviceNameOf(this.calculator, this.calculator.node.id) },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        alarmDescription: `${this.calculator.node.path} could not find a new shard's parents: duplicates across that reshard may count twice`,
+      },
+      alarmTopic,
+    );
+
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      extraAlarms: [this.shardLineageAlarm],
       rawStream: this.rawStream,
       enrichedStream: this.enrichedStream,
       deadLetterStream: this.deadLetterStream,

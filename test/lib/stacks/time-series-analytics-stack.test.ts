@@ -515,6 +515,23 @@ describe('TimeSeriesAnalyticsStack options', () => {
     t.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { ServiceName: Match.stringLikeRegexp('monitoring') }, 0);
   });
 
+  test("an alarm on the calculator going on without a new shard's parents, on the dashboard too", () => {
+    const { stack, template: t } = synth({}, false);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CdkStreamingPatterns',
+      MetricName: 'ShardLineageUnavailable',
+      Dimensions: [{ Name: 'service', Value: 'TimeSeriesAnalytics-Calculator' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopic') }],
+    });
+    expect(stack.dashboard.alarms).toContain(stack.shardLineageAlarm);
+    // The function publishes under that service name.
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'TimeSeriesAnalytics-Calculator' }) },
+    });
+  });
+
   test('the Glue ETL path and the Iceberg archive are off by default', () => {
     const { stack, template: t } = synth({}, false);
     t.resourceCountIs('AWS::Glue::Job', 0);
