@@ -9,6 +9,7 @@ export default tseslint.config(
       'cdk.out/',
       'cdk.out.again/',
       'cdk.out.optional/',
+      'cdk.out.examples/',
       'coverage/',
       'flink-apps/',
       '.venv/',

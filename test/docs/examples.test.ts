@@ -29,9 +29,15 @@ interface Block {
 const mockApps: AppType[] = [];
 jest.mock('aws-cdk-lib', () => {
   const actual = jest.requireActual('aws-cdk-lib');
+  // With EXAMPLES_OUTDIR set (npm test), each App writes its assembly to a folder of its own there, for cfn-lint.
+  let apps = 0;
   class RecordedApp extends actual.App {
     constructor(props: AppProps = {}) {
-      super({ ...props, context: { ...props.context, 'aws:cdk:bundling-stacks': [] } });
+      const root = process.env.EXAMPLES_OUTDIR;
+      const outdir = root ? jest.requireActual('path').join(root, `app-${++apps}`) : props.outdir;
+      // A user's app has the feature flags `cdk init` writes into its cdk.json.
+      const flags = jest.requireActual('aws-cdk-lib/recommended-feature-flags.json');
+      super({ ...props, outdir, context: { ...flags, ...props.context, 'aws:cdk:bundling-stacks': [] } });
       mockApps.push(this as unknown as AppType);
     }
   }
