@@ -36,7 +36,8 @@ done
 # glibc loads these by name at run time (host and user lookups), not through ldd's list.
 ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
 for lib in libnss_files.so.2 libnss_dns.so.2 libresolv.so.2; do
-  found=$("$ldconfig" -p | awk -v l="$lib" '$1 == l && /x86-64|aarch64/ { print $NF; exit }')
+  # awk reads to the end (no early exit): an early exit would kill ldconfig with SIGPIPE, which pipefail reports.
+  found=$("$ldconfig" -p | awk -v l="$lib" '!found && $1 == l && /x86-64|aarch64/ { print $NF; found = 1 }')
   if [ -n "$found" ]; then
     mkdir -p "$out$(dirname "$found")"
     cp -L "$found" "$out$(dirname "$found")/"
