@@ -8,6 +8,9 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { type CustomResourceResponse, sendResponse } from '../shared/cloudformation-response';
+
+export { type CustomResourceResponse, sendResponse };
 
 // CloudFormation custom resource behind FlinkStreamProcessorProps.startOnDeploy: CloudFormation creates and updates a
 // Managed Flink application but never starts it, so this starts it once the application is READY and waits until it
@@ -52,29 +55,6 @@ export function parseRequest(properties: Record<string, unknown>): StartRequest 
   // CloudFormation passes every property as a string.
   const allowNonRestoredState = String(properties.AllowNonRestoredState ?? 'false') === 'true';
   return { applicationName, restoreType, snapshotName, allowNonRestoredState };
-}
-
-export interface CustomResourceResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** Sends the outcome to CloudFormation's pre-signed response URL. */
-export async function sendResponse(responseUrl: string, response: CustomResourceResponse): Promise<void> {
-  const body = JSON.stringify(response);
-  const result = await fetch(responseUrl, {
-    method: 'PUT',
-    // The pre-signed URL is signed without a content type.
-    headers: { 'Content-Type': '', 'Content-Length': String(Buffer.byteLength(body)) },
-    body,
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!result.ok) throw new Error(`CloudFormation response URL answered ${result.status}: ${await result.text()}`);
 }
 
 export interface StarterDependencies {

@@ -12,6 +12,9 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createObservability } from '../shared/observability';
+import { type CustomResourceResponse, sendResponse } from '../shared/cloudformation-response';
+
+export { type CustomResourceResponse, sendResponse };
 
 const { logger } = createObservability(process.env.POWERTOOLS_SERVICE_NAME ?? 'grafana-dashboard-provisioner');
 
@@ -276,31 +279,6 @@ export async function removeStale(
     }
   }
   return removed;
-}
-
-export interface CustomResourceResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** Sends the outcome to CloudFormation's pre-signed response URL. */
-export async function sendResponse(responseUrl: string, response: CustomResourceResponse): Promise<void> {
-  const body = JSON.stringify(response);
-  const result = await fetch(responseUrl, {
-    method: 'PUT',
-    // The pre-signed URL is signed without a content type.
-    headers: { 'Content-Type': '', 'Content-Length': String(Buffer.byteLength(body)) },
-    body,
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!result.ok) {
-    throw new Error(`CloudFormation response URL answered ${result.status}: ${await result.text()}`);
-  }
 }
 
 export interface ProvisionerDependencies {

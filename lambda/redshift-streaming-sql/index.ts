@@ -21,6 +21,9 @@ import {
   validateStreamName,
   VIEW_SCHEMA,
 } from './sql';
+import { type CustomResourceResponse, sendResponse } from '../shared/cloudformation-response';
+
+export { type CustomResourceResponse, sendResponse };
 
 // CloudFormation custom resource behind RedshiftStreamingIngestion, two resource kinds on one function:
 // - ExternalSchema: CREATE EXTERNAL SCHEMA ... FROM KINESIS. Owned only when it did not exist before the Create
@@ -146,29 +149,6 @@ function nameOf(r: Request): string {
 /** Same object: same kind, workgroup, database and name. */
 function sameObject(r: Request, o: Owned): boolean {
   return r.kind === o.kind && r.workgroupName === o.workgroupName && r.database === o.database && nameOf(r) === o.name;
-}
-
-export interface CustomResourceResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** Sends the outcome to CloudFormation's pre-signed response URL. */
-export async function sendResponse(responseUrl: string, response: CustomResourceResponse): Promise<void> {
-  const body = JSON.stringify(response);
-  const result = await fetch(responseUrl, {
-    method: 'PUT',
-    // The pre-signed URL is signed without a content type.
-    headers: { 'Content-Type': '', 'Content-Length': String(Buffer.byteLength(body)) },
-    body,
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!result.ok) throw new Error(`CloudFormation response URL answered ${result.status}: ${await result.text()}`);
 }
 
 export interface SqlDependencies {
